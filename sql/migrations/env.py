@@ -13,13 +13,6 @@ from foncier.models import Base
 config = context.config
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
-    # PostGIS owns these tables; they are not part of foncier's schema.
-    if type_ == "table" and name in {"spatial_ref_sys"}:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-
-
 def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or database_url_from_env()
     engine = create_engine(url)
