@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from foncier.codelists import STADES_DISPONIBLES
+from foncier.errors import FoncierError
 from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from seed import geometry
 from seed.geometry import Perimeter, lambert93
@@ -86,6 +87,10 @@ COMPANY_WORDS = ("Logistique", "Ateliers", "Menuiserie", "Transports", "Imprimer
                  "Plasturgie", "Métallerie", "Conserverie", "Électronique")  # fmt: skip
 COMPANY_PLACES = ("du Val", "de Loire", "Touraine", "du Cher", "de l'Indre", "de la Brenne",
                   "du Lochois", "de Gâtine", "du Véron", "de l'Amboisie")  # fmt: skip
+
+
+class DemoDataError(FoncierError):
+    """The demo inventory cannot be built (territory not loaded, a park outside its EPCI)."""
 
 
 @dataclass(frozen=True)
@@ -506,7 +511,7 @@ def _place_park(session: Session, park: ParkFacts, taken: shapely.Geometry | Non
                 rng: random.Random) -> Perimeter:  # fmt: skip
     commune = session.get(Commune, park.commune_insee)
     if commune is None or commune.epci_siren != park.epci_siren:
-        raise ValueError(
+        raise DemoDataError(
             f"{park.id} {park.name}: commune {park.commune_insee} is not loaded or not in EPCI "
             f"{park.epci_siren}; run `foncier territory load --departement 37` first"
         )
@@ -519,9 +524,9 @@ def _place_park(session: Session, park: ParkFacts, taken: shapely.Geometry | Non
 def add_park(session: Session, park: ParkFacts, flood: shapely.Geometry,
              taken: shapely.Geometry | None, report: SeedReport) -> Polygon:  # fmt: skip
     rng = random.Random(park.id)
-    epci = session.get(Epci, park.epci_siren)
-    assert epci is not None  # checked by _place_park through the commune
     perimeter = _place_park(session, park, taken, rng)
+    epci = session.get(Epci, park.epci_siren)
+    assert epci is not None  # _place_park checked that the park's commune belongs to it
     site = build_site(park, perimeter, epci, rng)
     session.add(site)
     budget = [park.available_ha or 0.0]
@@ -574,7 +579,7 @@ def seed_demo(session: Session, *, reset: bool = False) -> SeedReport:
     session.flush()
     misplaced = demo_sites_outside_their_epci(session)
     if misplaced:
-        raise ValueError(f"demo sites outside their EPCI: {', '.join(misplaced)}")
+        raise DemoDataError(f"demo sites outside their EPCI: {', '.join(misplaced)}")
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select, text
 
 from foncier.codelists import STADES_DISPONIBLES
@@ -101,3 +102,19 @@ def test_reset_rebuilds_the_same_inventory(session):
     before = fingerprint()
     demo.seed_demo(session, reset=True)
     assert fingerprint() == before
+
+
+def test_seeding_without_the_territory_is_a_clear_error(pg_server):
+    from sqlalchemy.orm import Session
+
+    from foncier import migrations
+    from foncier.db import make_engine
+
+    url = pg_server.create_database("foncier_no_territory")
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, pytest.raises(demo.DemoDataError, match="territory load"):
+            demo.seed_demo(session)
+    finally:
+        engine.dispose()
