@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
-from foncier import migrations, territory
+from foncier import cnig, codelists, migrations, territory, zones
 from foncier.config import database_url_from_env
 from foncier.db import make_engine, make_session_factory, transaction
 from foncier.errors import FoncierError
@@ -101,7 +102,7 @@ def serve(host: str, port: int, workers: int, debug: bool) -> None:
     from foncier.web import create_app  # the web adapter is only needed by this command
 
     if debug:
-        create_app().run(host=host, port=port, debug=True)
+        create_app({"DEBUG": True}).run(host=host, port=port, debug=True)
         return
     from foncier.web.server import run_gunicorn
 
@@ -127,3 +128,77 @@ def seed_demo(reset: bool) -> None:
         f"created, {report.sites_present} parks already present, "
         f"{report.zones_created} constraint zones created."
     )
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import files: CNIG inventories, constraint zones. A refused file writes nothing."""
+
+
+@import_group.command("cnig")
+@click.option(
+    "--sites",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CNIG SITE-ECO CSV file.",
+)
+@click.option(
+    "--terrains",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CNIG TERRAIN-ECO CSV file, with foncier's extension columns if any.",
+)
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@reports_errors
+def import_cnig_files(sites: Path | None, terrains: Path | None, dry_run: bool) -> None:
+    """Create or update parks and plots from CNIG CSV files (all or nothing)."""
+    if sites is None and terrains is None:
+        raise click.UsageError("give --sites, --terrains or both")
+    with unit_of_work() as session:
+        report = cnig.import_cnig(session, sites=sites, terrains=terrains, dry_run=dry_run)
+    click.echo("\n".join(report.english_lines()))
+
+
+@import_group.command("zones")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "zone_type", required=True, type=click.Choice(codelists.ZONE_TYPES))
+@click.option("--name-field", metavar="PROP", help="Feature property that names each zone.")
+@click.option("--crs", metavar="EPSG:XXXX", help="CRS of the file when it does not say it.")
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@reports_errors
+def import_zone_file(
+    file: Path, zone_type: str, name_field: str | None, crs: str | None, dry_run: bool
+) -> None:
+    """Import constraint zones from a GeoJSON file, replacing an earlier import of it."""
+    with unit_of_work() as session:
+        report = zones.import_zones(
+            session, file, zone_type, name_field=name_field, crs=crs, dry_run=dry_run
+        )
+    click.echo("\n".join(report.english_lines()))
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export files."""
+
+
+@export_group.command("cnig")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--epci", metavar="SIREN", help="Only the parks and plots of this EPCI.")
+@click.option(
+    "--open-data",
+    is_flag=True,
+    help="Blank the columns the standard says are not to be published (RGPD).",
+)
+@click.option(
+    "--with-extensions", is_flag=True, help="Append foncier's extension columns to terrain-eco.csv."
+)
+@reports_errors
+def export_cnig_files(
+    outdir: Path, epci: str | None, open_data: bool, with_extensions: bool
+) -> None:
+    """Write site-eco.csv and terrain-eco.csv in OUTDIR (CNIG "Sites Économiques")."""
+    with unit_of_work() as session:
+        report = cnig.export_cnig(
+            session, outdir, epci=epci, open_data=open_data, with_extensions=with_extensions
+        )
+    click.echo(f"{report.site_path}: {report.sites} sites")
+    click.echo(f"{report.terrain_path}: {report.terrains} plots")

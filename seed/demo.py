@@ -323,7 +323,8 @@ def _sold_attributes(park: ParkFacts, surface_ha: float, rng: random.Random) -> 
         "terr_acquereur": _company_name(rng),
         "terr_cession_date": _day_between(since, date(2025, 12, 31), rng),
         "terr_vente_montant": (price * Decimal(str(surface_ha)) * 10_000).quantize(Decimal(100)),
-        "terr_vacant_depuis": _day_between(date(2016, 1, 1), date(2025, 12, 31), rng)
+        # Vacant for more than two years whenever the demo is run, hence legally vacant.
+        "terr_vacant_depuis": _day_between(date(2016, 1, 1), date(2023, 12, 31), rng)
         if vacant
         else None,
     }

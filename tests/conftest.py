@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,9 +85,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """A connection whose outer transaction is rolled back after the test."""
+@contextmanager
+def rolled_back_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose outer transaction is rolled back when the block ends."""
     with engine.connect() as connection:
         outer = connection.begin()
         try:
@@ -95,12 +96,34 @@ def connection(engine: Engine) -> Iterator[Connection]:
             outer.rollback()
 
 
-@pytest.fixture
-def session_factory(connection: Connection) -> sessionmaker[Session]:
-    """Sessions that commit into savepoints of the test's transaction."""
+def savepoint_sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions that commit into savepoints of the connection's transaction."""
     return sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+
+
+@pytest.fixture(scope="session")
+def rolled_back_session() -> Callable[[Engine], AbstractContextManager[Session]]:
+    """Open a session on any test database; everything it did is rolled back afterwards."""
+
+    @contextmanager
+    def open_session(engine: Engine) -> Iterator[Session]:
+        with rolled_back_connection(engine) as connection, savepoint_sessions(connection)() as s:
+            yield s
+
+    return open_session
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with rolled_back_connection(engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return savepoint_sessions(connection)
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ def test_epci_outline_is_the_union_of_its_communes(session):
         {"siren": GATINE_RACAN},
     ).scalar()
     assert difference < 1.0  # square metres: the same surface
+    assert session.get(Commune, "37273").nom == "La Ville-aux-Dames"
+    assert session.get(Commune, "37030").nom == "Le Boulay"
     tours = session.get(Commune, "37261")
     assert tours.nom == "Tours" and tours.epci_siren == TOURS_METROPOLE
     assert session.scalar(

@@ -1,0 +1,310 @@
+"""What an import reports: every error found in a file, in French (for referents) and English.
+
+Shared by the CNIG importer and the constraint-zone importer (foncier.zones). Each error has a
+stable code; docs/data-formats.md lists the codes with their messages.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+# code: (French template, English template); the templates take the error's parameters.
+MESSAGES: Final[dict[str, tuple[str, str]]] = {
+    "encoding": (
+        "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
+        "The file is not UTF-8 encoded: save it as 'CSV UTF-8'.",
+    ),
+    "empty_file": ("Le fichier est vide.", "The file is empty."),
+    "bad_csv": (
+        "Fichier CSV mal formé à partir de cette ligne (guillemets ?) : {reason}.",
+        "Malformed CSV from this line on (quotes?): {reason}.",
+    ),
+    "missing_column": (
+        "Colonne obligatoire absente de l'en-tête.",
+        "Required column missing from the header.",
+    ),
+    "unknown_column": (
+        "Colonne inconnue : ni du standard CNIG {table}, ni une extension de foncier.",
+        "Unknown column: neither in the CNIG {table} standard nor a foncier extension.",
+    ),
+    "duplicate_column": (
+        "Colonne présente deux fois dans l'en-tête.",
+        "Column appears twice in the header.",
+    ),
+    "field_count": (
+        "La ligne compte {found} champs au lieu de {expected} : un « {delimiter} » dans une "
+        "valeur sans guillemets décale les colonnes. La ligne n'a pas été lue.",
+        "The row has {found} fields instead of {expected}: a '{delimiter}' inside an unquoted "
+        "value shifts the columns. The row was not read.",
+    ),
+    "missing_value": ("Valeur obligatoire manquante.", "Required value missing."),
+    "code_list": (
+        "Valeur absente de la liste de codes ; valeurs admises : {allowed}.",
+        "Value not in the code list; allowed values: {allowed}.",
+    ),
+    "code_list_case": (
+        "Écrivez « {expected} » : la liste de codes distingue majuscules et minuscules.",
+        "Write '{expected}': the code list is case-sensitive.",
+    ),
+    "split_value": (
+        "« {value} » suivi de « {following} » forme la valeur « {joined} », coupée en deux "
+        "par un séparateur : les colonnes suivantes sont décalées. Entourez la valeur de "
+        "guillemets.",
+        "'{value}' followed by '{following}' make the value '{joined}', cut in two by a "
+        "delimiter: the following columns are shifted. Quote the value.",
+    ),
+    "bad_number": (
+        "Nombre attendu (par exemple 9.9 ou 9,9).",
+        "A number is expected (e.g. 9.9 or 9,9).",
+    ),
+    "bad_integer": ("Nombre entier attendu.", "A whole number is expected."),
+    "negative_number": (
+        "La valeur ne peut pas être négative.",
+        "The value cannot be negative.",
+    ),
+    "not_positive": (
+        "La valeur doit être strictement positive.",
+        "The value must be greater than zero.",
+    ),
+    "number_too_large": (
+        "Nombre trop grand (au plus {maximum}).",
+        "Number too large (at most {maximum}).",
+    ),
+    "bad_date": (
+        "Date attendue au format AAAA-MM-JJ (par exemple 2024-03-26).",
+        "A date is expected as YYYY-MM-DD (e.g. 2024-03-26).",
+    ),
+    "bad_year": (
+        "Année attendue, sur quatre chiffres (par exemple 2015).",
+        "A four-digit year is expected (e.g. 2015).",
+    ),
+    "bad_boolean": ("« oui » ou « non » attendu.", "'oui' or 'non' expected."),
+    "bad_url": (
+        "Adresse web invalide : elle commence par http:// ou https:// et ne contient pas d'espace.",
+        "Invalid URL: it starts with http:// or https:// and contains no space.",
+    ),
+    "bad_refcad": (
+        "Références cadastrales invalides : 14 caractères chacune (par exemple "
+        "80024000ZO0030), séparées par « | ».",
+        "Invalid cadastral references: 14 characters each (e.g. 80024000ZO0030), separated by '|'.",
+    ),
+    "bad_id": (
+        "Identifiant mal formé : attendu [code INSEE]_{id_class}_[numéro], {max_length} "
+        "caractères au plus (par exemple {example}).",
+        "Malformed identifier: expected [INSEE code]_{id_class}_[number], at most "
+        "{max_length} characters (e.g. {example}).",
+    ),
+    "duplicate_id": (
+        "Identifiant déjà présent à la ligne {first_line} du fichier.",
+        "Identifier already used on line {first_line} of the file.",
+    ),
+    "bad_geopoint": (
+        "Point attendu au format « longitude, latitude » en degrés (par exemple 3.9815, 49.2527).",
+        "A point is expected as 'longitude, latitude' in degrees (e.g. 3.9815, 49.2527).",
+    ),
+    "bad_geojson": (
+        "Géométrie GeoJSON illisible : {detail_fr}.",
+        "Unreadable GeoJSON geometry: {detail_en}.",
+    ),
+    "geometry_type": (
+        "Géométrie de type {found} refusée : {expected} attendu.",
+        "Geometry of type {found} refused: {expected} expected.",
+    ),
+    "unclosed_ring": (
+        "Contour non fermé : le dernier point doit répéter le premier.",
+        "Ring not closed: its last position must repeat the first.",
+    ),
+    "invalid_geometry": (
+        "Géométrie invalide : {reason_fr}.",
+        "Invalid geometry: {reason_en}.",
+    ),
+    "wgs84_coordinates": (
+        "Coordonnées en degrés (WGS84 ?) : les géométries doivent être en Lambert-93 "
+        "(EPSG:2154), en mètres.",
+        "Coordinates look like WGS84 degrees: geometries must be in Lambert-93 (EPSG:2154) metres.",
+    ),
+    "not_lambert93": (
+        "Coordonnées hors de l'emprise de Lambert-93 (EPSG:2154, France métropolitaine).",
+        "Coordinates outside the extent of Lambert-93 (EPSG:2154, metropolitan France).",
+    ),
+    "unknown_epci": (
+        "EPCI inconnu : chargez le territoire avec « foncier territory load --departement "
+        "{departement} ».",
+        "Unknown EPCI: load the territory with `foncier territory load --departement "
+        "{departement}`.",
+    ),
+    "unknown_commune": (
+        "Commune inconnue : chargez le territoire avec « foncier territory load "
+        "--departement {departement} ».",
+        "Unknown commune: load the territory with `foncier territory load --departement "
+        "{departement}`.",
+    ),
+    "site_outside_epci": (
+        "Le site n'est pas dans son EPCI ({epci}), même à {tolerance} m près.",
+        "The site is not inside its EPCI ({epci}), even within {tolerance} m.",
+    ),
+    "site_excludes_plots": (
+        "Le nouveau périmètre laisse hors du site des terrains déjà enregistrés : {plots}.",
+        "The new perimeter leaves plots already recorded outside the site: {plots}.",
+    ),
+    "unknown_site": (
+        "Site inconnu : ni dans le fichier des sites, ni dans la base.",
+        "Unknown site: neither in the sites file nor in the database.",
+    ),
+    "plot_outside_site": (
+        "Le terrain sort du périmètre de son site, même à {tolerance} m près.",
+        "The plot lies outside its site's perimeter, even within {tolerance} m.",
+    ),
+    "lot_min_not_divisible": (
+        "Lot minimum donné pour un terrain non divisible : terr_divisible doit valoir « oui ».",
+        "Minimum lot given for a plot that is not divisible: terr_divisible must be 'oui'.",
+    ),
+    "lot_min_too_large": (
+        "Le lot minimum ({lot_min} ha) dépasse la surface du terrain ({surface} ha).",
+        "The minimum lot ({lot_min} ha) exceeds the plot's surface ({surface} ha).",
+    ),
+    "bad_json": ("JSON illisible : {reason}.", "Unreadable JSON: {reason}."),
+    "not_feature_collection": (
+        "Une FeatureCollection GeoJSON est attendue.",
+        "A GeoJSON FeatureCollection is expected.",
+    ),
+    "no_features": ("Le fichier ne contient aucune entité.", "The file holds no feature."),
+    "unknown_crs": (
+        "Système de coordonnées inconnu ; précisez-le avec --crs (par exemple EPSG:2154).",
+        "Unknown coordinate reference system; give it with --crs (e.g. EPSG:2154).",
+    ),
+    "not_degrees": (
+        "Coordonnées hors des bornes des degrés alors que le fichier est en {crs} (sans membre "
+        "« crs », GeoJSON est en WGS84) ; précisez le système avec --crs.",
+        "Coordinates out of degree bounds although the file is in {crs} (without a 'crs' "
+        "member GeoJSON is WGS84); give the system with --crs.",
+    ),
+    "missing_geometry": ("Entité sans géométrie.", "Feature without geometry."),
+    "missing_name": (
+        "Propriété « {name_field} » absente ou vide : elle donne le nom de la zone.",
+        "Property '{name_field}' missing or empty: it gives the zone's name.",
+    ),
+}
+
+# Long cells (geometries) are cut in reports: the line and column locate them well enough.
+VALUE_PREVIEW_CHARS = 80
+
+
+class IssueError(Exception):
+    """A value refused for a reason listed in MESSAGES; the importer locates it."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One error of an imported file, located by line and column (CSV) or feature (GeoJSON)."""
+
+    code: str
+    file: str
+    message_fr: str
+    message_en: str
+    line: int | None = None
+    column: str | None = None
+    feature: int | None = None
+    value: str | None = None
+
+    @property
+    def location(self) -> str:
+        if self.feature is not None:
+            return f"{self.file} features[{self.feature}]"
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where} {self.column}" if self.column else where
+
+    def english(self) -> str:
+        return f"{self.location}: {self.message_en}"
+
+
+def preview(value: str | None) -> str | None:
+    if value is None or len(value) <= VALUE_PREVIEW_CHARS:
+        return value
+    return value[: VALUE_PREVIEW_CHARS - 1] + "…"
+
+
+@dataclass
+class IssueLog:
+    """The errors found so far in the files of one import."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(
+        self,
+        error: IssueError,
+        file: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        feature: int | None = None,
+        value: str | None = None,
+    ) -> None:
+        french, english = MESSAGES[error.code]
+        self.issues.append(
+            Issue(
+                code=error.code,
+                file=file,
+                message_fr=french.format(**error.params),
+                message_en=english.format(**error.params),
+                line=line,
+                column=column,
+                feature=feature,
+                value=preview(value),
+            )
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.issues)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to import: its name, used in reports, and its bytes (a path or an upload)."""
+
+    name: str
+    content: bytes
+
+    @classmethod
+    def of(cls, source: Path | SourceFile) -> SourceFile:
+        if isinstance(source, SourceFile):
+            return source
+        # Reports name the file as it was given, like compilers do.
+        return cls(name=str(source), content=source.read_bytes())
+
+    @property
+    def basename(self) -> str:
+        return Path(self.name).name
+
+
+@dataclass
+class FileReport(ABC):
+    """Base of the import reports: a refused import lists its issues and wrote nothing."""
+
+    dry_run: bool
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.issues
+
+    @abstractmethod
+    def summary_lines(self) -> list[str]:
+        """What the import did (or, in a dry run, would do), in English."""
+
+    def english_lines(self) -> list[str]:
+        if self.accepted:
+            return self.summary_lines()
+        files = sorted({issue.file for issue in self.issues})
+        return [
+            f"Refused: {len(self.issues)} error(s) in {', '.join(files)}; nothing was written.",
+            *(issue.english() for issue in self.issues),
+        ]

@@ -1,0 +1,39 @@
+"""The web adapter: a Flask application over the domain core, in French.
+
+``create_app`` builds it; each feature is a blueprint (``inventory`` pages, ``api`` GeoJSON)
+with its views and its templates (templates/<blueprint>/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from foncier.web import database, errors, formatting, security, settings
+from foncier.web.api import api
+from foncier.web.inventory import inventory
+
+API_PREFIX = "/api"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The application; ``config`` keys override the environment's settings.
+
+    Keys: DATABASE_URL, SECRET_KEY, BASEMAP_URL, BASEMAP_ATTRIBUTION, SESSION_FACTORY (a
+    sessionmaker, e.g. bound to a test's transaction), and any Flask setting (TESTING...).
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(settings.from_environment())
+    app.config.from_mapping(config or {})
+    settings.ensure_secret_key(app)
+    database.init_app(app)
+    CSRFProtect(app)
+    security.init_app(app)
+    errors.init_app(app, api_prefix=API_PREFIX)
+    formatting.init_app(app)
+    app.register_blueprint(inventory)
+    app.register_blueprint(api, url_prefix=API_PREFIX)
+    return app

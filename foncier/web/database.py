@@ -1,0 +1,47 @@
+"""One database session per request: committed once if the request succeeds, else rolled back."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from foncier.config import database_url_from_env
+from foncier.db import make_engine, make_session_factory
+
+EXTENSION = "foncier.sessions"
+
+
+def init_app(app: Flask) -> None:
+    factory = app.config.get("SESSION_FACTORY")
+    if factory is None:
+        url = app.config.get("DATABASE_URL") or database_url_from_env()
+        factory = make_session_factory(make_engine(url))
+    app.extensions[EXTENSION] = factory
+    app.after_request(_end_unit_of_work)
+    app.teardown_appcontext(_close_session)
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        factory: sessionmaker[Session] = current_app.extensions[EXTENSION]
+        g.db_session = factory()
+    return g.db_session
+
+
+def _end_unit_of_work(response: Response) -> Response:
+    # Error responses (including the 500 page) never commit what the request had flushed.
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    return response
+
+
+def _close_session(_error: BaseException | None) -> None:
+    # Closing rolls back whatever was not committed, e.g. after an unhandled exception.
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

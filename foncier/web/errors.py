@@ -1,0 +1,67 @@
+"""Errors as French pages, or as JSON under the API's prefix."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+
+from foncier.errors import FoncierError, NotFoundError
+from foncier.features import InvalidParameterError
+
+TITLES: Final = {
+    400: "Requête incorrecte",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    500: "Erreur interne",
+}
+EXPLANATIONS: Final = {
+    400: "Les paramètres de la demande ne sont pas valides.",
+    404: "La page demandée n’existe pas ou a été déplacée. Vérifiez l’adresse, ou repartez "
+    "de la carte ou de la liste des parcs.",
+    405: "Cette adresse n’accepte pas ce type de requête.",
+    500: "Une erreur inattendue s’est produite. Réessayez dans quelques instants ; si le "
+    "problème persiste, prévenez l’administrateur de la plateforme.",
+}
+# The core's typed errors that a request can cause, and the HTTP errors they become.
+DOMAIN_ERRORS: Final[dict[type[FoncierError], type[HTTPException]]] = {
+    NotFoundError: NotFound,
+    InvalidParameterError: BadRequest,
+}
+CSRF_EXPLANATION: Final = (
+    "Le formulaire a expiré ou ne provient pas de cette plateforme. Rechargez la page et "
+    "recommencez."
+)
+
+
+def init_app(app: Flask, *, api_prefix: str) -> None:
+    def is_api_request() -> bool:
+        return request.path.startswith(api_prefix + "/")
+
+    # Unhandled exceptions reach this handler too, as a plain InternalServerError: Flask logs
+    # the original, the page tells nothing about it.
+    def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+        code = error.code or 500
+        if is_api_request():
+            return jsonify(code=error.name, description=error.description), code
+        explanation = CSRF_EXPLANATION if isinstance(error, CSRFError) else None
+        return render_error_page(code, explanation), code
+
+    def handle_domain_error(error: FoncierError) -> tuple[Response | str, int]:
+        http_error = DOMAIN_ERRORS[type(error)]
+        return handle_http_error(http_error(str(error)))
+
+    app.register_error_handler(HTTPException, handle_http_error)
+    for domain_error in DOMAIN_ERRORS:
+        app.register_error_handler(domain_error, handle_domain_error)
+
+
+def render_error_page(code: int, explanation: str | None = None) -> str:
+    return render_template(
+        "errors.html",
+        code=code,
+        title=TITLES.get(code, f"Erreur {code}"),
+        explanation=explanation or EXPLANATIONS.get(code, ""),
+    )

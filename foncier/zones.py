@@ -1,0 +1,205 @@
+"""Import of constraint zones (flood risk, PPRT, Natura 2000...) from GeoJSON files.
+
+A file is taken whole or not at all. Its coordinate reference system is the ``--crs``
+override, else the legacy "crs" member of GeoJSON 2008 (e.g. urn:ogc:def:crs:EPSG::2154),
+else WGS84 as RFC 7946 says; geometries are reprojected to Lambert-93. Importing a file again
+replaces the zones of the same type that came from a file of the same name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import shapely
+from geoalchemy2.shape import from_shape
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely import MultiPolygon
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from foncier.cnig.geometry import (
+    POLYGONAL,
+    as_multipolygon,
+    check_degrees,
+    check_lambert93,
+    check_valid,
+    geometry_from_geojson,
+)
+from foncier.cnig.issues import FileReport, IssueError, IssueLog, SourceFile
+from foncier.codelists import ZONE_TYPES
+from foncier.errors import ImportRejectedError
+from foncier.models import SRID, WGS84, ConstraintZone
+
+LAMBERT93: Final = CRS.from_epsg(SRID)
+RFC7946_CRS: Final = CRS.from_epsg(WGS84)
+PROPERTIES_NOT_OBJECT: Final = {
+    "detail_fr": "« properties » doit être un objet",
+    "detail_en": "'properties' must be an object",
+}
+
+
+@dataclass(frozen=True)
+class Zone:
+    nom: str
+    properties: dict[str, Any]
+    geometry: MultiPolygon
+
+
+@dataclass
+class ZoneImportReport(FileReport):
+    source: str = ""
+    zone_type: str = ""
+    created: int = 0
+    replaced: int = 0
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"{self.source}: {self.created} {self.zone_type} zone(s) imported, "
+            f"{self.replaced} from an earlier import of this file replaced"
+        ]
+        if self.dry_run:
+            lines.append("Dry run: nothing was written.")
+        return lines
+
+
+def _document(source: SourceFile, log: IssueLog) -> Any:
+    try:
+        return json.loads(source.content.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        log.add(IssueError("encoding"), source.name)
+    except json.JSONDecodeError as error:
+        log.add(IssueError("bad_json", reason=error.msg), source.name, line=error.lineno)
+    return None
+
+
+def _features(document: Any, name: str, log: IssueLog) -> list[Any]:
+    if not isinstance(document, dict) or not isinstance(document.get("features"), list):
+        log.add(IssueError("not_feature_collection"), name)
+        return []
+    if not document["features"]:
+        log.add(IssueError("no_features"), name)
+    return document["features"]
+
+
+def source_crs(document: dict[str, Any], override: str | None) -> CRS:
+    """The file's CRS: the override, else its legacy "crs" member, else WGS84 (RFC 7946)."""
+    if override:
+        return CRS.from_user_input(override)
+    member = document.get("crs")
+    if member is None:
+        return RFC7946_CRS
+    try:
+        return CRS.from_user_input(member["properties"]["name"])
+    except (KeyError, TypeError):
+        raise CRSError(f"unreadable crs member {member!r}") from None
+
+
+@dataclass(frozen=True)
+class FeatureReader:
+    """Turns the features of one file into zones in Lambert-93."""
+
+    source: str
+    crs: CRS
+    name_field: str | None
+    to_lambert93: Transformer
+
+    def zone(self, feature: Any, index: int) -> Zone:
+        if not isinstance(feature, dict) or feature.get("geometry") is None:
+            raise IssueError("missing_geometry")
+        geometry = geometry_from_geojson(feature["geometry"], POLYGONAL)
+        if self.crs.is_geographic:
+            check_degrees(geometry, self.crs.name)
+        # Checked before reprojection, so that the reported point is in the file's coordinates.
+        check_valid(geometry)
+        projected = shapely.transform(geometry, self.to_lambert93.transform, interleaved=False)
+        check_lambert93(projected)
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise IssueError("bad_geojson", **PROPERTIES_NOT_OBJECT)
+        return Zone(
+            nom=self.name(properties, index),
+            properties=properties,
+            geometry=as_multipolygon(projected),
+        )
+
+    def name(self, properties: dict[str, Any], index: int) -> str:
+        if self.name_field is None:
+            return f"{self.source} #{index}"
+        value = properties.get(self.name_field)
+        if value is None or not str(value).strip():
+            raise IssueError("missing_name", name_field=self.name_field)
+        return str(value).strip()
+
+
+def read_zones(
+    source: SourceFile, name_field: str | None, crs_override: str | None, log: IssueLog
+) -> list[Zone]:
+    """The zones of a GeoJSON file in Lambert-93; problems go to ``log``."""
+    document = _document(source, log)
+    features = _features(document, source.name, log) if document is not None else []
+    if not features:
+        return []
+    try:
+        crs = source_crs(document, crs_override)
+    except CRSError:
+        log.add(IssueError("unknown_crs"), source.name)
+        return []
+    to_lambert93 = Transformer.from_crs(crs, LAMBERT93, always_xy=True)
+    reader = FeatureReader(source.basename, crs, name_field, to_lambert93)
+    zones = []
+    for index, feature in enumerate(features):
+        try:
+            zones.append(reader.zone(feature, index))
+        except IssueError as error:
+            log.add(error, source.name, feature=index)
+    return zones
+
+
+def import_zones(
+    session: Session,
+    source: Path | SourceFile,
+    zone_type: str,
+    *,
+    name_field: str | None = None,
+    crs: str | None = None,
+    dry_run: bool = False,
+) -> ZoneImportReport:
+    """Import the zones of a GeoJSON file, replacing those an earlier import of it brought.
+
+    Flushes, does not commit. Raises ImportRejectedError (nothing written) if any feature is
+    wrong. ``name_field``: the property that names each zone (default: file name and index).
+    """
+    if zone_type not in ZONE_TYPES:
+        raise ValueError(f"zone type {zone_type!r} is not one of {', '.join(ZONE_TYPES)}")
+    source = SourceFile.of(source)
+    # The file's name, not its path: a file re-imported from elsewhere replaces its zones.
+    origin = source.basename
+    log = IssueLog()
+    zones = read_zones(source, name_field, crs, log)
+    report = ZoneImportReport(
+        dry_run=dry_run, issues=log.issues, source=origin, zone_type=zone_type
+    )
+    if log:
+        raise ImportRejectedError(report)
+    same_origin = (ConstraintZone.source == origin, ConstraintZone.zone_type == zone_type)
+    report.replaced = session.scalar(select(func.count()).where(*same_origin)) or 0
+    report.created = len(zones)
+    if dry_run:
+        return report
+    session.execute(delete(ConstraintZone).where(*same_origin))
+    session.add_all(
+        ConstraintZone(
+            zone_type=zone_type,
+            nom=zone.nom,
+            source=origin,
+            properties=zone.properties,
+            geom=from_shape(zone.geometry, srid=SRID),
+        )
+        for zone in zones
+    )
+    session.flush()
+    return report

@@ -1,0 +1,112 @@
+"""The import and export commands: English report, exit status, one commit."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from cnig_helpers import STANDARD, CsvTable
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from foncier.cli import main
+from foncier.cnig.columns import TERRAIN_EXTENSIONS
+from foncier.config import normalise_database_url
+from foncier.models import ConstraintZone, Site
+
+GATINE_RACAN = "200073237"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def count(url, query):
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with Session(engine) as session:
+            return session.scalar(query)
+    finally:
+        engine.dispose()
+
+
+def test_refused_import_prints_every_error_and_exits_1(cli_database, shared_dir):
+    example = shared_dir / STANDARD / "terrain-eco/exemple-valide.csv"
+    result = run("import", "cnig", "--terrains", example)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"Error: Refused: 2 error(s) in {example}; nothing was written."
+    assert lines[1] == (
+        f"{example}:2 site_id: Unknown site: neither in the sites file nor in the database."
+    )
+    assert lines[2].startswith(f"{example}:2 terr_geomsurf: Ring not closed")
+
+
+def test_dry_run_then_import_then_export(cli_database, demo_export, tmp_path):
+    sites, terrains = demo_export / "site-eco.csv", demo_export / "terrain-eco.csv"
+    dry = run("import", "cnig", "--sites", sites, "--terrains", terrains, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines()[0] == f"{sites}: 23 created, 0 updated, 0 unchanged"
+    assert dry.output.splitlines()[-1] == "Dry run: nothing was written."
+    assert count(cli_database, select(func.count()).select_from(Site)) == 0
+
+    real = run("import", "cnig", "--sites", sites, "--terrains", terrains)
+    assert real.exit_code == 0, real.output
+    assert count(cli_database, select(func.count()).select_from(Site)) == 23
+
+    outdir = tmp_path / "export"
+    export = run(
+        "export", "cnig", outdir, "--epci", GATINE_RACAN, "--open-data", "--with-extensions"
+    )
+    assert export.exit_code == 0, export.output
+    assert export.output.startswith(f"{outdir / 'site-eco.csv'}: ")
+    plots = CsvTable.read(outdir / "terrain-eco.csv")
+    assert plots.header[-len(TERRAIN_EXTENSIONS) :] == [c.name for c in TERRAIN_EXTENSIONS]
+    assert plots.rows and not any(row["terr_acquereur"] for row in plots.rows)
+
+
+def test_export_of_an_unknown_epci_fails_cleanly(cli_database, tmp_path):
+    result = run("export", "cnig", tmp_path, "--epci", "123456789")
+    assert result.exit_code == 1
+    assert "unknown EPCI SIREN 123456789" in result.output
+
+
+def test_import_needs_a_file(cli_database):
+    result = run("import", "cnig", "--dry-run")
+    assert result.exit_code == 2
+    assert "give --sites, --terrains or both" in result.output
+
+
+def test_zones_import_and_reimport(cli_database, tmp_path):
+    square = [[[515000, 6700000], [516000, 6700000], [516000, 6701000], [515000, 6700000]]]
+    document = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"nom": "Val"},
+                "geometry": {"type": "Polygon", "coordinates": square},
+            }
+        ],
+    }
+    path = tmp_path / "ppri.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    args = (
+        "import",
+        "zones",
+        "--type",
+        "inondation",
+        path,
+        "--name-field",
+        "nom",
+        "--crs",
+        "EPSG:2154",
+    )
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("ppri.geojson: 1 inondation zone(s) imported, 0 from")
+    second = run(*args)
+    assert "1 from an earlier import of this file replaced" in second.output
+    names = count(cli_database, text("SELECT string_agg(nom, ',') FROM constraint_zone"))
+    assert names == "Val"
+    assert count(cli_database, select(func.count()).select_from(ConstraintZone)) == 1

@@ -1,0 +1,173 @@
+"""Fixtures of the web adapter's tests.
+
+Page and API tests run the application on the test's rolled-back transaction (SESSION_FACTORY).
+Browser tests serve it from a thread, through a normal engine, on the committed session
+database (read-only), and drive Debian's Chromium with Playwright; they run without basemap.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Page as BrowserPage
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from foncier.pgcluster import free_port
+from foncier.web import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+VENDOR_LEAFLET = ROOT / "foncier" / "web" / "static" / "vendor" / "leaflet" / "leaflet.js"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
+
+
+@dataclass(frozen=True)
+class Page:
+    """A response read as a person would: its status, its visible text, its data attributes."""
+
+    status: int
+    html: str
+
+    @property
+    def text(self) -> str:
+        without_scripts = re.sub(r"<script\b.*?</script>", " ", self.html, flags=re.S)
+        visible = html.unescape(re.sub(r"<[^>]+>", " ", without_scripts))
+        return " ".join(visible.split())  # also folds French no-break spaces
+
+    def values(self, attribute: str) -> list[str]:
+        """Values of ``attribute`` (e.g. data-site-id), in document order."""
+        return [html.unescape(v) for v in re.findall(rf'\b{attribute}="([^"]*)"', self.html)]
+
+    def json_script(self, element_id: str) -> object:
+        """The data of a <script type="application/json"> element."""
+        match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>',
+                          self.html, flags=re.S)  # fmt: skip
+        assert match, f"no JSON script #{element_id}"
+        return json.loads(match.group(1))
+
+    def element_text(self, element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', self.html, flags=re.S)
+        assert match, f"no element #{element_id}"
+        return " ".join(html.unescape(match.group(1)).split())
+
+
+@pytest.fixture(scope="session")
+def plots_by_flood_risk(engine: Engine) -> dict[bool, str]:
+    """The first plot (by id) in the demo's flood zone (True) and the first outside any zone."""
+    in_a_zone = (
+        "EXISTS (SELECT 1 FROM constraint_zone z WHERE z.zone_type = 'inondation' "
+        "AND ST_Intersects(t.terr_geomsurf, z.geom))"
+    )
+    with engine.connect() as connection:
+        return {
+            flooded: connection.execute(
+                text(f"SELECT t.terr_id FROM terrain t WHERE {test} ORDER BY t.terr_id LIMIT 1")
+            ).scalar_one()
+            for flooded, test in ((True, in_a_zone), (False, f"NOT {in_a_zone}"))
+        }
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Session]) -> Flask:
+    return create_app({**TEST_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def get_page(client: FlaskClient) -> Callable[..., Page]:
+    """GET a URL from the test's application, or from ``through`` another client."""
+
+    def get(url: str, through: FlaskClient | None = None) -> Page:
+        response = (through or client).get(url)
+        return Page(response.status_code, response.get_data(as_text=True))
+
+    return get
+
+
+# --- browser tests ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """The application on a free local port, reading the committed session database."""
+    if not VENDOR_LEAFLET.exists():
+        pytest.fail("Leaflet is not vendored: run `npm ci && npm run build` first")
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    executable = os.environ.get("FONCIER_CHROMIUM") or next(
+        (path for path in CHROMIUM_CANDIDATES if Path(path).exists()), None
+    )
+    if executable is None:
+        pytest.fail("Chromium is not installed (apt-get install chromium, or set FONCIER_CHROMIUM)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def console_errors(browser_page: BrowserPage) -> list[str]:
+    """What the page reports as errors (failed loads, exceptions, CSP violations)."""
+    errors: list[str] = []
+    browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+@pytest.fixture
+def screenshot() -> Callable[[BrowserPage, str], Path]:
+    """Save a full-page screenshot into test-artifacts/ for a human to look at."""
+
+    def save(page: BrowserPage, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

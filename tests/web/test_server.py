@@ -1,0 +1,49 @@
+"""`foncier serve` runs the application under a real gunicorn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from foncier.pgcluster import free_port
+
+# The `foncier` console script, run by this interpreter wherever its scripts are installed.
+FONCIER = [sys.executable, "-c", "from foncier.cli import main; main()"]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_foncier_serve_runs_gunicorn(database_url):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FONCIER_SECRET_KEY": "tests-only",
+        "FONCIER_BASEMAP_URL": "",
+    }
+    command = [*FONCIER, "serve", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        page = wait_for(f"http://127.0.0.1:{port}/sites", process).decode()
+        assert "23 parcs trouvés" in page
+        assert b'"numberMatched": 23' in wait_for(f"http://127.0.0.1:{port}/api/sites", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert "Booting worker" in output and "GET /sites" in output
