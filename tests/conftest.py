@@ -27,7 +27,10 @@ from foncier.db import make_engine
 from foncier.pgcluster import Cluster, free_port
 from seed import demo
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The reference material next to the checkout (CI provides it); FONCIER_SHARED_DIR overrides.
+SHARED = Path(
+    os.environ.get("FONCIER_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
 
 
 class PostgresServer:
