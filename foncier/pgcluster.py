@@ -72,11 +72,14 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
 
-    def _run(self, *args: str) -> None:
+    def _command(self, *args: str) -> list[str]:
         command = [str(pg_bindir() / args[0]), *args[1:]]
         if running_as_root():
             command = ["runuser", "-u", SERVER_USER, "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        return command
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(self._command(*args), check=True, stdout=subprocess.DEVNULL)
 
     def _prepare_root(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -94,6 +97,15 @@ class Cluster:
         )  # fmt: skip
 
     def running(self) -> bool:
+        """Whether this cluster's own server runs (not merely something on its port)."""
+        status = subprocess.run(
+            self._command("pg_ctl", "status", "-D", str(self.datadir)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return status.returncode == 0
+
+    def port_accepts_connections(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                 return True
@@ -102,6 +114,11 @@ class Cluster:
 
     def start(self, *, durable: bool = True) -> None:
         """Start the server; ``durable=False`` trades crash safety for speed (tests)."""
+        if self.port_accepts_connections():
+            raise ConfigurationError(
+                f"port {self.port} is already used by another server: choose another port "
+                "(scripts/run reads FONCIER_PG_PORT)"
+            )
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -113,7 +130,7 @@ class Cluster:
 
     def _wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while not self.running():
+        while not self.port_accepts_connections():
             if time.monotonic() > deadline:
                 raise ConfigurationError(f"PostgreSQL did not start; see {self.logfile}")
             time.sleep(0.1)
@@ -122,11 +139,21 @@ class Cluster:
         if self.initialised() and (self.datadir / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
+    def running_port(self) -> int | None:
+        """The port the running server listens on, from its pid file (line 4)."""
+        lines = (self.datadir / "postmaster.pid").read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 else None
+
     def ensure_running(self, *, durable: bool = True) -> None:
         if not self.initialised():
             self.init()
         if not self.running():
             self.start(durable=durable)
+        elif self.running_port() != self.port:
+            raise ConfigurationError(
+                f"the cluster in {self.root} already runs on port {self.running_port()}: "
+                f"stop it first (python -m foncier.pgcluster stop --dir {self.root})"
+            )
 
     def create_database(self, name: str) -> str:
         """Create ``name`` with PostGIS if it does not exist; return its URL."""
@@ -153,13 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="foncier")
     args = parser.parse_args(argv)
     cluster = Cluster(args.dir.resolve(), args.port)
-    if args.action == "start":
-        cluster.ensure_running()
-        print(cluster.create_database(args.database))
-    elif args.action == "stop":
-        cluster.stop()
-    else:
-        print(cluster.url(args.database))
+    try:
+        if args.action == "start":
+            cluster.ensure_running()
+            print(cluster.create_database(args.database))
+        elif args.action == "stop":
+            cluster.stop()
+        else:
+            print(cluster.url(args.database))
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
