@@ -51,8 +51,9 @@ install_python_env() {
     fi
     log "Installing the Python environment in .venv"
     [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$PROJECT_DIR[dev]"
+    # -qq: only errors; pip's warnings about this machine's package mirrors are noise here.
+    "$VENV/bin/python" -m pip install -qq --upgrade pip
+    "$VENV/bin/python" -m pip install -qq -e "$PROJECT_DIR[dev]"
     echo "$wanted" >"$stamp"
 }
 

@@ -223,7 +223,9 @@ class Issue:
         return f"{where} {self.column}" if self.column else where
 
     def english(self) -> str:
-        return f"{self.location}: {self.message_en}"
+        # The refused value beside the message: "2023-02-30" tells more than "a bad date".
+        given = f" (value: {self.value!r})" if self.value is not None else ""
+        return f"{self.location}: {self.message_en}{given}"
 
 
 def preview(value: str | None) -> str | None:

@@ -38,6 +38,7 @@ def test_refused_import_prints_every_error_and_exits_1(cli_database, shared_dir)
     assert lines[0] == f"Error: Refused: 2 error(s) in {example}; nothing was written."
     assert lines[1] == (
         f"{example}:2 site_id: Unknown site: neither in the sites file nor in the database."
+        " (value: '80024_SITE-ECO_00001')"
     )
     assert lines[2].startswith(f"{example}:2 terr_geomsurf: Ring not closed")
 

@@ -138,7 +138,7 @@ def test_report_details(refused, sites_table, tmp_path):
     assert epci.value == "200071223"
     assert "foncier territory load --departement 80" in epci.message_en
     assert "foncier territory load --departement 80" in commune.message_fr
-    assert epci.english() == f"{path}:4 site_epci_siren: {epci.message_en}"
+    assert epci.english() == f"{path}:4 site_epci_siren: {epci.message_en} (value: '200071223')"
 
 
 @pytest.mark.parametrize(
