@@ -1,9 +1,8 @@
-"""Settings read from the environment, shared by the CLI, the web app and the tests."""
+"""Settings read from the environment and shared by the CLI and the web app."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from foncier.errors import ConfigurationError
 
@@ -19,14 +18,6 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    secret_key: str | None = None
-    basemap_url: str = DEFAULT_BASEMAP_URL
-    basemap_attribution: str = DEFAULT_BASEMAP_ATTRIBUTION
-
-
 def database_url_from_env() -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -36,15 +27,3 @@ def database_url_from_env() -> str:
             "(scripts/run sets it for its local cluster)."
         )
     return normalise_database_url(url)
-
-
-def settings_from_env() -> Settings:
-    """Read every setting; FONCIER_BASEMAP_URL may be set empty to run without a basemap."""
-    return Settings(
-        database_url=database_url_from_env(),
-        secret_key=os.environ.get("FONCIER_SECRET_KEY") or None,
-        basemap_url=os.environ.get("FONCIER_BASEMAP_URL", DEFAULT_BASEMAP_URL).strip(),
-        basemap_attribution=os.environ.get(
-            "FONCIER_BASEMAP_ATTRIBUTION", DEFAULT_BASEMAP_ATTRIBUTION
-        ),
-    )
