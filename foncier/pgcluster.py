@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,16 +26,25 @@ from foncier.errors import ConfigurationError
 SERVER_USER = "postgres"
 
 
+def _debian_versions_with_postgis() -> list[int]:
+    """Major versions installed by Debian's packages that also have PostGIS, oldest first."""
+    versions = []
+    for initdb in glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        version = Path(initdb).parent.parent.name
+        postgis = Path(f"/usr/share/postgresql/{version}/extension/postgis.control")
+        if version.isdigit() and postgis.exists():
+            versions.append(int(version))
+    return sorted(versions)
+
+
 def pg_bindir() -> Path:
-    """The directory of initdb/pg_ctl: PG_BINDIR, else the newest Debian install, else PATH."""
+    """initdb/pg_ctl's directory: PG_BINDIR, else the newest Debian install with PostGIS, else
+    the PATH."""
     if os.environ.get("PG_BINDIR"):
         return Path(os.environ["PG_BINDIR"])
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda path: int(Path(path).parent.parent.name),
-    )
-    if candidates:
-        return Path(candidates[-1]).parent
+    versions = _debian_versions_with_postgis()
+    if versions:
+        return Path(f"/usr/lib/postgresql/{versions[-1]}/bin")
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).parent
@@ -79,7 +88,12 @@ class Cluster:
         return command
 
     def _run(self, *args: str) -> None:
-        subprocess.run(self._command(*args), check=True, stdout=subprocess.DEVNULL)
+        try:
+            subprocess.run(self._command(*args), check=True, stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError as error:
+            raise ConfigurationError(
+                f"{args[0]} {args[-1]} failed (exit {error.returncode}); see {self.logfile}"
+            ) from error
 
     def _prepare_root(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -119,24 +133,19 @@ class Cluster:
                 f"port {self.port} is already used by another server: choose another port "
                 "(scripts/run reads FONCIER_PG_PORT)"
             )
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+        # pg_ctl hands -o to a shell: quote the socket directory (a path may hold spaces).
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {shlex.quote(str(self.root))}"
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        # -w: pg_ctl returns once the server accepts connections.
         self._run(
             "pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-o", options,
             "-w", "-t", "60", "start",
         )  # fmt: skip
-        self._wait_until_ready()
-
-    def _wait_until_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.port_accepts_connections():
-            if time.monotonic() > deadline:
-                raise ConfigurationError(f"PostgreSQL did not start; see {self.logfile}")
-            time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.initialised() and (self.datadir / "postmaster.pid").exists():
+        # pg_ctl status, not the pid file: a file left by a crash is no running server.
+        if self.initialised() and self.running():
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def running_port(self) -> int | None:

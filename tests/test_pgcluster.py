@@ -58,3 +58,18 @@ def test_a_port_taken_by_another_server_is_refused():
         cluster = Cluster(Path(root) / "pg", other_server.getsockname()[1])
         with pytest.raises(ConfigurationError, match="already used by another server"):
             cluster.ensure_running()
+
+
+def test_a_path_with_spaces_and_a_stale_pid_file_after_a_crash():
+    with reachable_directory() as root:
+        cluster = Cluster(Path(root) / "mon cluster", free_port())
+        cluster.ensure_running(durable=False)
+        assert cluster.running()
+        cluster.stop()
+        assert not cluster.running()
+        # What a crash leaves behind: a pid file naming no live server.
+        (cluster.datadir / "postmaster.pid").write_text("999999\n")
+        cluster.stop()
+        cluster.ensure_running(durable=False)
+        assert cluster.running() and cluster.running_port() == cluster.port
+        cluster.stop()
