@@ -131,19 +131,29 @@ _STAGE = text(
     " epci_siren text, epci_nom text, epci_nature text, wkb_hex text)"
 )
 
+# EPCIs first (communes refer to them), with an empty outline that the union of their stored
+# communes replaces once those are in.
 _UPSERT_EPCIS = text(
     """
     INSERT INTO epci (siren, nom, nature, population, geom)
-    SELECT epci_siren, epci_nom, epci_nature, sum(population),
-           ST_Multi(ST_Union(ST_MakeValid(
-               ST_Transform(ST_SetSRID(ST_GeomFromWKB(decode(wkb_hex, 'hex')), 4326), 2154)
-           )))
+    SELECT DISTINCT epci_siren, epci_nom, epci_nature, 0,
+           ST_GeomFromText('MULTIPOLYGON EMPTY', 2154)
     FROM staging_commune
     WHERE epci_siren IS NOT NULL
-    GROUP BY epci_siren, epci_nom, epci_nature
-    ON CONFLICT (siren) DO UPDATE
-      SET nom = excluded.nom, nature = excluded.nature,
-          population = excluded.population, geom = excluded.geom
+    ON CONFLICT (siren) DO UPDATE SET nom = excluded.nom, nature = excluded.nature
+    """
+)
+
+_AGGREGATE_EPCIS = text(
+    """
+    UPDATE epci SET population = members.population, geom = members.geom
+    FROM (
+        SELECT epci_siren, sum(population) AS population, ST_Multi(ST_Union(geom)) AS geom
+        FROM commune
+        WHERE epci_siren IN (SELECT epci_siren FROM staging_commune)
+        GROUP BY epci_siren
+    ) AS members
+    WHERE epci.siren = members.epci_siren
     """
 )
 
@@ -207,6 +217,7 @@ def load_departement(session: Session, code: str) -> TerritoryReport:
     )
     session.execute(_UPSERT_EPCIS)
     session.execute(_UPSERT_COMMUNES)
+    session.execute(_AGGREGATE_EPCIS)
     session.execute(text("DROP TABLE staging_commune"))
     session.flush()
     return territory_report(session, code, departement_nom)
