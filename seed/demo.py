@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +22,7 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from foncier.cnig.geometry import as_multipolygon
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.errors import FoncierError
 from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
@@ -171,7 +172,6 @@ class SeedReport:
     sites_present: int = 0
     terrains_created: int = 0
     zones_created: int = 0
-    skipped: list[str] = field(default_factory=list)
 
 
 # --- distances -----------------------------------------------------------------------------
@@ -323,7 +323,8 @@ def _sold_attributes(park: ParkFacts, surface_ha: float, rng: random.Random) -> 
         "terr_acquereur": _company_name(rng),
         "terr_cession_date": _day_between(since, date(2025, 12, 31), rng),
         "terr_vente_montant": (price * Decimal(str(surface_ha)) * 10_000).quantize(Decimal(100)),
-        # Vacant for more than two years whenever the demo is run, hence legally vacant.
+        # Before 2024: vacant for two years or more on 1 January of any year from 2026 on (the
+        # demo's reference year), hence legally vacant whenever the demo is shown.
         "terr_vacant_depuis": _day_between(date(2016, 1, 1), date(2023, 12, 31), rng)
         if vacant
         else None,
@@ -496,7 +497,7 @@ def build_site(park: ParkFacts, perimeter: Perimeter, epci: Epci, rng: random.Ra
         site_moa_nom=epci.nom,
         site_nb_etab=park.firms,
         site_nb_emploi=park.jobs,
-        site_geomsurf=from_shape(geometry.as_multipolygon(perimeter.polygon), srid=2154),
+        site_geomsurf=from_shape(as_multipolygon(perimeter.polygon), srid=2154),
         desserte_route_nom=park.motorway or None,
         autoroute_nom=motorway,
         autoroute_echang_dist=motorway_km,
@@ -551,12 +552,28 @@ def add_park(session: Session, park: ParkFacts, flood: shapely.Geometry,
 
 
 def _taken_area(session: Session) -> shapely.Geometry | None:
-    geoms = [to_shape(g) for g in session.scalars(select(Site.site_geomsurf))]
+    perimeters = session.scalars(select(Site.site_geomsurf).order_by(Site.site_id))
+    geoms = [to_shape(g) for g in perimeters]
     return shapely.union_all(geoms) if geoms else None
 
 
 def delete_demo(session: Session) -> None:
-    """Remove every demonstration record (and only those)."""
+    """Remove every demonstration record (and only those).
+
+    Plots that users added to demo parks are theirs: rather than delete them with the parks,
+    refuse and name them.
+    """
+    kept = session.scalars(
+        select(Terrain.terr_id)
+        .join(Site)
+        .where(Site.is_demo, ~Terrain.is_demo)
+        .order_by(Terrain.terr_id)
+    ).all()
+    if kept:
+        raise DemoDataError(
+            "cannot reset the demo: these plots were added to demo parks and are not demo "
+            f"records: {', '.join(kept)}; move or delete them first"
+        )
     session.execute(delete(Owner).where(Owner.is_demo))
     session.execute(delete(Terrain).where(Terrain.is_demo))
     session.execute(delete(Site).where(Site.is_demo))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import shapely
 from pyproj import Transformer
 from shapely import affinity
-from shapely.geometry import MultiPolygon, Point, Polygon, box
+from shapely.geometry import Point, Polygon, box
 from shapely.ops import nearest_points
 
 TO_LAMBERT93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
@@ -138,7 +138,3 @@ def plot_layout(perimeter: Perimeter, vocation: str, rng: random.Random) -> list
         style = LotStyle(depth=style.depth * 1.25, frontage=style.frontage * 1.25)
     back = [affinity.rotate(lot, perimeter.angle_deg, origin=perimeter.centre) for lot in lots]
     return [largest_polygon(snap(lot)) for lot in back]
-
-
-def as_multipolygon(polygon: Polygon) -> MultiPolygon:
-    return MultiPolygon([polygon])

@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,23 +40,33 @@ class PostgresServer:
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = normalise_database_url(admin_url)
+        self.created: list[str] = []
 
-    def create_database(self, prefix: str) -> str:
-        import psycopg
-        from psycopg import sql
-
-        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    def _execute(self, statement: sql.Composable) -> None:
         plain = self.admin_url.replace("postgresql+psycopg", "postgresql")
         with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            connection.execute(statement)
+
+    def create_database(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.created.append(name)
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_created_databases(self) -> None:
+        for name in self.created:
+            self._execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     given = os.environ.get("FONCIER_TEST_SERVER_URL")
     if given:
-        yield PostgresServer(given)
+        server = PostgresServer(given)
+        yield server
+        server.drop_created_databases()  # a shared server keeps no test leftovers
         return
     with tempfile.TemporaryDirectory(prefix="foncier-test-pg-") as root:
         os.chmod(root, 0o755)  # the postgres system user must reach it when we run as root

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from foncier.codelists import STADES_DISPONIBLES
-from foncier.models import ConstraintZone, Epci, Site, Terrain
+from foncier.models import Commune, ConstraintZone, Epci, Site, Terrain
 from seed import demo
 
 
@@ -19,14 +19,20 @@ def test_every_listed_park_is_seeded_and_flagged(session):
     assert session.scalar(select(func.count()).select_from(Terrain).where(~Terrain.is_demo)) == 0
 
 
-def test_every_park_lies_inside_its_own_epci(session):
+def test_every_park_lies_inside_its_own_epci_and_commune(session):
     outside = session.execute(
         select(Site.site_id)
         .join(Epci, Epci.siren == Site.site_epci_siren)
         .where(~func.ST_CoveredBy(Site.site_geomsurf, Epci.geom))
     ).all()
     assert outside == []
-    assert demo.demo_sites_outside_their_epci(session) == []
+    # The seed moves estimated positions into their commune and clips perimeters by it.
+    elsewhere = session.execute(
+        select(Site.site_id)
+        .join(Commune, Commune.insee == Site.site_comm_insee)
+        .where(~func.ST_CoveredBy(Site.site_geomsurf, Commune.geom))
+    ).all()
+    assert elsewhere == []
     assert session.scalar(select(func.count(func.distinct(Site.site_epci_siren)))) == 11
 
 
@@ -118,3 +124,12 @@ def test_seeding_without_the_territory_is_a_clear_error(pg_server):
             demo.seed_demo(session)
     finally:
         engine.dispose()
+
+
+def test_reset_refuses_to_delete_plots_users_added_to_demo_parks(session):
+    polaxis = session.scalars(select(Site).where(Site.site_nom == "Polaxis")).one()
+    added = polaxis.terrains[0]
+    added.is_demo = False
+    session.flush()
+    with pytest.raises(demo.DemoDataError, match=added.terr_id):
+        demo.seed_demo(session, reset=True)

@@ -7,16 +7,18 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from foncier import codelists
 from foncier.models import Site
 from foncier.models.views import site_summary
 
 
 @pytest.fixture
 def park(session):
-    """A demo park whose plots are all occupied, so that each test sets the vacancy it needs."""
+    """A demo park whose plots are all sold and occupied: each test sets what it needs."""
     site = session.scalars(select(Site).where(Site.site_nom == "ZAC de la Liodière")).one()
     for terrain in site.terrains:
         terrain.terr_etat_occup = "occupé"
+        terrain.terr_stade_comm = "vendu, commercialisation achevée"
         terrain.terr_vacant_depuis = None
         terrain.terr_utile = True
     session.flush()
@@ -73,9 +75,21 @@ def test_never_occupied_plots_are_not_vacant_and_unused_land_is_not_a_land_unit(
     assert figures.uf_vacant_nbre == 0
 
 
+@pytest.mark.parametrize("state", codelists.TERR_ETAT_OCCUP)
+def test_the_view_counts_exactly_the_vacant_states(session, park, state):
+    park.terrains[0].terr_etat_occup = state
+    session.flush()
+    assert summary(session, park).uf_vacant_nbre == (state in codelists.ETATS_VACANTS)
+
+
+@pytest.mark.parametrize("stage", codelists.TERR_STADE_COMM)
+def test_the_view_counts_exactly_the_available_stages(session, park, stage):
+    park.terrains[0].terr_stade_comm = stage
+    session.flush()
+    assert summary(session, park).terrains_disponibles == (stage in codelists.STADES_DISPONIBLES)
+
+
 def test_available_surface_sums_the_plots_for_sale(session, park):
-    for terrain in park.terrains:
-        terrain.terr_stade_comm = "vendu, commercialisation achevée"
     on_sale = park.terrains[:3]
     on_sale[0].terr_stade_comm = "en vente"
     on_sale[1].terr_stade_comm = "en vente avec contraintes"
