@@ -184,21 +184,22 @@ def export_group() -> None:
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--epci", metavar="SIREN", help="Only the parks and plots of this EPCI.")
 @click.option(
-    "--open-data",
+    "--confidential",
     is_flag=True,
-    help="Blank the columns the standard says are not to be published (RGPD).",
+    help="Fill in the buyer, sale date and amount, which the standard says are not to be "
+    "published (RGPD); without it they are left empty.",
 )
 @click.option(
     "--with-extensions", is_flag=True, help="Append foncier's extension columns to terrain-eco.csv."
 )
 @reports_errors
 def export_cnig_files(
-    outdir: Path, epci: str | None, open_data: bool, with_extensions: bool
+    outdir: Path, epci: str | None, confidential: bool, with_extensions: bool
 ) -> None:
     """Write site-eco.csv and terrain-eco.csv in OUTDIR (CNIG "Sites Économiques")."""
     with unit_of_work() as session:
         report = cnig.export_cnig(
-            session, outdir, epci=epci, open_data=open_data, with_extensions=with_extensions
+            session, outdir, epci=epci, confidential=confidential, with_extensions=with_extensions
         )
     click.echo(f"{report.site_path}: {report.sites} sites")
     click.echo(f"{report.terrain_path}: {report.terrains} plots")

@@ -156,14 +156,15 @@ ZONE_TYPE_LABELS: Final = {
 
 # Marketing stages under which a plot can be offered to a company today.
 STADES_DISPONIBLES: Final = ("en vente", "en vente avec contraintes")
-STADES_RESERVES: Final = (
-    "réservé par option de réservation",
-    "réservé par une délibération de l'EPCI",
-)
-
 # Occupation states that count as vacant in the sense of article L318-8-2 of the Code de
 # l'urbanisme: the plot had an activity before and no longer has one.
 ETATS_VACANTS: Final = ("vacant", "friche")
+# CNIG columns of a plot's sale (who bought it, when, for how much): commercial or personal
+# data (RGPD): never shown nor served for now, and left empty in CNIG exports unless asked
+# for (--confidential).
+CONFIDENTIAL_TERRAIN_FIELDS: Final = frozenset(
+    {"terr_acquereur", "terr_cession_date", "terr_vente_montant"}
+)
 
 # Legend of the maps: one colour per marketing stage (colour-blind-safe palette).
 STADE_COMM_COLOURS: Final = {

@@ -24,10 +24,6 @@ class TerritoryError(FoncierError):
     """The reference territory cannot be loaded (unknown département, missing package data)."""
 
 
-class InvalidGeometryError(FoncierError):
-    """A geometry could not be parsed or is not valid."""
-
-
 class ImportRejectedError(FoncierError):
     """An imported file was refused as a whole and nothing was written; ``report`` says why."""
 

@@ -9,6 +9,7 @@ replaces the zones of the same type that came from a file of the same name.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +40,19 @@ RFC7946_CRS: Final = CRS.from_epsg(WGS84)
 PROPERTIES_NOT_OBJECT: Final = {
     "detail_fr": "« properties » doit être un objet",
     "detail_en": "'properties' must be an object",
+}
+# What json.loads reads but PostgreSQL cannot store (the flush would fail on the whole file).
+NOT_FINITE: Final = {
+    "detail_fr": "nombre NaN ou infini, que JSON n'admet pas",
+    "detail_en": "NaN or infinite number, which JSON does not allow",
+}
+NUL_CHARACTER: Final = {
+    "detail_fr": "caractère nul (\\u0000), que PostgreSQL refuse",
+    "detail_en": "NUL character (\\u0000), which PostgreSQL refuses",
+}
+LONE_SURROGATE: Final = {
+    "detail_fr": "caractère Unicode invalide (moitié de paire de substitution, \\ud800-\\udfff)",
+    "detail_en": "invalid Unicode character (half of a surrogate pair, \\ud800-\\udfff)",
 }
 
 
@@ -85,6 +99,44 @@ def _features(document: Any, name: str, log: IssueLog) -> list[Any]:
     return document["features"]
 
 
+def _unstorable_text(text: str) -> dict[str, str] | None:
+    if "\x00" in text:
+        return NUL_CHARACTER
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return LONE_SURROGATE
+    return None
+
+
+def _unstorable(value: Any) -> dict[str, str] | None:
+    """Why a JSON value cannot be stored, or None. json.loads accepts NaN and Infinity, reads
+    1e400 as infinity, and decodes \\u0000 and lone surrogates: PostgreSQL refuses them all."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return NOT_FINITE
+    if isinstance(value, str):
+        return _unstorable_text(value)
+    if isinstance(value, dict):
+        parts = [*value, *value.values()]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return None
+    return next(filter(None, map(_unstorable, parts)), None)
+
+
+def _shown(text: str) -> str:
+    """A property name fit for a message: NUL and lone surrogates escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def check_storable(properties: dict[str, Any]) -> None:
+    for name, value in properties.items():
+        reason = _unstorable(name) or _unstorable(value)
+        if reason:
+            raise IssueError("bad_property", name=_shown(name), **reason)
+
+
 def source_crs(document: dict[str, Any], override: str | None) -> CRS:
     """The file's CRS: the override, else its legacy "crs" member, else WGS84 (RFC 7946)."""
     if override:
@@ -120,6 +172,8 @@ class FeatureReader:
         properties = feature.get("properties") or {}
         if not isinstance(properties, dict):
             raise IssueError("bad_geojson", **PROPERTIES_NOT_OBJECT)
+        # All that is stored from the file besides the geometry (the name is a property).
+        check_storable(properties)
         return Zone(
             nom=self.name(properties, index),
             properties=properties,
@@ -135,6 +189,20 @@ class FeatureReader:
         return str(value).strip()
 
 
+def _crs(document: dict[str, Any], override: str | None, name: str, log: IssueLog) -> CRS | None:
+    """The file's CRS, or None after reporting it unknown."""
+    try:
+        return source_crs(document, override)
+    except CRSError:
+        # The remedy depends on where the system came from: a wrong option is to be corrected,
+        # an unknown "crs" member of the file can be overridden with the option.
+        if override:
+            log.add(IssueError("unknown_crs_option"), name, value=override)
+        else:
+            log.add(IssueError("unknown_crs"), name, value=json.dumps(document["crs"]))
+        return None
+
+
 def read_zones(
     source: SourceFile, name_field: str | None, crs_override: str | None, log: IssueLog
 ) -> list[Zone]:
@@ -143,10 +211,8 @@ def read_zones(
     features = _features(document, source.name, log) if document is not None else []
     if not features:
         return []
-    try:
-        crs = source_crs(document, crs_override)
-    except CRSError:
-        log.add(IssueError("unknown_crs"), source.name)
+    crs = _crs(document, crs_override, source.name, log)
+    if crs is None:
         return []
     to_lambert93 = Transformer.from_crs(crs, LAMBERT93, always_xy=True)
     reader = FeatureReader(source.basename, crs, name_field, to_lambert93)

@@ -153,8 +153,13 @@ TERRAIN_EXTENSIONS: Final = (
     Column("terr_vacant_depuis", Kind.DATE),
 )
 
-# The standard says these are personal data (RGPD) and are not to be published.
-CONFIDENTIAL_COLUMNS: Final = ("terr_acquereur", "terr_cession_date", "terr_vente_montant")
+# The site_summary view's column each computed count of SITE-ECO is read from (exports).
+FROM_SITE_SUMMARY: Final = {
+    "site_uf_nbre": "uf_nbre",
+    "site_uf_vacant_nbre": "uf_vacant_nbre",
+    "site_taux_vacance": "taux_vacance",
+    "site_uf_bati_nbre": "uf_bati_nbre",
+}
 
 # Numbers that must be strictly positive (the database refuses zero); every other number of
 # the standard (surfaces, distances, counts, prices) must not be negative.

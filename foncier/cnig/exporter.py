@@ -3,7 +3,8 @@
 The files have exactly the standard's columns in its order (plus, on request, foncier's
 extension columns at the end of terrain-eco.csv), ';'-separated like the CNIG examples, UTF-8,
 CRLF line ends. Computed columns come from the site_summary view and the reference tables.
-Owners (the Owner table) are personal data and never exported.
+Owners (the Owner table) are personal data and never exported; the columns the standard says
+are not to be published are left empty unless the caller asks for them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from foncier.cnig.columns import (
-    CONFIDENTIAL_COLUMNS,
+    FROM_SITE_SUMMARY,
     SITE_COLUMNS,
     TERRAIN_COLUMNS,
     TERRAIN_EXTENSIONS,
@@ -30,6 +31,7 @@ from foncier.cnig.columns import (
 )
 from foncier.cnig.geometry import rounded_to_centimetre
 from foncier.cnig.values import format_cell
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import NotFoundError
 from foncier.models import SRID, WGS84, Commune, Epci, Site, Terrain
 from foncier.models.views import site_summary
@@ -42,11 +44,8 @@ TO_WGS84: Final = Transformer.from_crs(SRID, WGS84, always_xy=True)
 DEGREE_DECIMALS: Final = 6
 
 # Computed columns of SITE-ECO and the site_summary figures they are read from.
-SUMMARY_COLUMNS: Final = {
-    "site_uf_nbre": site_summary.c.uf_nbre,
-    "site_uf_vacant_nbre": site_summary.c.uf_vacant_nbre,
-    "site_taux_vacance": site_summary.c.taux_vacance,
-    "site_uf_bati_nbre": site_summary.c.uf_bati_nbre,
+CNIG_SUMMARY_COLUMNS: Final = {
+    cnig_name: site_summary.c[view_name] for cnig_name, view_name in FROM_SITE_SUMMARY.items()
 }
 
 
@@ -82,7 +81,7 @@ def _values(obj: Site | Terrain, columns: Sequence[Column]) -> dict[str, Any]:
 
 def _site_query(epci: str | None) -> Select[Any]:
     query = (
-        select(Site, Epci.nom, Commune.nom, *SUMMARY_COLUMNS.values())
+        select(Site, Epci.nom, Commune.nom, *CNIG_SUMMARY_COLUMNS.values())
         .join(Epci, Epci.siren == Site.site_epci_siren)
         .join(Commune, Commune.insee == Site.site_comm_insee)
         .join(site_summary, site_summary.c.site_id == Site.site_id)
@@ -96,7 +95,7 @@ def _site_rows(session: Session, epci: str | None) -> Iterable[dict[str, Any]]:
         perimeter = rounded_to_centimetre(to_shape(site.site_geomsurf))
         yield {
             **_values(site, SITE_COLUMNS),
-            **dict(zip(SUMMARY_COLUMNS, figures, strict=True)),
+            **dict(zip(CNIG_SUMMARY_COLUMNS, figures, strict=True)),
             "site_epci_nom": epci_nom,
             "site_comm_nom": commune_nom,
             "site_geomsurf": perimeter,
@@ -105,12 +104,12 @@ def _site_rows(session: Session, epci: str | None) -> Iterable[dict[str, Any]]:
 
 
 def _terrain_rows(
-    session: Session, columns: Sequence[Column], epci: str | None, open_data: bool
+    session: Session, columns: Sequence[Column], epci: str | None, confidential: bool
 ) -> Iterable[dict[str, Any]]:
     query = select(Terrain).join(Site).order_by(Terrain.terr_id)
     if epci:
         query = query.where(Site.site_epci_siren == epci)
-    blanked = dict.fromkeys(CONFIDENTIAL_COLUMNS) if open_data else {}
+    blanked = {} if confidential else dict.fromkeys(CONFIDENTIAL_TERRAIN_FIELDS)
     for terrain in session.scalars(query):
         plot = rounded_to_centimetre(to_shape(terrain.terr_geomsurf))
         yield {**_values(terrain, columns), "terr_geomsurf": plot, **blanked}
@@ -121,14 +120,15 @@ def export_cnig(
     outdir: Path,
     *,
     epci: str | None = None,
-    open_data: bool = False,
+    confidential: bool = False,
     with_extensions: bool = False,
 ) -> ExportReport:
     """Write site-eco.csv and terrain-eco.csv into ``outdir`` (created if needed).
 
-    ``epci``: only that EPCI's sites and plots. ``open_data``: blank the columns the standard
-    says are not to be published. ``with_extensions``: append foncier's extension columns to
-    terrain-eco.csv, so that importing the files back keeps every matching attribute.
+    ``epci``: only that EPCI's sites and plots. ``confidential``: fill in the columns the
+    standard says are not to be published (buyer, sale date and amount), left empty by default
+    so that no export leaks them by mistake. ``with_extensions``: append foncier's extension
+    columns to terrain-eco.csv, so that importing the files back keeps every matching attribute.
     """
     if epci and session.get(Epci, epci) is None:
         raise NotFoundError(f"unknown EPCI SIREN {epci}: not in the loaded territory")
@@ -137,6 +137,6 @@ def export_cnig(
     site_path, terrain_path = outdir / SITE_FILE, outdir / TERRAIN_FILE
     sites = _write(site_path, SITE_COLUMNS, _site_rows(session, epci))
     terrains = _write(
-        terrain_path, terrain_columns, _terrain_rows(session, terrain_columns, epci, open_data)
+        terrain_path, terrain_columns, _terrain_rows(session, terrain_columns, epci, confidential)
     )
     return ExportReport(site_path, terrain_path, sites, terrains)

@@ -26,6 +26,7 @@ from foncier.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIO
 from foncier.cnig.csvfile import read_records
 from foncier.cnig.issues import FileReport, Issue, IssueError, IssueLog, SourceFile
 from foncier.cnig.values import parse_cell, plain_number
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import ImportRejectedError
 from foncier.models import SRID, Commune, Epci, Site, Terrain
 
@@ -120,6 +121,19 @@ def parse_file(source: SourceFile, table: Table, log: IssueLog) -> ParsedFile:
         _check_unique(row, table.key, first_line_of, source.name, log)
         rows.append(row)
     return ParsedFile(source.name, table, rows)
+
+
+def drop_blank_confidential_columns(parsed: ParsedFile) -> None:
+    """Read a confidential column that is empty on every row as absent from the file.
+
+    Exports leave those columns empty unless --confidential: re-importing such a file to
+    refresh an inventory must not erase the buyers, sale dates and amounts it never carried.
+    """
+    for name in CONFIDENTIAL_TERRAIN_FIELDS:
+        present = [row for row in parsed.rows if name in row.values]
+        if present and all(row.values[name] is None for row in present):
+            for row in present:
+                del row.values[name]
 
 
 def _squeezed(text: str) -> str:
@@ -435,6 +449,8 @@ def import_cnig(
     log = IssueLog()
     site_file = parse_file(SourceFile.of(sites), SITES, log) if sites else None
     terrain_file = parse_file(SourceFile.of(terrains), TERRAINS, log) if terrains else None
+    if terrain_file:
+        drop_blank_confidential_columns(terrain_file)
     site_rows = site_file.by_key() if site_file else {}
     terrain_rows = terrain_file.by_key() if terrain_file else {}
     referenced_sites = set(site_rows) | {

@@ -173,8 +173,14 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "no_features": ("Le fichier ne contient aucune entité.", "The file holds no feature."),
     "unknown_crs": (
-        "Système de coordonnées inconnu ; précisez-le avec --crs (par exemple EPSG:2154).",
-        "Unknown coordinate reference system; give it with --crs (e.g. EPSG:2154).",
+        "Système de coordonnées du fichier (membre « crs ») inconnu ; précisez-le avec --crs "
+        "(par exemple EPSG:2154).",
+        "Unknown coordinate reference system in the file's 'crs' member; give it with --crs "
+        "(e.g. EPSG:2154).",
+    ),
+    "unknown_crs_option": (
+        "Système de coordonnées donné par --crs inconnu : attendu un code comme EPSG:2154.",
+        "Unknown coordinate reference system given with --crs: expected a code such as EPSG:2154.",
     ),
     "not_degrees": (
         "Coordonnées hors des bornes des degrés alors que le fichier est en {crs} (sans membre "
@@ -186,6 +192,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "missing_name": (
         "Propriété « {name_field} » absente ou vide : elle donne le nom de la zone.",
         "Property '{name_field}' missing or empty: it gives the zone's name.",
+    ),
+    "bad_property": (
+        "Propriété « {name} » impossible à enregistrer : {detail_fr}.",
+        "Property '{name}' cannot be stored: {detail_en}.",
     ),
 }
 

@@ -30,14 +30,19 @@ from foncier.cnig.issues import IssueError
 # The schemas' "missingValues": such a cell is empty.
 MISSING_VALUES: Final = ("", "NA", "NaN", "N/A")
 
-NUMBER: Final = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
-INTEGER: Final = re.compile(r"^[+-]?\d+$")
-YEAR: Final = re.compile(r"^\d{4}$")
-ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-GEOPOINT: Final = re.compile(r"^(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)$")
-# The schemas' patterns, anchored at both ends as frictionless anchors them.
+# re.ASCII: without it \d matches any Unicode digit ("١٢"), which Decimal() and int() then
+# read as 12; the standard's digits are ASCII ones.
+NUMBER: Final = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$", re.ASCII)
+INTEGER: Final = re.compile(r"^[+-]?\d+$", re.ASCII)
+YEAR: Final = re.compile(r"^\d{4}$", re.ASCII)
+ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+GEOPOINT: Final = re.compile(r"^(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)$", re.ASCII)
+# The schemas' patterns, anchored at both ends as frictionless anchors them. URL has no digit
+# class and keeps Unicode \s, so that a non-breaking space is refused too.
 URL: Final = re.compile(r"^(https?)://[^\s/$.?#].[^\s]*$")
-REFCAD: Final = re.compile(r"^(?:(?:^|\|)(\d{8}[0-9A-Z]{2}\d{4}|)\1+\d{8}[0-9A-Z]{2}\d{4})+$")
+REFCAD: Final = re.compile(
+    r"^(?:(?:^|\|)(\d{8}[0-9A-Z]{2}\d{4}|)\1+\d{8}[0-9A-Z]{2}\d{4})+$", re.ASCII
+)
 # [INSEE code of the commune]_[class]_[number]; Corsican INSEE codes start with 2A or 2B.
 INSEE_PREFIX: Final = r"(?:\d{5}|2[AB]\d{3})"
 BOOLEANS: Final = {"oui": True, "non": False}
@@ -61,7 +66,7 @@ def _text(column: Column, raw: str, sql_type: TypeEngine[Any] | None) -> str:
 def _identifier(column: Column, raw: str, sql_type: TypeEngine[Any] | None) -> str:
     assert isinstance(sql_type, String) and sql_type.length
     pattern = rf"^{INSEE_PREFIX}_{re.escape(str(column.detail))}_\d+$"
-    if not re.match(pattern, raw) or len(raw) > sql_type.length:
+    if not re.match(pattern, raw, re.ASCII) or len(raw) > sql_type.length:
         raise IssueError(
             "bad_id",
             id_class=column.detail,
@@ -83,16 +88,25 @@ def _maximum(sql_type: TypeEngine[Any] | None) -> Decimal | None:
     return None
 
 
+def _too_large(maximum: Decimal) -> IssueError:
+    return IssueError("number_too_large", maximum=plain_number(maximum))
+
+
 def _checked_number(column: Column, value: Decimal, sql_type: TypeEngine[Any] | None) -> Decimal:
     if column.name in STRICTLY_POSITIVE and value <= 0:
         raise IssueError("not_positive")
     if value < 0:
         raise IssueError("negative_number")
+    maximum = _maximum(sql_type)
+    # More integer digits than the column holds is too large, and is refused before rounding:
+    # quantize fails (InvalidOperation) on a result longer than the context's 28 digits.
+    if maximum is not None and value.adjusted() > maximum.adjusted():
+        raise _too_large(maximum)
     if isinstance(sql_type, Numeric) and sql_type.scale is not None:
         value = value.quantize(Decimal(10) ** -sql_type.scale, rounding=ROUND_HALF_UP)
-    maximum = _maximum(sql_type)
+    # Rounding may carry a value just below 10^n over the maximum (999.995 -> 1000.00).
     if maximum is not None and value > maximum:
-        raise IssueError("number_too_large", maximum=plain_number(maximum))
+        raise _too_large(maximum)
     return value
 
 

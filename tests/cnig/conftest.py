@@ -24,10 +24,11 @@ from foncier.errors import ImportRejectedError
 
 @pytest.fixture(scope="session")
 def demo_export(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo inventory as pure CNIG files; read-only, tests edit copies."""
+    """The demo inventory as pure CNIG files, confidential columns included (a referent's full
+    export, which imports back without change); read-only, tests edit copies."""
     outdir = tmp_path_factory.mktemp("demo-export")
     with Session(engine) as session:
-        export_cnig(session, outdir)
+        export_cnig(session, outdir, confidential=True)
     return outdir
 
 
@@ -35,7 +36,7 @@ def demo_export(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def demo_export_with_extensions(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("demo-export-with-extensions")
     with Session(engine) as session:
-        export_cnig(session, outdir, with_extensions=True)
+        export_cnig(session, outdir, confidential=True, with_extensions=True)
     return outdir
 
 

@@ -56,14 +56,17 @@ def test_dry_run_then_import_then_export(cli_database, demo_export, tmp_path):
     assert count(cli_database, select(func.count()).select_from(Site)) == 23
 
     outdir = tmp_path / "export"
-    export = run(
-        "export", "cnig", outdir, "--epci", GATINE_RACAN, "--open-data", "--with-extensions"
-    )
+    export = run("export", "cnig", outdir, "--epci", GATINE_RACAN, "--with-extensions")
     assert export.exit_code == 0, export.output
     assert export.output.startswith(f"{outdir / 'site-eco.csv'}: ")
     plots = CsvTable.read(outdir / "terrain-eco.csv")
     assert plots.header[-len(TERRAIN_EXTENSIONS) :] == [c.name for c in TERRAIN_EXTENSIONS]
     assert plots.rows and not any(row["terr_acquereur"] for row in plots.rows)
+
+    confidential = run("export", "cnig", tmp_path / "confidential", "--confidential")
+    assert confidential.exit_code == 0, confidential.output
+    plots = CsvTable.read(tmp_path / "confidential" / "terrain-eco.csv")
+    assert any(row["terr_acquereur"] for row in plots.rows)
 
 
 def test_export_of_an_unknown_epci_fails_cleanly(cli_database, tmp_path):

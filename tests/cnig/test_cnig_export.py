@@ -14,12 +14,8 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from foncier.cnig import export_cnig
-from foncier.cnig.columns import (
-    CONFIDENTIAL_COLUMNS,
-    SITE_COLUMNS,
-    TERRAIN_COLUMNS,
-    TERRAIN_EXTENSIONS,
-)
+from foncier.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import NotFoundError
 from foncier.models import Epci, Owner, Site, Terrain
 from foncier.models.views import site_summary
@@ -27,7 +23,7 @@ from foncier.models.views import site_summary
 GATINE_RACAN = "200073237"
 OPTIONS = {
     "default": {},
-    "open-data": {"open_data": True},
+    "confidential": {"confidential": True},
     "one EPCI": {"epci": GATINE_RACAN},
 }
 
@@ -129,15 +125,16 @@ def test_computed_columns_come_from_the_view_and_the_reference_tables(session, t
     assert shape(json.loads(row["site_geomsurf"])).contains(centroid)
 
 
-def test_open_data_blanks_the_confidential_columns(session, tmp_path):
-    export_cnig(session, tmp_path / "full")
-    export_cnig(session, tmp_path / "open", open_data=True)
+def test_confidential_columns_are_blank_unless_asked_for(session, tmp_path):
+    export_cnig(session, tmp_path / "public")
+    export_cnig(session, tmp_path / "full", confidential=True)
     full = CsvTable.read(tmp_path / "full" / "terrain-eco.csv")
-    public = CsvTable.read(tmp_path / "open" / "terrain-eco.csv")
-    for column in CONFIDENTIAL_COLUMNS:
+    public = CsvTable.read(tmp_path / "public" / "terrain-eco.csv")
+    assert public.header == full.header  # the columns stay, empty: the standard's layout
+    for column in CONFIDENTIAL_TERRAIN_FIELDS:
         assert any(row[column] for row in full.rows)
         assert not any(row[column] for row in public.rows)
-    untouched = [c.name for c in TERRAIN_COLUMNS if c.name not in CONFIDENTIAL_COLUMNS]
+    untouched = [c.name for c in TERRAIN_COLUMNS if c.name not in CONFIDENTIAL_TERRAIN_FIELDS]
     for full_row, public_row in zip(full.rows, public.rows, strict=True):
         assert {c: full_row[c] for c in untouched} == {c: public_row[c] for c in untouched}
 
@@ -154,10 +151,10 @@ def test_one_epci(session, tmp_path):
         export_cnig(session, tmp_path, epci="123456789")
 
 
-@pytest.mark.parametrize("options", [{}, {"open_data": True}, {"with_extensions": True}])
+@pytest.mark.parametrize("options", [{}, {"confidential": True}, {"with_extensions": True}])
 def test_owner_identities_are_never_exported(session, tmp_path, options):
     """Owners are personal data. Demo owners are private persons "(démo)", buyers (the
-    standard's terr_acquereur, published unless --open-data) and EPCIs (public bodies, named
+    standard's terr_acquereur, exported only with --confidential) and EPCIs (public bodies, named
     in site_epci_nom and site_moa_nom): no owner may appear anywhere else."""
     export_cnig(session, tmp_path, **options)
     owners = session.execute(select(Owner.nom, Owner.nature)).all()
@@ -165,7 +162,7 @@ def test_owner_identities_are_never_exported(session, tmp_path, options):
     assert any(nature == "personne physique" for _, nature in owners)
     names = {nom for nom, _ in owners}
     allowed = {"site_epci_nom", "site_moa_nom"}
-    if not options.get("open_data"):
+    if options.get("confidential"):
         allowed.add("terr_acquereur")
     for file in ("site-eco.csv", "terrain-eco.csv"):
         text = (tmp_path / file).read_text(encoding="utf-8")
@@ -178,6 +175,6 @@ def test_owner_identities_are_never_exported(session, tmp_path, options):
             if column not in allowed and value and (value in names or "(démo)" in value)
         ]
         assert leaks == []
-    if options.get("open_data"):
+    if not options.get("confidential"):
         text = (tmp_path / "terrain-eco.csv").read_text(encoding="utf-8")
         assert not [name for name in names - epci_names if name in text]

@@ -56,6 +56,13 @@ def as_point(geojson: str) -> str:
     return json.dumps({"type": "Point", "coordinates": [525000.0, 6705000.0]})
 
 
+def arabic(text: str) -> str:
+    """The text with Arabic-Indic digits: Unicode digits, which Python's \\d and int() accept."""
+    return text.translate(
+        str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+    )
+
+
 SITE_CELLS = {
     "unknown code": ("site_etat", "bidon", "code_list"),
     "code in the wrong case": ("site_moa_type", "EPCI", "code_list_case"),
@@ -77,6 +84,11 @@ SITE_CELLS = {
     "point perimeter": ("site_geomsurf", as_point, "geometry_type"),
     "commune not loaded": ("site_comm_insee", "80024", "unknown_commune"),
     "EPCI not loaded": ("site_epci_siren", "200071223", "unknown_epci"),
+    "30-digit surface": ("site_surf_brute", "9" * 30, "number_too_large"),
+    "non-ASCII digits in a year": ("site_creation_date", arabic("2015"), "bad_year"),
+    "non-ASCII INSEE code in an id": ("site_id", arabic("37261") + "_SITE-ECO_1", "bad_id"),
+    "non-ASCII whole number": ("site_nb_etab", arabic("12"), "bad_integer"),
+    "non-ASCII geopoint": ("site_geompoint", arabic("1.5, 47.5"), "bad_geopoint"),
 }
 
 TERRAIN_CELLS = {
@@ -101,6 +113,17 @@ TERRAIN_CELLS = {
     "availability date": ("terr_dispo_date", "demain", "bad_date"),
     "vacancy date": ("terr_vacant_depuis", "2020", "bad_date"),
     "divisible": ("terr_divisible", "peut-être", "bad_boolean"),
+    "30-digit amount": ("terr_vente_montant", "1" * 30, "number_too_large"),
+    "amount rounded past the column": (
+        "terr_vente_montant",
+        "999999999999.995",
+        "number_too_large",
+    ),
+    "non-ASCII digits in an id": ("terr_id", "37003_TERRAIN-ECO_07" + arabic("123"), "bad_id"),
+    "non-ASCII digits in a number": ("terr_m2_prix", arabic("12"), "bad_number"),
+    "non-ASCII digits in a date": ("terr_cession_date", arabic("2021-01-01"), "bad_date"),
+    "non-ASCII cadastral reference": ("terr_refcad", arabic("37003000ZK0333"), "bad_refcad"),
+    "non-ASCII power": ("terr_puissance_kva", arabic("630"), "bad_integer"),
 }
 
 

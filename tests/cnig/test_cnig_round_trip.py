@@ -19,10 +19,13 @@ def round_trip(session, empty_session, tmp_path, **options):
     return report, first, second
 
 
+@pytest.mark.parametrize("confidential", [False, True], ids=["public", "confidential"])
 @pytest.mark.parametrize("with_extensions", [False, True], ids=["pure-cnig", "extensions"])
-def test_round_trip_gives_identical_files(session, empty_session, tmp_path, with_extensions):
+def test_round_trip_gives_identical_files(
+    session, empty_session, tmp_path, with_extensions, confidential
+):
     report, first, second = round_trip(
-        session, empty_session, tmp_path, with_extensions=with_extensions
+        session, empty_session, tmp_path, with_extensions=with_extensions, confidential=confidential
     )
     sites = session.scalar(select(func.count()).select_from(Site))
     terrains = session.scalar(select(func.count()).select_from(Terrain))
@@ -41,3 +44,21 @@ def test_importing_its_own_export_changes_nothing(session, demo_export):
     assert report.sites.created == report.sites.updated == 0
     assert report.terrains.created == report.terrains.updated == 0
     assert report.sites.unchanged == session.scalar(select(func.count()).select_from(Site))
+
+
+def test_a_default_export_refreshes_without_erasing_the_confidential_columns(session, tmp_path):
+    """A default export leaves the sale columns empty; importing it back must keep them."""
+    export_cnig(session, tmp_path)
+    sold = session.scalars(select(Terrain).where(Terrain.terr_acquereur.is_not(None))).all()
+    before = {
+        t.terr_id: (t.terr_acquereur, t.terr_cession_date, t.terr_vente_montant) for t in sold
+    }
+    assert before
+    report = import_cnig(session, terrains=tmp_path / "terrain-eco.csv")
+    assert report.terrains.updated == 0
+    session.expire_all()
+    after = {
+        t.terr_id: (t.terr_acquereur, t.terr_cession_date, t.terr_vente_montant)
+        for t in session.scalars(select(Terrain).where(Terrain.terr_id.in_(before)))
+    }
+    assert after == before

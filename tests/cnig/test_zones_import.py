@@ -120,7 +120,7 @@ def test_one_invalid_zone_refuses_the_whole_file(refused, tmp_path):
         ([feature(Point(515_000, 6_700_000))], {}, [(0, "geometry_type")]),
         ([feature(SQUARE), feature(LineString([(0, 0), (1, 1)]))], {}, [(1, "geometry_type")]),
         ([feature(SQUARE, nom=" ")], {"name_field": "nom"}, [(0, "missing_name")]),
-        ([feature(SQUARE)], {"crs": "EPSG:999999"}, [(None, "unknown_crs")]),
+        ([feature(SQUARE)], {"crs": "EPSG:999999"}, [(None, "unknown_crs_option")]),
         ([feature(SQUARE)], {"crs": "EPSG:4326"}, [(0, "not_degrees")]),
         ([feature(SQUARE.buffer(3e6))], {}, [(0, "not_lambert93")]),
         ([{"type": "Feature", "properties": {}, "geometry": None}], {}, [(0, "missing_geometry")]),
@@ -156,3 +156,49 @@ def test_unreadable_files(refused, tmp_path, content, expected):
     path = tmp_path / "zones.geojson"
     path.write_bytes(content)
     assert [(i.line, i.code) for i in refused(import_zones, path, "autre")] == expected
+
+
+def test_unknown_crs_says_whether_the_file_or_the_option_gave_it(refused, tmp_path):
+    unknown = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}
+    path = geojson_file(tmp_path / "zones.geojson", feature(SQUARE), crs=unknown)
+    (from_file,) = refused(import_zones, path, "autre")
+    assert from_file.code == "unknown_crs"
+    assert "urn:ogc:def:crs:EPSG::999999" in from_file.value
+    assert "--crs" in from_file.message_en and "--crs" in from_file.message_fr
+    (from_option,) = refused(import_zones, path, "autre", crs="EPSG:999999")
+    assert (from_option.code, from_option.value) == ("unknown_crs_option", "EPSG:999999")
+    assert "give it with --crs" not in from_option.message_en
+    assert "précisez-le avec --crs" not in from_option.message_fr
+
+
+@pytest.mark.parametrize(
+    ("properties", "options"),
+    [
+        ({"hauteur": float("nan")}, {}),
+        ({"mesures": {"cotes": [12.5, float("-inf")]}}, {}),
+        ({"nom": "Val\x00de Loire"}, {"name_field": "nom"}),
+        ({"nom": "Val de Loire", "note\x00": "x"}, {}),
+        ({"nom": "Val de Loire \ud800"}, {}),
+    ],
+    ids=["NaN", "nested -Infinity", "NUL in the name", "NUL in a key", "lone surrogate"],
+)
+def test_properties_postgresql_cannot_store_are_refused(refused, tmp_path, properties, options):
+    """json.loads reads NaN, Infinity, \\u0000 and lone surrogates, which PostgreSQL refuses
+    at flush: they are reported on their feature like any other error."""
+    path = geojson_file(
+        tmp_path / "zones.geojson",
+        feature(SQUARE, nom="Val"),
+        feature(SQUARE.buffer(-10), **properties),
+        crs=LAMBERT93_CRS,
+    )
+    (issue,) = refused(import_zones, path, "autre", **options)
+    assert (issue.feature, issue.code) == (1, "bad_property")
+    assert issue.english()  # printable, whatever the property holds
+
+
+def test_huge_number_read_as_infinity_is_refused(refused, tmp_path):
+    path = geojson_file(tmp_path / "zones.geojson", feature(SQUARE, surface=1), crs=LAMBERT93_CRS)
+    path.write_text(path.read_text(encoding="utf-8").replace('"surface": 1', '"surface": 1e400'))
+    (issue,) = refused(import_zones, path, "autre")
+    assert (issue.feature, issue.code) == (0, "bad_property")
+    assert "surface" in issue.message_en
