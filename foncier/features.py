@@ -21,31 +21,34 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
-from foncier.codelists import TERR_STADE_COMM
+from foncier.cnig.columns import FROM_SITE_SUMMARY
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS, TERR_STADE_COMM
 from foncier.errors import FoncierError, NotFoundError
-from foncier.inventory import CONFIDENTIAL_TERRAIN_FIELDS, select_sites, zone_intersects_terrain
+from foncier.inventory import select_sites, zone_intersects_terrain
 from foncier.models import SRID, WGS84, Commune, ConstraintZone, Epci, Site, Terrain
 from foncier.models.views import site_summary
 
 # Six decimals of a degree are about 10 cm: finer than any perimeter we hold.
 COORDINATE_DECIMALS: Final = 6
-# EPCI outlines are drawn whole on the overview map; 25 m is invisible there and lighter.
-EPCI_TOLERANCE_M: Final = 25.0
+# EPCI outlines are drawn whole on the overview map: simplified by 25 m, invisible there and
+# lighter.
+EPCI_OUTLINE_SIMPLIFY_M: Final = 25.0
 # A bbox is densified before it is transformed, so that its edges keep following the
 # meridians and parallels the client meant (a straight Lambert-93 edge would bend away).
 BBOX_SEGMENT_DEG: Final = 0.01
+# A bbox is clipped to this frame (minlon, minlat, maxlon, maxlat) before it is transformed:
+# Lambert-93 fails towards the south pole and folds its two edges at the antimeridian of its
+# central meridian onto each other, whereas every stored geometry lies in its area of use
+# (mainland France and Corsica: -9.86, 41.15, 10.38, 51.56), which the frame holds with a
+# margin of about 5°.
+LAMBERT93_FRAME: Final = (-15.0, 36.0, 16.0, 57.0)
 
 FEATURE_ID: Final = "feature_id"
 FEATURE_GEOMETRY: Final = "feature_geometry"
 # Bookkeeping columns, meaningless to a reader of the inventory.
 INTERNAL_COLUMNS: Final = frozenset({"version", "created_at", "updated_at"})
 # The site_summary figures that the CNIG standard names; the others keep their own names.
-CNIG_SUMMARY_NAMES: Final = {
-    "uf_nbre": "site_uf_nbre",
-    "uf_vacant_nbre": "site_uf_vacant_nbre",
-    "taux_vacance": "site_taux_vacance",
-    "uf_bati_nbre": "site_uf_bati_nbre",
-}
+CNIG_SUMMARY_NAMES: Final = {view: cnig for cnig, view in FROM_SITE_SUMMARY.items()}
 
 
 class InvalidParameterError(FoncierError):
@@ -82,23 +85,45 @@ class BBox:
             raise InvalidParameterError("bbox latitudes must satisfy -90 <= minlat <= maxlat <= 90")
         return bbox
 
+    def clipped(self, frame: tuple[float, float, float, float]) -> BBox | None:
+        """The part of the box inside ``frame``, None if they do not meet."""
+        min_lon, min_lat = max(self.min_lon, frame[0]), max(self.min_lat, frame[1])
+        max_lon, max_lat = min(self.max_lon, frame[2]), min(self.max_lat, frame[3])
+        if min_lon > max_lon or min_lat > max_lat:
+            return None
+        return BBox(min_lon, min_lat, max_lon, max_lat)
+
     def lambert93(self) -> ColumnElement[Any]:
         """The box in the stored projection, computed once per query."""
-        envelope = func.ST_MakeEnvelope(
-            self.min_lon, self.min_lat, self.max_lon, self.max_lat, WGS84
-        )
+        box = self.clipped(LAMBERT93_FRAME)
+        if box is None:  # far from France: no stored geometry can meet it
+            return func.ST_GeomFromText("POLYGON EMPTY", SRID)
+        envelope = func.ST_MakeEnvelope(box.min_lon, box.min_lat, box.max_lon, box.max_lat, WGS84)
         return func.ST_Transform(func.ST_Segmentize(envelope, BBOX_SEGMENT_DEG), SRID)
 
 
 @dataclass(frozen=True)
 class Layer:
-    """A kind of feature: its query and the columns that identify and locate it."""
+    """A kind of feature: its query and the columns that identify, locate and draw it."""
 
-    # Selects FEATURE_ID, FEATURE_GEOMETRY (GeoJSON text) and then the properties.
+    # Selects the properties, then FEATURE_ID.
     query: Select[Any]
     id_column: ColumnElement[Any]
     # The stored Lambert-93 geometry, which the bbox filter tests.
     geometry_column: ColumnElement[Any]
+    # The Lambert-93 geometry served: the stored one, or a lighter outline.
+    drawn_column: ColumnElement[Any]
+
+    def drawing(self, simplify_m: float = 0) -> Select[Any]:
+        """The query with FEATURE_GEOMETRY (GeoJSON text) last, simplified by ``simplify_m``.
+
+        Simplifying in Lambert-93 makes the tolerance a distance on the ground: a map asks
+        for about a pixel's size, so that a large zone file stays light at low zooms.
+        """
+        drawn = self.drawn_column
+        if simplify_m > 0:
+            drawn = func.ST_SimplifyPreserveTopology(drawn, simplify_m)
+        return self.query.add_columns(geojson_geometry(drawn).label(FEATURE_GEOMETRY))
 
 
 @dataclass(frozen=True)
@@ -130,10 +155,13 @@ def _layer(
     *,
     drawn: ColumnElement[Any] | None = None,
 ) -> Layer:
-    """``query`` with the feature id and geometry (``drawn``, else the stored one) in front."""
-    drawn_geometry = geojson_geometry(geometry_column if drawn is None else drawn)
-    located = query.add_columns(id_column.label(FEATURE_ID), drawn_geometry.label(FEATURE_GEOMETRY))
-    return Layer(query=located, id_column=id_column, geometry_column=geometry_column)
+    """``query`` with the feature id, drawing ``drawn`` (else the stored geometry)."""
+    return Layer(
+        query=query.add_columns(id_column.label(FEATURE_ID)),
+        id_column=id_column,
+        geometry_column=geometry_column,
+        drawn_column=geometry_column if drawn is None else drawn,
+    )
 
 
 def _constraint_zones_of_terrain() -> ColumnElement[Any]:
@@ -153,7 +181,7 @@ EPCIS: Final = _layer(
     Epci.siren,
     Epci.geom,
     select(*public_columns(Epci.__table__)),
-    drawn=func.ST_SimplifyPreserveTopology(Epci.geom, EPCI_TOLERANCE_M),
+    drawn=func.ST_SimplifyPreserveTopology(Epci.geom, EPCI_OUTLINE_SIMPLIFY_M),
 )
 
 SITES: Final = _layer(
@@ -215,9 +243,11 @@ def feature_page(
     offset: int = 0,
     bbox: BBox | None = None,
     conditions: Sequence[ColumnElement[bool]] = (),
+    simplify_m: float = 0,
 ) -> FeaturePage:
-    """Features in ``bbox`` meeting ``conditions``, ordered by id, and how many match in all."""
-    matching = layer.query.where(*conditions)
+    """Features in ``bbox`` meeting ``conditions``, ordered by id, and how many match in all;
+    their geometries simplified by ``simplify_m`` metres."""
+    matching = layer.drawing(simplify_m).where(*conditions)
     if bbox is not None:
         matching = matching.where(func.ST_Intersects(layer.geometry_column, bbox.lambert93()))
     number_matched = session.scalar(select(func.count()).select_from(matching.subquery()))
@@ -228,7 +258,7 @@ def feature_page(
 
 
 def get_feature(session: Session, layer: Layer, feature_id: str | int) -> dict[str, Any]:
-    row = session.execute(layer.query.where(layer.id_column == feature_id)).mappings().first()
+    row = session.execute(layer.drawing().where(layer.id_column == feature_id)).mappings().first()
     if row is None:
         raise NotFoundError(f"no feature {feature_id!r}")
     return _feature(row)

@@ -17,15 +17,10 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
-from foncier.codelists import STADES_DISPONIBLES
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS, STADES_DISPONIBLES
 from foncier.errors import NotFoundError
 from foncier.models import Commune, ConstraintZone, Epci, Site, Terrain
 from foncier.models.views import site_summary
-
-# Who bought a plot, when and for how much: never shown nor served for now.
-CONFIDENTIAL_TERRAIN_FIELDS: Final = frozenset(
-    {"terr_acquereur", "terr_cession_date", "terr_vente_montant"}
-)
 
 # ICU's French collation sorts "Écoparc" among the E and "de Gâtine" among the D, where the
 # databases' C collation would put accented and lower-case initials after Z.
@@ -126,6 +121,14 @@ def _summary_of(row: Any) -> SiteSummary:
     return SiteSummary(**{field.name: row[field.name] for field in fields(SiteSummary)})
 
 
+def _without_confidential_fields() -> list[Any]:
+    """Loader options leaving the sale fields of plots out: reading one raises, never queries."""
+    return [
+        defer(getattr(Terrain, name), raiseload=True)
+        for name in sorted(CONFIDENTIAL_TERRAIN_FIELDS)
+    ]
+
+
 def select_sites(*columns: Any) -> Select[Any]:
     """``columns`` of every park, drawn from the park, its EPCI, its commune and its figures."""
     return (
@@ -212,7 +215,11 @@ def get_site_detail(session: Session, site_id: str) -> SiteDetail:
     site = session.scalars(
         select(Site)
         .where(Site.site_id == site_id)
-        .options(joinedload(Site.epci), joinedload(Site.commune), selectinload(Site.terrains))
+        .options(
+            joinedload(Site.epci),
+            joinedload(Site.commune),
+            selectinload(Site.terrains).options(*_without_confidential_fields()),
+        )
     ).one_or_none()
     if site is None:
         raise NotFoundError(f"no site {site_id!r}")
@@ -226,7 +233,7 @@ def get_terrain_detail(session: Session, terr_id: str) -> TerrainDetail:
     terrain = session.scalars(
         select(Terrain)
         .where(Terrain.terr_id == terr_id)
-        .options(joinedload(Terrain.site).joinedload(Site.epci))
+        .options(joinedload(Terrain.site).joinedload(Site.epci), *_without_confidential_fields())
     ).one_or_none()
     if terrain is None:
         raise NotFoundError(f"no plot {terr_id!r}")

@@ -38,7 +38,7 @@ CSRF_EXPLANATION: Final = (
 
 def init_app(app: Flask, *, api_prefix: str) -> None:
     def is_api_request() -> bool:
-        return request.path.startswith(api_prefix + "/")
+        return request.path == api_prefix or request.path.startswith(api_prefix + "/")
 
     # Unhandled exceptions reach this handler too, as a plain InternalServerError: Flask logs
     # the original, the page tells nothing about it.
@@ -50,12 +50,17 @@ def init_app(app: Flask, *, api_prefix: str) -> None:
         return render_error_page(code, explanation), code
 
     def handle_domain_error(error: FoncierError) -> tuple[Response | str, int]:
-        http_error = DOMAIN_ERRORS[type(error)]
-        return handle_http_error(http_error(str(error)))
+        return handle_http_error(http_error_for(error)(str(error)))
 
     app.register_error_handler(HTTPException, handle_http_error)
     for domain_error in DOMAIN_ERRORS:
         app.register_error_handler(domain_error, handle_domain_error)
+
+
+def http_error_for(error: FoncierError) -> type[HTTPException]:
+    """The HTTP error of the nearest mapped class: Flask also sends subclasses here."""
+    mapped = next(cls for cls in type(error).__mro__ if cls in DOMAIN_ERRORS)
+    return DOMAIN_ERRORS[mapped]
 
 
 def render_error_page(code: int, explanation: str | None = None) -> str:

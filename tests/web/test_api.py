@@ -10,7 +10,8 @@ import pytest
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from foncier.inventory import CONFIDENTIAL_TERRAIN_FIELDS
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
+from foncier.web.api.views import MAX_OFFSET, MAX_PAGE, MAX_SIMPLIFY_M
 
 GEOJSON = "application/geo+json"
 # Indre-et-Loire and the communes its EPCIs reach beyond it, with a margin.
@@ -172,6 +173,35 @@ def test_a_bad_bbox_is_a_400_with_a_message(client, bbox):
     assert "bbox" in body["description"]
 
 
+@pytest.mark.parametrize("url", ["/api/terrains", "/api/sites", "/api/epci", "/api/zones"])
+def test_the_whole_world_finds_everything(client, url):
+    # Lambert-93 cannot transform the poles nor the antimeridian of its central meridian: the
+    # box is clipped to France's surroundings first (a zoomed-out map asks for this box).
+    everything = get_json(client, f"{url}?limit=1")["numberMatched"]
+    assert everything > 0
+    collection = get_json(client, f"{url}?bbox=-180,-90,180,90&limit=1")
+    assert collection["numberMatched"] == everything
+
+
+@pytest.mark.parametrize("bbox", ["-180,-90,-170,-80", "170,80,180,90", "-180,-90,180,-60"])
+def test_a_bbox_far_from_france_finds_nothing(client, bbox):
+    assert get_json(client, f"/api/sites?bbox={bbox}")["numberMatched"] == 0
+
+
+def test_a_bbox_partly_beyond_the_frame_is_clipped_exactly(client, session):
+    # From the Atlantic to the middle of Touraine: only the part east of 0.7° matters.
+    expected = list(
+        session.scalars(
+            text(
+                "SELECT site_id FROM site WHERE ST_Intersects(ST_Transform(site_geomsurf, 4326), "
+                "ST_MakeEnvelope(-40, 0, 0.7, 89, 4326)) ORDER BY site_id"
+            )
+        )
+    )
+    assert 0 < len(expected) < 23
+    assert ids(get_json(client, "/api/sites?bbox=-40,0,0.7,89&limit=100")) == expected
+
+
 # --- paging -------------------------------------------------------------------------------------
 
 
@@ -212,11 +242,63 @@ def test_links_keep_the_filters(client):
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=1001", "limit=dix", "offset=-1", "page=0", "offset=10&page=2", "tri=nom"],
+    [
+        "limit=0",
+        "limit=1001",
+        "limit=dix",
+        "offset=-1",
+        "page=0",
+        "offset=10&page=2",
+        "tri=nom",
+        # int() takes these; the API takes plain ASCII digits only.
+        "limit=1_0",
+        "limit=%201",
+        "limit=1%20",
+        "limit=+1",
+        "limit=%D9%A1",  # ARABIC-INDIC DIGIT ONE
+    ],
 )
 def test_bad_paging_parameters_are_400s(client, query):
     body = get_json(client, f"/api/sites?{query}", status=400)
     assert body["code"] == "Bad Request" and body["description"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"offset={MAX_OFFSET + 1}",
+        f"page={MAX_PAGE + 1}",
+        "offset=99999999999999999999",  # beyond PostgreSQL's bigint
+        "page=99999999999999999999",
+        "offset=" + "9" * 5000,  # beyond what int() converts
+    ],
+)
+def test_huge_offsets_and_pages_are_400s(client, query):
+    name = query.partition("=")[0]
+    body = get_json(client, f"/api/sites?{query}", status=400)
+    assert body["description"].startswith(f"{name} must be between")
+
+
+@pytest.mark.parametrize("query", [f"offset={MAX_OFFSET}", f"page={MAX_PAGE}&limit=1000"])
+def test_the_largest_offset_and_page_are_empty_pages(client, query):
+    collection = get_json(client, f"/api/sites?{query}")
+    assert collection["numberMatched"] == 23 and collection["features"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bbox=0,46,2,48&bbox=-1,45,3,49",
+        "limit=10&limit=20",
+        "offset=0&offset=10",
+        "simplify=10&simplify=20",
+        f"site_id={ISOPARC}&site_id=37003_SITE-ECO_00007",
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_a_400(client, query):
+    name = query.partition("=")[0]
+    body = get_json(client, f"/api/terrains?{query}", status=400)
+    assert body["description"] == f"{name} must be given once, not repeated"
 
 
 def test_offset_past_the_end_returns_no_feature(client):
@@ -251,8 +333,62 @@ def test_an_unknown_stage_is_a_400(client):
     assert "stade_comm" in body["description"]
 
 
-@pytest.mark.parametrize("url", ["/api/sites/INCONNU", "/api/terrains/INCONNU", "/api/rien"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/sites/INCONNU",
+        "/api/terrains/INCONNU",
+        "/api/rien",
+        "/api",
+        "/api/",
+        # PostgreSQL text cannot hold a NUL: no id has one.
+        "/api/sites/37250_SITE-ECO_00001%00",
+        "/api/terrains/a%00b",
+    ],
+)
 def test_unknown_ids_are_json_404s(client, url):
     response = client.get(url)
     assert response.status_code == 404
     assert response.is_json and response.get_json()["code"] == "Not Found"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["site_id=a%00b", "stade_comm=en+vente%00", "bbox=0,46,2,48%00", "limit=1%00", "a%00=1"],
+)
+def test_a_nul_character_in_a_parameter_is_a_json_400(client, query):
+    body = get_json(client, f"/api/terrains?{query}", status=400)
+    assert body["code"] == "Bad Request" and "NUL" in body["description"]
+
+
+# --- simplification -----------------------------------------------------------------------------
+
+
+def vertices(feature: dict) -> int:
+    return len(re.findall(r"\[-?[0-9.]+, -?[0-9.]+\]", json.dumps(feature["geometry"])))
+
+
+def test_zones_can_be_simplified_in_metres(client, session):
+    full = get_json(client, "/api/zones")["features"]
+    assert get_json(client, "/api/zones?simplify=0")["features"] == full
+    simplified = get_json(client, "/api/zones?simplify=500")["features"]
+    assert [f["id"] for f in simplified] == [f["id"] for f in full]
+    stored = session.scalar(text("SELECT ST_NPoints(geom) FROM constraint_zone"))
+    assert vertices(full[0]) == stored
+    assert 4 <= vertices(simplified[0]) < stored / 2
+    for feature in simplified:
+        assert_valid_feature(feature)
+        assert feature["properties"] == full[0]["properties"]
+    # Within the tolerance of the full outline: a few hundred metres, at most 0.01°.
+    assert shape(full[0]["geometry"]).hausdorff_distance(shape(simplified[0]["geometry"])) < 0.01
+
+
+def test_the_simplification_is_kept_by_the_page_links(client):
+    collection = get_json(client, "/api/terrains?simplify=5&limit=10")
+    assert query_of(link(collection, "next"))["simplify"] == ["5"]
+
+
+@pytest.mark.parametrize("value", ["-1", str(MAX_SIMPLIFY_M + 1), "1.5", "beaucoup", ""])
+def test_a_bad_simplification_is_a_400(client, value):
+    body = get_json(client, f"/api/zones?simplify={value}", status=400)
+    assert "simplify" in body["description"]

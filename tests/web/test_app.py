@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from flask import abort
+from flask import abort, render_template_string
 from sqlalchemy import func, select
+from sqlalchemy.exc import InvalidRequestError
 
-from foncier.errors import ConfigurationError
-from foncier.inventory import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.models import ConstraintZone
+from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
+from foncier.errors import ConfigurationError, NotFoundError
+from foncier.features import InvalidParameterError
+from foncier.inventory import get_site_detail, get_terrain_detail
+from foncier.models import ConstraintZone, Terrain
 from foncier.web import create_app
 from foncier.web.database import db_session
 from foncier.web.formatting import display, french_date, number, plural
@@ -67,8 +71,17 @@ def test_a_temporary_secret_key_is_made_for_tests_and_debugging(
 
 
 def test_session_cookies_are_http_only_and_same_site(app):
-    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
-    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    # No page sets the session cookie yet: a test route renders a CSRF token, as the first
+    # form with one will, and that stores the token in the session.
+    app.add_url_rule(
+        "/essai/formulaire", "form", lambda: render_template_string("{{ csrf_token() }}")
+    )
+    response = app.test_client().get("/essai/formulaire")
+    assert response.status_code == 200
+    [cookie] = response.headers.getlist("Set-Cookie")
+    name, *attributes = (part.strip().partition("=")[::2] for part in cookie.split(";"))
+    assert name[0] == "session"
+    assert ("HttpOnly", "") in attributes and ("SameSite", "Lax") in attributes
 
 
 def test_every_response_keeps_to_its_own_origin(client):
@@ -148,6 +161,32 @@ def test_a_refused_request_rolls_back(app, session):
     assert count_test_zones(session) == 0
 
 
+# Subclasses of mapped domain errors, as features may define.
+class UnknownParkError(NotFoundError):
+    pass
+
+
+class BadRadiusError(InvalidParameterError):
+    pass
+
+
+@pytest.mark.parametrize(
+    "error, prefix, status",
+    [(UnknownParkError, "", 404), (BadRadiusError, "", 400), (UnknownParkError, "/api", 404)],
+)
+def test_subclasses_of_domain_errors_become_their_parents_http_errors(app, error, prefix, status):
+    def fail() -> str:
+        raise error("pas ici")
+
+    app.add_url_rule(f"{prefix}/essai/domaine", "domain", fail)
+    response = app.test_client().get(f"{prefix}/essai/domaine")
+    assert response.status_code == status
+    if prefix:
+        assert response.get_json() == {"code": "Not Found", "description": "pas ici"}
+    else:
+        assert 'lang="fr"' in response.get_data(as_text=True)
+
+
 def test_a_failing_request_rolls_back_and_shows_a_french_500(session_factory, session, caplog):
     app = make_app(session_factory, SECRET_KEY="x")
     add_test_routes(app)
@@ -188,3 +227,16 @@ def test_page_links_around_the_current_page():
 def test_pages_never_list_the_confidential_fields():
     shown = {a.name for group in SITE_GROUPS + TERRAIN_GROUPS for a in group.attributes}
     assert not shown & CONFIDENTIAL_TERRAIN_FIELDS
+
+
+def test_the_plots_the_pages_receive_never_load_the_confidential_fields(session):
+    terr_id, site_id = session.execute(
+        select(Terrain.terr_id, Terrain.site_id).where(Terrain.terr_acquereur.is_not(None))
+    ).first()
+    plots = [
+        get_terrain_detail(session, terr_id).terrain,
+        *get_site_detail(session, site_id).terrains,
+    ]
+    for plot, field in itertools.product(plots, sorted(CONFIDENTIAL_TERRAIN_FIELDS)):
+        with pytest.raises(InvalidRequestError, match="raiseload"):
+            getattr(plot, field)

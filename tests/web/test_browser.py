@@ -5,15 +5,38 @@ Served without basemap, on the committed session database; screenshots go to tes
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from foncier.codelists import STADE_COMM_COLOURS
+from foncier.web.api.views import MAX_SIMPLIFY_M
 
 pytestmark = pytest.mark.browser
 
 ISOPARC = "37250_SITE-ECO_00001"
+MARKUP = "<b>gras</b><img src=x>"
+
+
+@pytest.fixture
+def park_named_with_markup(engine: Engine) -> Iterator[str]:
+    """Isoparc named with HTML markup, as a CNIG import could name a park, for the duration of
+    a test: the live server reads committed data, so the new name is committed, then undone."""
+    rename = text("UPDATE site SET site_nom = :nom WHERE site_id = :id")
+    with engine.begin() as connection:
+        old_name = connection.scalar(
+            text("SELECT site_nom FROM site WHERE site_id = :id"), {"id": ISOPARC}
+        )
+        connection.execute(rename, {"nom": MARKUP, "id": ISOPARC})
+    try:
+        yield ISOPARC
+    finally:
+        with engine.begin() as connection:
+            connection.execute(rename, {"nom": old_name, "id": ISOPARC})
 
 
 def open_map(page, url: str) -> None:
@@ -80,6 +103,55 @@ def test_clicking_a_park_opens_a_popup_that_leads_to_its_page(
         )
     assert browser_page.locator("path.carte-terrain").count() == plots
     screenshot(browser_page, "parc")
+    assert console_errors == []
+
+
+def test_names_stay_plain_text_in_tooltips_and_popups(
+    live_server, browser_page, console_errors, park_named_with_markup
+):
+    open_map(browser_page, f"{live_server}/")
+    point = point_on(browser_page, f'path.carte-site[data-id="{park_named_with_markup}"]')
+    browser_page.mouse.move(*point)
+    expect(browser_page.locator(".leaflet-tooltip")).to_have_text(MARKUP)
+    browser_page.mouse.click(*point)
+    expect(browser_page.locator(".leaflet-popup-content a").first).to_have_text(MARKUP)
+    assert browser_page.locator("#carte b, #carte img").count() == 0
+    assert console_errors == []
+
+
+def simplification(url: str) -> int:
+    return int(parse_qs(urlsplit(url).query)["simplify"][0])
+
+
+def test_the_overview_map_fetches_the_zones_of_its_view_simplified_to_its_zoom(
+    live_server, browser_page, console_errors
+):
+    zone_urls: list[str] = []
+
+    def record(request) -> None:
+        if "/api/zones" in request.url:
+            zone_urls.append(request.url)
+
+    browser_page.on("request", record)
+    open_map(browser_page, f"{live_server}/")
+    assert zone_urls and all("bbox=" in url and "limit=1000" in url for url in zone_urls)
+    # A pixel's size on the ground in France (Web Mercator, latitude 46.6°).
+    zoom = browser_page.evaluate("() => window.foncierMap.map.getZoom()")
+    pixel = 40075016.686 * math.cos(math.radians(46.6)) / 256 / 2**zoom
+    overview = simplification(zone_urls[-1])
+    assert overview == min(MAX_SIMPLIFY_M, math.floor(pixel)) and overview > 100
+    # Closer, the zone is fetched again, finer, and drawn anew.
+    browser_page.evaluate(
+        """() => {
+            const state = window.foncierMap;
+            state.layers.zone.eachLayer((zone) => state.map.fitBounds(zone.getBounds()));
+        }"""
+    )
+    browser_page.wait_for_function(f"() => window.foncierMap.simplified.zone < {overview}")
+    assert simplification(zone_urls[-1]) == browser_page.evaluate(
+        "() => window.foncierMap.simplified.zone"
+    )
+    assert browser_page.locator("path.carte-zone").count() == 1
     assert console_errors == []
 
 

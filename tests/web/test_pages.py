@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import request
 from sqlalchemy import text, update
 
 from foncier.codelists import STADE_COMM_COLOURS
 from foncier.models import ConstraintZone, Site, Terrain
 from foncier.web import create_app
+from foncier.web.api.views import MAX_SIMPLIFY_M
+from foncier.web.inventory.forms import SiteSearchForm
 
 TOURS_METROPOLE = "243700754"
 GATINE_RACAN = "200073237"
@@ -58,6 +63,10 @@ def test_map_page_has_the_map_its_legend_and_its_configuration(get_page):
     assert {layer["kind"] for layer in config["layers"]} == {"epci", "site", "terrain", "zone"}
     plots = next(layer for layer in config["layers"] if layer["kind"] == "terrain")
     assert plots["byBbox"] and plots["url"].startswith("/api/terrains")
+    # Zones too: real PPRI or Natura 2000 files are too heavy to fetch whole.
+    zones = next(layer for layer in config["layers"] if layer["kind"] == "zone")
+    assert zones["byBbox"] and zones["url"].startswith("/api/zones")
+    assert zones["simplifyMax"] == MAX_SIMPLIFY_M
 
 
 def test_map_page_loads_vendored_leaflet_and_nothing_from_elsewhere(get_page):
@@ -145,12 +154,35 @@ def test_list_sorts(get_page, session, sort, order):
     assert shown == expected
 
 
+def page_links(page) -> list[tuple[str, dict[str, list[str]]]]:
+    """(path, query) of the pagination's links, in order."""
+    links = [urlsplit(href) for href in page.values("href") if "page=" in href]
+    return [(link.path, parse_qs(link.query)) for link in links]
+
+
 def test_page_links_keep_the_filters_and_filters_keep_their_values(get_page):
-    page = get_page("/sites?vocation=mixte&tri=surface&surface_min=0,5")
-    assert page.status == 200
-    assert '<option selected value="mixte">' in page.html
+    page = get_page("/sites?q=e&epci=&tri=surface&surface_min=0,0")
+    assert page.status == 200 and "page 1 sur 2" in page.text
     assert '<option selected value="surface">' in page.html
-    assert 'value="0,5"' in page.html
+    assert 'value="0,0"' in page.html and 'value="e"' in page.html
+    search = {"q": ["e"], "tri": ["surface"], "surface_min": ["0,0"]}
+    # « 1 » (the current page), « 2 », « Suivante ›»
+    assert page_links(page) == [("/sites", {**search, "page": [n]}) for n in ("1", "2", "2")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["endpoint=x", "_method=POST", "_external=1&_anchor=ailleurs", "_scheme=https", "x=y&page=1"],
+)
+def test_page_links_carry_the_search_form_fields_only(get_page, query):
+    # url_for takes these names as its own arguments: they must not reach it.
+    page = get_page(f"/sites?{query}")
+    assert page.status == 200 and "23 parcs trouvés" in page.text
+    assert [href for href in page.values("href") if "page=" in href] == [
+        "/sites?page=1",
+        "/sites?page=2",
+        "/sites?page=2",
+    ]
 
 
 def test_pagination_links_carry_the_filters(get_page):
@@ -183,6 +215,37 @@ def test_other_invalid_filters_do_not_crash(get_page, query):
     page = get_page(f"/sites?{query}")
     assert page.status == 400
     assert len(page.values("data-site-id")) == 20
+
+
+def test_a_huge_surface_is_refused_in_french(get_page):
+    page = get_page("/sites?surface_min=1e999999999")
+    assert page.status == 400
+    assert "Saisissez au plus 100 000 hectares." in page.text
+    assert len(page.values("data-site-id")) == 20
+
+
+def test_the_largest_surface_and_a_tiny_one_are_searched(get_page, session):
+    assert listed_ids(get_page, "/sites?surface_min=100%E2%80%AF000") == []
+    some_land = expected_site_ids(session, "v.surf_disponible > 0")
+    assert listed_ids(get_page, "/sites?surface_min=1e-999999999") == some_land[:20]
+
+
+@pytest.mark.parametrize(
+    "typed", ["1\u202f234,5", "1\u00a0234,5", "1 234,5", " 1234.5 "]
+)  # as the pages print it, and as people type it
+def test_the_surface_takes_french_thousands_separators(app, get_page, typed):
+    with app.test_request_context("/sites", query_string={"surface_min": typed}):
+        assert SiteSearchForm(formdata=request.args).criteria().min_available_ha == Decimal(
+            "1234.5"
+        )
+    page = get_page(f"/sites?surface_min={typed}")
+    assert page.status == 200 and "0 parc trouvé" in page.text
+
+
+def test_a_nul_character_in_the_search_is_a_french_400(get_page):
+    page = get_page("/sites?q=Iso%00parc")
+    assert page.status == 400
+    assert "Requête incorrecte" in page.text and 'lang="fr"' in page.html
 
 
 def test_a_page_past_the_last_is_not_found(get_page):
@@ -299,7 +362,16 @@ def test_plot_page_shows_cnig_attributes_extensions_park_and_epci(get_page, sess
 # --- errors, notice, confidentiality ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/sites/INCONNU", "/terrains/INCONNU", "/nulle-part"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sites/INCONNU",
+        "/terrains/INCONNU",
+        "/nulle-part",
+        f"/sites/{ISOPARC}%00",
+        "/terrains/a%00",
+    ],
+)
 def test_unknown_pages_are_french_404s(get_page, url):
     page = get_page(url)
     assert page.status == 404

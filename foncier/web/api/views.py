@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -19,7 +20,17 @@ api = Blueprint("api", __name__)
 GEOJSON: Final = "application/geo+json"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
-PAGING: Final = frozenset({"bbox", "limit", "offset", "page"})
+# Far beyond any inventory, and (page - 1) * limit stays far within PostgreSQL's bigint.
+MAX_OFFSET: Final = 1_000_000_000
+MAX_PAGE: Final = MAX_OFFSET // MAX_LIMIT + 1
+# Metres: about a pixel's ground size when all of France fits a small map (zooms 4 to 5).
+MAX_SIMPLIFY_M: Final = 5000
+PARAMETERS: Final = frozenset({"bbox", "limit", "offset", "page", "simplify"})
+# Parameters that may be repeated, each value adding to the filter. Any other given twice is
+# refused: request.args.get() would silently keep its first value.
+REPEATABLE: Final = frozenset({"stade_comm"})
+# Plain ASCII digits: int() would also take "1_0", " 1" or other scripts' digits.
+INTEGER: Final = re.compile(r"-?[0-9]+")
 
 
 @api.get("/epci")
@@ -61,11 +72,18 @@ def _collection(
     *,
     filters: Iterable[str] = (),
 ) -> Response:
-    _refuse_unknown_parameters(PAGING | set(filters))
+    _check_parameters(PARAMETERS | set(filters))
     bbox = BBox.parse(request.args["bbox"]) if "bbox" in request.args else None
     limit, offset = _paging()
+    simplify_m = _integer("simplify", 0, MAX_SIMPLIFY_M) or 0
     page = features.feature_page(
-        db_session(), layer, limit=limit, offset=offset, bbox=bbox, conditions=conditions
+        db_session(),
+        layer,
+        limit=limit,
+        offset=offset,
+        bbox=bbox,
+        conditions=conditions,
+        simplify_m=simplify_m,
     )
     return _geojson(
         {
@@ -79,7 +97,7 @@ def _collection(
 
 
 def _item(layer: Layer, feature_id: str, collection_endpoint: str) -> Response:
-    _refuse_unknown_parameters(frozenset())
+    _check_parameters(frozenset())
     feature = features.get_feature(db_session(), layer, feature_id)
     feature["links"] = [
         _link(request.base_url, "self", "Cet objet"),
@@ -88,33 +106,40 @@ def _item(layer: Layer, feature_id: str, collection_endpoint: str) -> Response:
     return _geojson(feature)
 
 
-def _refuse_unknown_parameters(known: frozenset[str]) -> None:
+def _check_parameters(known: frozenset[str]) -> None:
+    """Refuse unknown and repeated parameters, before any query reads them."""
     # A misspelt filter would otherwise return everything, silently.
     unknown = sorted(set(request.args) - known)
     if unknown:
         expected = ", ".join(sorted(known)) or "none"
         raise InvalidParameterError(f"unknown parameter {unknown[0]!r} (expected: {expected})")
+    repeated = sorted(
+        name for name in set(request.args) - REPEATABLE if len(request.args.getlist(name)) > 1
+    )
+    if repeated:
+        raise InvalidParameterError(f"{repeated[0]} must be given once, not repeated")
 
 
-def _integer(name: str, minimum: int, maximum: int | None = None) -> int | None:
+def _integer(name: str, minimum: int, maximum: int) -> int | None:
     text = request.args.get(name)
     if text is None:
         return None
+    if not INTEGER.fullmatch(text):
+        raise InvalidParameterError(f"{name} must be an integer, not {text!r}")
     try:
         value = int(text)
-    except ValueError:
-        raise InvalidParameterError(f"{name} must be an integer, not {text!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum else f"at least {minimum}"
-        raise InvalidParameterError(f"{name} must be {bounds}, not {value}")
+    except ValueError:  # more digits than int() converts: out of range anyway
+        value = maximum + 1
+    if not minimum <= value <= maximum:
+        raise InvalidParameterError(f"{name} must be between {minimum} and {maximum}, not {text}")
     return value
 
 
 def _paging() -> tuple[int, int]:
     """(limit, offset) from limit and either offset or page (1-based)."""
     limit = _integer("limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
-    offset = _integer("offset", 0)
-    page = _integer("page", 1)
+    offset = _integer("offset", 0, MAX_OFFSET)
+    page = _integer("page", 1, MAX_PAGE)
     if offset is not None and page is not None:
         raise InvalidParameterError("give offset or page, not both")
     if page is not None:

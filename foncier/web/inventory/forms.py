@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any, Final
 
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, SelectField, StringField
@@ -11,6 +11,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from foncier.codelists import SITE_VOCADOMI
 from foncier.inventory import SiteCriteria, SiteSort
+from foncier.web.formatting import THOUSANDS_SEPARATOR, UNIT_SPACE, number
 
 SORT_CHOICES = [
     SelectChoice(SiteSort.NAME.value, "Nom du parc"),
@@ -18,6 +19,14 @@ SORT_CHOICES = [
     SelectChoice(SiteSort.VACANCY_RATE.value, "Taux de vacance"),
     SelectChoice(SiteSort.EPCI.value, "Intercommunalité"),
 ]
+
+
+# Far beyond any park; the database's numbers overflow long before 1e999999999.
+MAX_HECTARES: Final = Decimal(100_000)
+# Hectares are stored with 4 decimals (1 m²).
+HECTARES_STEP: Final = Decimal("0.0001")
+# Spaces between thousands, typed or copied from the pages (« 1 234,5 ha »), are left out.
+WITHOUT_SPACES: Final = str.maketrans("", "", " " + UNIT_SPACE + THOUSANDS_SEPARATOR)
 
 
 def _strip(value: str | None) -> str | None:
@@ -29,16 +38,20 @@ class HectaresField(StringField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
-        text = valuelist[0].replace(" ", "").replace(",", ".") if valuelist else ""
+        text = valuelist[0].translate(WITHOUT_SPACES).replace(",", ".") if valuelist else ""
         if not text:
             return
         try:
-            number = Decimal(text)
+            hectares = Decimal(text)
         except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or number < 0:
+            hectares = None
+        if hectares is None or not hectares.is_finite() or hectares < 0:
             raise ValueError("Saisissez un nombre positif d’hectares, par exemple 2,5.")
-        self.data = number
+        if hectares > MAX_HECTARES:
+            raise ValueError(f"Saisissez au plus {number(MAX_HECTARES)} hectares.")
+        # Rounded up to the stored precision, « at least » keeps its meaning, and 1e-999999999
+        # does not overflow the database's numbers.
+        self.data = hectares.quantize(HECTARES_STEP, rounding=ROUND_CEILING)
 
     def _value(self) -> str:
         # A refused entry is shown back as typed, so that it can be corrected.
@@ -91,6 +104,18 @@ class SiteSearchForm(FlaskForm):
 
     def page_number(self) -> int:
         return _valid(self.page) or 1
+
+    def filters(self) -> dict[str, str]:
+        """The search as typed, page aside: what the page links carry to the other pages.
+
+        Only the form's own fields: any other parameter would reach url_for, which takes
+        some (endpoint, _method, _external, _anchor...) as its own arguments.
+        """
+        return {
+            field.name: field.raw_data[0]
+            for field in self
+            if field is not self.page and field.raw_data and field.raw_data[0]
+        }
 
     def refused(self) -> list[tuple[str, str]]:
         """(label, message) of each refused criterion."""

@@ -16,7 +16,7 @@ from foncier.inventory import (
     list_epcis,
     search_sites,
 )
-from foncier.web.api.views import MAX_LIMIT
+from foncier.web.api.views import MAX_LIMIT, MAX_SIMPLIFY_M
 from foncier.web.database import db_session
 from foncier.web.inventory.fields import SITE_GROUPS, TERRAIN_GROUPS, ZONE_NOTICES
 from foncier.web.inventory.forms import SiteSearchForm
@@ -65,8 +65,20 @@ def map_config(layers: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
 
 def _layer(kind: str, url: str, **options: Any) -> dict[str, Any]:
     """A layer of the map script: a kind of feature (epci, site, terrain, zone), fetched from
-    ``url`` once, or for the visible area at every move with ``byBbox`` (from ``minZoom``)."""
+    ``url`` once, or for the visible area at every move with ``byBbox`` (from ``minZoom``,
+    simplified to the zoom's pixel size up to ``simplifyMax`` metres)."""
     return {"kind": kind, "url": url, **options}
+
+
+def _zone_layer() -> dict[str, Any]:
+    # Real PPRI or Natura 2000 files weigh megabytes at full resolution: the map fetches the
+    # zones it shows, no finer than its pixels.
+    return _layer(
+        "zone",
+        url_for("api.zone_collection", limit=MAX_LIMIT),
+        byBbox=True,
+        simplifyMax=MAX_SIMPLIFY_M,
+    )
 
 
 def _park_layers(site_id: str) -> list[dict[str, Any]]:
@@ -74,7 +86,7 @@ def _park_layers(site_id: str) -> list[dict[str, Any]]:
     return [
         _layer("site", url_for("api.site_item", site_id=site_id)),
         _layer("terrain", url_for("api.terrain_collection", site_id=site_id, limit=MAX_LIMIT)),
-        _layer("zone", url_for("api.zone_collection"), byBbox=True),
+        _zone_layer(),
     ]
 
 
@@ -83,7 +95,7 @@ def map_page() -> str:
     config = map_config(
         [
             _layer("epci", url_for("api.epci_collection", limit=MAX_LIMIT)),
-            _layer("zone", url_for("api.zone_collection", limit=MAX_LIMIT)),
+            _zone_layer(),
             _layer("site", url_for("api.site_collection", limit=MAX_LIMIT)),
             _layer(
                 "terrain",
@@ -109,12 +121,11 @@ def sites() -> tuple[str, int]:
     form.set_epcis(list_epcis(session))
     valid = form.validate()
     page = search_sites(session, form.criteria(), page=form.page_number(), per_page=PARKS_PER_PAGE)
-    filters = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template(
         "inventory/sites.html",
         form=form,
         page=page,
-        filters=filters,
+        filters=form.filters(),
         page_numbers=page_numbers(page.page, page.pages),
     ), (200 if valid else 400)
 

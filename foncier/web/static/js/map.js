@@ -16,9 +16,13 @@
   const PANE_Z_INDEX = { epci: 410, zone: 420, site: 430, terrain: 440 };
   const UNKNOWN_STAGE_COLOUR = "#bbbbbb";
   const FRANCE = { centre: [46.6, 2.4], zoom: 6 };
+  // Ground size of a pixel in France at zoom 0, in metres: Web Mercator tiles of 256 pixels
+  // span the equator (40,075 km) at zoom 0, and shrink with the cosine of the latitude.
+  const FRANCE_PIXEL_M = (40075016.686 * Math.cos((FRANCE.centre[0] * Math.PI) / 180)) / 256;
   const numbers = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 2 });
 
-  // DOM nodes rather than HTML strings: names come from the database and stay plain text.
+  // Popups and tooltips get DOM nodes, never strings, which Leaflet would insert as HTML: names
+  // come from the database (CNIG imports) and must stay plain text.
   function element(tag, attributes, children) {
     const node = document.createElement(tag);
     Object.entries(attributes).forEach(([name, value]) => node.setAttribute(name, value));
@@ -100,7 +104,11 @@
           layer.getElement().setAttribute("data-id", feature.id);
           if (feature.id === config.highlight) layer.bringToFront();
         });
-        if (TOOLTIPS[kind]) layer.bindTooltip(TOOLTIPS[kind](feature.properties), { sticky: true });
+        if (TOOLTIPS[kind]) {
+          layer.bindTooltip(() => document.createTextNode(TOOLTIPS[kind](feature.properties)), {
+            sticky: true,
+          });
+        }
         if (POPUPS[kind]) {
           layer.bindPopup(() =>
             element("div", { class: "carte-popup" }, POPUPS[kind](feature.properties, config)),
@@ -127,16 +135,25 @@
   }
 
   // The API takes minlon,minlat,maxlon,maxlat within the WGS84 range; a world view exceeds it.
-  function withBbox(url, bounds) {
+  function bboxOf(bounds) {
     const clamp = (value, limit) => Math.max(-limit, Math.min(limit, value)).toFixed(6);
-    const bbox = [
+    return [
       clamp(bounds.getWest(), 180),
       clamp(bounds.getSouth(), 90),
       clamp(bounds.getEast(), 180),
       clamp(bounds.getNorth(), 90),
-    ];
+    ].join(",");
+  }
+
+  // The ground size of a pixel in France at this zoom, in whole metres: finer detail would not
+  // show. It depends on the zoom only, so that panning never changes it.
+  function pixelMetres(zoom) {
+    return Math.floor(FRANCE_PIXEL_M / 2 ** zoom);
+  }
+
+  function withParameters(url, parameters) {
     const absolute = new URL(url, window.location.href);
-    absolute.searchParams.set("bbox", bbox.join(","));
+    Object.entries(parameters).forEach(([name, value]) => absolute.searchParams.set(name, value));
     return absolute.href;
   }
 
@@ -162,13 +179,16 @@
       L.tileLayer(config.basemap.url, { attribution: config.basemap.attribution, maxZoom: 19 }).addTo(map);
     }
     const control = L.control.layers(null, null, { collapsed: window.innerWidth < 800 }).addTo(map);
-    // counts: features drawn per layer; updates: how many times each layer was refreshed.
-    const state = { map, layers: {}, counts: {}, updates: {}, loaded: false };
+    // counts: features drawn per layer; updates: how many times each layer was refreshed;
+    // simplified: the simplification (metres) of the features drawn, per layer.
+    const state = { map, layers: {}, counts: {}, updates: {}, simplified: {}, loaded: false };
 
     // Features already drawn stay as they are (an open popup stays open when the map pans to
-    // show it); the others come and go.
-    function show(spec, features) {
+    // show it), unless they were simplified for another zoom; the others come and go.
+    function show(spec, features, simplified = null) {
       const layer = state.layers[spec.kind];
+      if ((state.simplified[spec.kind] ?? null) !== simplified) layer.clearLayers();
+      state.simplified[spec.kind] = simplified;
       const wanted = new Set(features.map((feature) => feature.id));
       const drawn = new Set();
       layer.eachLayer((shape) => {
@@ -185,6 +205,7 @@
     }
 
     // Layers fetched for the visible area at every move; a newer move cancels a pending fetch.
+    // Those with simplifyMax ask for outlines simplified to a pixel (at most simplifyMax).
     function followView(spec) {
       let pending = null;
       async function refresh() {
@@ -195,9 +216,15 @@
         }
         pending = new AbortController();
         const { signal } = pending;
+        const parameters = { bbox: bboxOf(map.getBounds()) };
+        const simplified =
+          spec.simplifyMax === undefined
+            ? null
+            : Math.min(spec.simplifyMax, pixelMetres(map.getZoom()));
+        if (simplified !== null) parameters.simplify = simplified;
         try {
-          const features = await fetchFeatures(withBbox(spec.url, map.getBounds()), signal);
-          if (!signal.aborted) show(spec, features);
+          const features = await fetchFeatures(withParameters(spec.url, parameters), signal);
+          if (!signal.aborted) show(spec, features, simplified);
         } catch (error) {
           if (error.name !== "AbortError") throw error;
         }
