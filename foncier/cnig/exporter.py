@@ -33,6 +33,7 @@ from foncier.cnig.geometry import rounded_to_centimetre
 from foncier.cnig.values import format_cell
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import NotFoundError
+from foncier.inventory import select_sites
 from foncier.models import SRID, WGS84, Commune, Epci, Site, Terrain
 from foncier.models.views import site_summary
 
@@ -80,12 +81,8 @@ def _values(obj: Site | Terrain, columns: Sequence[Column]) -> dict[str, Any]:
 
 
 def _site_query(epci: str | None) -> Select[Any]:
-    query = (
-        select(Site, Epci.nom, Commune.nom, *CNIG_SUMMARY_COLUMNS.values())
-        .join(Epci, Epci.siren == Site.site_epci_siren)
-        .join(Commune, Commune.insee == Site.site_comm_insee)
-        .join(site_summary, site_summary.c.site_id == Site.site_id)
-        .order_by(Site.site_id)
+    query = select_sites(Site, Epci.nom, Commune.nom, *CNIG_SUMMARY_COLUMNS.values()).order_by(
+        Site.site_id
     )
     return query.where(Site.site_epci_siren == epci) if epci else query
 
