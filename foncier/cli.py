@@ -14,18 +14,24 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from foncier import cnig, codelists, migrations, territory, zones
+from foncier import audit, cnig, codelists, migrations, territory, zones
 from foncier.config import database_url_from_env
 from foncier.db import make_engine, make_session_factory, transaction
 from foncier.errors import FoncierError
+from foncier.permissions import Actor
 
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """A session on DATABASE_URL, committed once if the command succeeds."""
+    """A session on DATABASE_URL, committed once if the command succeeds.
+
+    Changes are audited as made by ``cli:<system user>``: whoever can run the command holds
+    the database's credentials, so it acts as an administrator.
+    """
     engine = make_engine(database_url_from_env())
     try:
         with transaction(make_session_factory(engine)) as session:
+            audit.acting_as(session, Actor.system("cli"))
             yield session
     finally:
         engine.dispose()
@@ -126,7 +132,8 @@ def seed_demo(reset: bool) -> None:
     click.echo(
         f"Demo inventory: {report.sites_created} parks and {report.terrains_created} plots "
         f"created, {report.sites_present} parks already present, "
-        f"{report.zones_created} constraint zones created."
+        f"{report.zones_created} constraint zones created, "
+        f"{report.accounts_created} demo accounts created."
     )
 
 

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+# Registers the audit trail on every session: no inventory change can bypass it.
+from foncier import audit  # noqa: F401
 from foncier.config import normalise_database_url
 
 

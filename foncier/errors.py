@@ -30,3 +30,30 @@ class ImportRejectedError(FoncierError):
     def __init__(self, report: FileReport) -> None:
         super().__init__("\n".join(report.english_lines()))
         self.report = report
+
+
+class PermissionDeniedError(FoncierError):
+    """The acting person may not do this (another EPCI's inventory, a read-only role...)."""
+
+
+class StaleVersionError(FoncierError):
+    """Someone saved the record after the version an edit started from: the edit is refused.
+
+    ``current`` is the record as it is now, so that the person can see the other change.
+    """
+
+    def __init__(self, message: str, current: object) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class ValidationError(FoncierError):
+    """Data the core refuses, with a message per field (French, shown beside the field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+class MissingActorError(FoncierError):
+    """A change to the inventory was about to be written without saying who made it."""

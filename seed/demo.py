@@ -22,11 +22,13 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from foncier import audit
 from foncier.cnig.geometry import as_multipolygon
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.errors import FoncierError
-from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
+from foncier.models import AuditEvent, Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from seed import geometry
+from seed.accounts import delete_demo_accounts, seed_demo_accounts
 from seed.geometry import Perimeter, lambert93
 
 PARKS_CSV = Path(__file__).with_name("touraine_business_parks.csv")
@@ -172,6 +174,7 @@ class SeedReport:
     sites_present: int = 0
     terrains_created: int = 0
     zones_created: int = 0
+    accounts_created: int = 0
 
 
 # --- distances -----------------------------------------------------------------------------
@@ -574,26 +577,34 @@ def delete_demo(session: Session) -> None:
             "cannot reset the demo: these plots were added to demo parks and are not demo "
             f"records: {', '.join(kept)}; move or delete them first"
         )
+    # The demo's history goes with it: rebuilt plots must not inherit their predecessors'.
+    session.execute(
+        delete(AuditEvent).where(AuditEvent.site_id.in_(select(Site.site_id).where(Site.is_demo)))
+    )
     session.execute(delete(Owner).where(Owner.is_demo))
     session.execute(delete(Terrain).where(Terrain.is_demo))
     session.execute(delete(Site).where(Site.is_demo))
     session.execute(delete(ConstraintZone).where(ConstraintZone.is_demo))
+    delete_demo_accounts(session)
     session.flush()
 
 
 def seed_demo(session: Session, *, reset: bool = False) -> SeedReport:
-    """Create the demo inventory; parks already present are left as they are (idempotent)."""
+    """Create the demo inventory and accounts; what is already present is left as it is
+    (idempotent). The session's actor (foncier.audit.acting_as) is recorded as the author."""
     report = SeedReport()
     if reset:
         delete_demo(session)
     flood = ensure_flood_zone(session, report)
     taken = _taken_area(session)
-    for park in read_parks():
-        if session.get(Site, site_id_of(park)) is not None:
-            report.sites_present += 1
-            continue
-        polygon = add_park(session, park, flood, taken, report)
-        taken = polygon if taken is None else taken.union(polygon)
+    with audit.reason(session, "Jeu de démonstration"):
+        for park in read_parks():
+            if session.get(Site, site_id_of(park)) is not None:
+                report.sites_present += 1
+                continue
+            polygon = add_park(session, park, flood, taken, report)
+            taken = polygon if taken is None else taken.union(polygon)
+    report.accounts_created = seed_demo_accounts(session)
     session.flush()
     misplaced = demo_sites_outside_their_epci(session)
     if misplaced:

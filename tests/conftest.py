@@ -23,9 +23,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier import migrations, territory
+from foncier import audit, migrations, territory
 from foncier.config import normalise_database_url
 from foncier.db import make_engine
+from foncier.permissions import Actor
 from foncier.pgcluster import Cluster, free_port
 from seed import demo
 
@@ -33,6 +34,9 @@ from seed import demo
 SHARED = Path(
     os.environ.get("FONCIER_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
 )
+
+
+TEST_ACTOR = Actor.system("tests")
 
 
 class PostgresServer:
@@ -86,6 +90,7 @@ def database_url(pg_server: PostgresServer) -> str:
     migrations.upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
+        audit.acting_as(session, TEST_ACTOR)
         territory.load_departement(session, "37")
         demo.seed_demo(session)
         session.commit()
@@ -125,6 +130,7 @@ def rolled_back_session() -> Callable[[Engine], AbstractContextManager[Session]]
     @contextmanager
     def open_session(engine: Engine) -> Iterator[Session]:
         with rolled_back_connection(engine) as connection, savepoint_sessions(connection)() as s:
+            audit.acting_as(s, TEST_ACTOR)
             yield s
 
     return open_session
@@ -143,7 +149,9 @@ def session_factory(connection: Connection) -> sessionmaker[Session]:
 
 @pytest.fixture
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose changes are audited as made by the system actor ``tests``."""
     with session_factory() as session:
+        audit.acting_as(session, TEST_ACTOR)
         yield session
 
 

@@ -1,21 +1,30 @@
 """SQLAlchemy models of foncier; importing this package registers every table on Base.metadata."""
 
+from foncier.models.accounts import ROLES, LoginAttempt, PasswordToken, User
+from foncier.models.audit import AuditEvent
 from foncier.models.base import SRID, WGS84, Base
 from foncier.models.inventory import Etablissement, Owner, Site, Terrain, etablissement_terrain
+from foncier.models.mail import OutboxMessage
 from foncier.models.territory import Commune, Departement, Epci
 from foncier.models.zones import ConstraintZone
 
 __all__ = [
+    "ROLES",
     "SRID",
     "WGS84",
+    "AuditEvent",
     "Base",
     "Commune",
     "ConstraintZone",
     "Departement",
     "Epci",
     "Etablissement",
+    "LoginAttempt",
+    "OutboxMessage",
     "Owner",
+    "PasswordToken",
     "Site",
     "Terrain",
+    "User",
     "etablissement_terrain",
 ]

@@ -1,7 +1,8 @@
 """The web adapter: a Flask application over the domain core, in French.
 
-``create_app`` builds it; each feature is a blueprint (``inventory`` pages, ``api`` GeoJSON)
-with its views and its templates (templates/<blueprint>/).
+``create_app`` builds it; each feature is a blueprint (``auth`` sign-in and accounts,
+``inventory`` pages, ``api`` GeoJSON) with its views and its templates
+(templates/<blueprint>/). Every page but the sign-in ones needs a signed-in member.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from foncier.web import database, errors, formatting, security, settings
+from foncier.web import auth, database, errors, formatting, navigation, security, settings
 from foncier.web.api import api
 from foncier.web.inventory import inventory
 
@@ -34,6 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app, api_prefix=API_PREFIX)
     formatting.init_app(app)
+    auth.init_app(app, api_prefix=API_PREFIX)
+    navigation.init_app(app)
+    app.register_blueprint(auth.auth)
     app.register_blueprint(inventory)
     app.register_blueprint(api, url_prefix=API_PREFIX)
     return app

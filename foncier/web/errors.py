@@ -6,13 +6,15 @@ from typing import Final
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
 
-from foncier.errors import FoncierError, NotFoundError
+from foncier.errors import FoncierError, NotFoundError, PermissionDeniedError
 from foncier.features import InvalidParameterError
 
 TITLES: Final = {
     400: "Requête incorrecte",
+    401: "Connexion nécessaire",
+    403: "Accès refusé",
     404: "Page introuvable",
     405: "Méthode non autorisée",
     500: "Erreur interne",
@@ -21,6 +23,8 @@ EXPLANATIONS: Final = {
     400: "Les paramètres de la demande ne sont pas valides.",
     404: "La page demandée n’existe pas ou a été déplacée. Vérifiez l’adresse, ou repartez "
     "de la carte ou de la liste des parcs.",
+    401: "Connectez-vous pour accéder à cette page.",
+    403: "Vous n’avez pas les droits nécessaires pour cette action.",
     405: "Cette adresse n’accepte pas ce type de requête.",
     500: "Une erreur inattendue s’est produite. Réessayez dans quelques instants ; si le "
     "problème persiste, prévenez l’administrateur de la plateforme.",
@@ -28,6 +32,7 @@ EXPLANATIONS: Final = {
 # The core's typed errors that a request can cause, and the HTTP errors they become.
 DOMAIN_ERRORS: Final[dict[type[FoncierError], type[HTTPException]]] = {
     NotFoundError: NotFound,
+    PermissionDeniedError: Forbidden,
     InvalidParameterError: BadRequest,
 }
 CSRF_EXPLANATION: Final = (

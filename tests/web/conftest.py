@@ -23,10 +23,12 @@ from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from web_helpers import sign_in
 from werkzeug.serving import make_server
 
 from foncier.pgcluster import free_port
 from foncier.web import create_app
+from seed.accounts import DEMO_PASSWORD, PARTNER_EMAIL
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -95,8 +97,20 @@ def app(session_factory: sessionmaker[Session]) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def anonymous_client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def client_for(app: Flask, session: Session) -> Callable[[str], FlaskClient]:
+    """A new client signed in as the account ``email`` (e.g. a demo referent)."""
+    return lambda email: sign_in(app.test_client(), session, email)
+
+
+@pytest.fixture
+def client(client_for: Callable[[str], FlaskClient]) -> FlaskClient:
+    """Signed in as the demo partner: reads everything public, writes nothing."""
+    return client_for(PARTNER_EMAIL)
 
 
 @pytest.fixture
@@ -144,11 +158,27 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+def sign_in_browser(page: BrowserPage, live_server: str, email: str) -> None:
+    """Sign in through the sign-in page, as a person would."""
+    page.goto(f"{live_server}/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+
+
 @pytest.fixture
-def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
+def anonymous_browser_page(chromium: Browser) -> Iterator[BrowserPage]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def browser_page(anonymous_browser_page: BrowserPage, live_server: str) -> BrowserPage:
+    """A browser signed in as the demo partner (reads everything public)."""
+    sign_in_browser(anonymous_browser_page, live_server, PARTNER_EMAIL)
+    return anonymous_browser_page
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from flask import abort, render_template_string
+from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
+from web_helpers import sign_in
 
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import ConfigurationError, NotFoundError
@@ -23,6 +24,7 @@ from foncier.web.formatting import display, french_date, number, plural
 from foncier.web.inventory.fields import SITE_GROUPS, TERRAIN_GROUPS
 from foncier.web.inventory.views import page_numbers
 from foncier.web.security import tile_source
+from seed.accounts import DEMO_PASSWORD, PARTNER_EMAIL
 
 TEST_ZONE = "tests/web"
 
@@ -46,8 +48,10 @@ def test_config_overrides_the_environment(monkeypatch, session_factory):
 
 def test_the_database_url_comes_from_the_environment_when_not_given(monkeypatch, database_url):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    app = create_app({"SECRET_KEY": "x", "BASEMAP_URL": ""})
-    assert app.test_client().get("/api/sites?limit=1").get_json()["numberMatched"] == 23
+    app = create_app({"SECRET_KEY": "x", "BASEMAP_URL": "", "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    client.post("/connexion", data={"email": PARTNER_EMAIL, "password": DEMO_PASSWORD})
+    assert client.get("/api/sites?limit=1").get_json()["numberMatched"] == 23
 
 
 def test_a_secret_key_is_required_in_production(monkeypatch, session_factory):
@@ -70,13 +74,9 @@ def test_a_temporary_secret_key_is_made_for_tests_and_debugging(
     assert "temporary random key" in caplog.text
 
 
-def test_session_cookies_are_http_only_and_same_site(app):
-    # No page sets the session cookie yet: a test route renders a CSRF token, as the first
-    # form with one will, and that stores the token in the session.
-    app.add_url_rule(
-        "/essai/formulaire", "form", lambda: render_template_string("{{ csrf_token() }}")
-    )
-    response = app.test_client().get("/essai/formulaire")
+def test_session_cookies_are_http_only_and_same_site(anonymous_client):
+    # The sign-in form's CSRF token is the first thing stored in the session.
+    response = anonymous_client.get("/connexion")
     assert response.status_code == 200
     [cookie] = response.headers.getlist("Set-Cookie")
     name, *attributes = (part.strip().partition("=")[::2] for part in cookie.split(";"))
@@ -138,9 +138,9 @@ def add_test_routes(app):
         app.add_url_rule(f"/essai/{view.__name__}", view.__name__, view, methods=["GET", "POST"])
 
 
-def test_posts_without_a_csrf_token_are_refused_in_french(app):
+def test_posts_without_a_csrf_token_are_refused_in_french(app, client):
     add_test_routes(app)
-    response = app.test_client().post("/essai/succeed")
+    response = client.post("/essai/succeed")
     assert response.status_code == 400
     assert "Le formulaire a expiré" in response.get_data(as_text=True)
 
@@ -149,15 +149,15 @@ def count_test_zones(session):
     return session.scalar(select(func.count()).where(ConstraintZone.source == TEST_ZONE))
 
 
-def test_a_successful_request_commits(app, session):
+def test_a_successful_request_commits(app, client, session):
     add_test_routes(app)
-    assert app.test_client().get("/essai/succeed").status_code == 200
+    assert client.get("/essai/succeed").status_code == 200
     assert count_test_zones(session) == 1
 
 
-def test_a_refused_request_rolls_back(app, session):
+def test_a_refused_request_rolls_back(app, client, session):
     add_test_routes(app)
-    assert app.test_client().get("/essai/refuse").status_code == 400
+    assert client.get("/essai/refuse").status_code == 400
     assert count_test_zones(session) == 0
 
 
@@ -174,12 +174,14 @@ class BadRadiusError(InvalidParameterError):
     "error, prefix, status",
     [(UnknownParkError, "", 404), (BadRadiusError, "", 400), (UnknownParkError, "/api", 404)],
 )
-def test_subclasses_of_domain_errors_become_their_parents_http_errors(app, error, prefix, status):
+def test_subclasses_of_domain_errors_become_their_parents_http_errors(
+    app, client, error, prefix, status
+):
     def fail() -> str:
         raise error("pas ici")
 
     app.add_url_rule(f"{prefix}/essai/domaine", "domain", fail)
-    response = app.test_client().get(f"{prefix}/essai/domaine")
+    response = client.get(f"{prefix}/essai/domaine")
     assert response.status_code == status
     if prefix:
         assert response.get_json() == {"code": "Not Found", "description": "pas ici"}
@@ -190,8 +192,9 @@ def test_subclasses_of_domain_errors_become_their_parents_http_errors(app, error
 def test_a_failing_request_rolls_back_and_shows_a_french_500(session_factory, session, caplog):
     app = make_app(session_factory, SECRET_KEY="x")
     add_test_routes(app)
+    client = sign_in(app.test_client(), session, PARTNER_EMAIL)
     with caplog.at_level(logging.ERROR):
-        response = app.test_client().get("/essai/fail")
+        response = client.get("/essai/fail")
     assert response.status_code == 500
     page = response.get_data(as_text=True)
     assert "Erreur interne" in page and "boom" not in page

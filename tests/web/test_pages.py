@@ -10,12 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import request
 from sqlalchemy import text, update
+from web_helpers import sign_in
 
 from foncier.codelists import STADE_COMM_COLOURS
 from foncier.models import ConstraintZone, Site, Terrain
 from foncier.web import create_app
 from foncier.web.api.views import MAX_SIMPLIFY_M
 from foncier.web.inventory.forms import SiteSearchForm
+from seed.accounts import PARTNER_EMAIL
 
 TOURS_METROPOLE = "243700754"
 GATINE_RACAN = "200073237"
@@ -76,7 +78,7 @@ def test_map_page_loads_vendored_leaflet_and_nothing_from_elsewhere(get_page):
     assert not re.search(r'(src|href)="(https?:)?//', page.html)
 
 
-def test_map_page_passes_the_configured_basemap(get_page, session_factory):
+def test_map_page_passes_the_configured_basemap(get_page, session_factory, session):
     app = create_app(
         {
             "TESTING": True,
@@ -86,7 +88,7 @@ def test_map_page_passes_the_configured_basemap(get_page, session_factory):
             "BASEMAP_ATTRIBUTION": "© Exemple",
         }
     )
-    page = get_page("/", through=app.test_client())
+    page = get_page("/", through=sign_in(app.test_client(), session, PARTNER_EMAIL))
     assert page.json_script("carte-config")["basemap"] == {
         "url": "https://tiles.example.org/{z}/{x}/{y}.png",
         "attribution": "© Exemple",
