@@ -3,6 +3,8 @@
 from foncier.models.accounts import ROLES, LoginAttempt, PasswordToken, User
 from foncier.models.audit import AuditEvent
 from foncier.models.base import SRID, WGS84, Base
+from foncier.models.cadastre import CadastralParcel
+from foncier.models.imports import PendingImportFile
 from foncier.models.inventory import Etablissement, Owner, Site, Terrain, etablissement_terrain
 from foncier.models.mail import OutboxMessage
 from foncier.models.territory import Commune, Departement, Epci
@@ -14,6 +16,7 @@ __all__ = [
     "WGS84",
     "AuditEvent",
     "Base",
+    "CadastralParcel",
     "Commune",
     "ConstraintZone",
     "Departement",
@@ -23,6 +26,7 @@ __all__ = [
     "OutboxMessage",
     "Owner",
     "PasswordToken",
+    "PendingImportFile",
     "Site",
     "Terrain",
     "User",
