@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from geoalchemy2 import WKBElement, WKTElement
+from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from shapely import wkt
 from sqlalchemy import Select, event, insert, inspect, select
@@ -54,12 +54,22 @@ def reason(session: Session, text: str) -> Iterator[None]:
         session.info[REASON_KEY] = previous
 
 
-def json_value(value: Any) -> Any:
-    """A column value as JSON: numbers as text (exact), dates ISO, geometries as WKT."""
+def geometry_wkt(value: Any) -> str | None:
+    """Any form a geometry attribute takes (WKB/WKT element, EWKT text, shapely) as WKT."""
+    if value is None:
+        return None
     if isinstance(value, WKBElement):
-        return wkt.dumps(to_shape(value), rounding_precision=WKT_DECIMALS)
-    if isinstance(value, WKTElement):
-        return wkt.dumps(wkt.loads(value.data), rounding_precision=WKT_DECIMALS)
+        shape = to_shape(value)
+    elif isinstance(value, WKTElement | str):
+        text = value.data if isinstance(value, WKTElement) else value
+        shape = wkt.loads(text.split(";", 1)[-1])  # EWKT: drop the SRID=...; prefix
+    else:
+        shape = value
+    return wkt.dumps(shape, rounding_precision=WKT_DECIMALS, trim=True)
+
+
+def json_value(value: Any) -> Any:
+    """A column value as JSON: numbers as text (exact), dates ISO."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, date | datetime):
@@ -84,7 +94,8 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
             after = history.added[0] if history.added else None
         else:
             continue
-        before, after = json_value(before), json_value(after)
+        as_json = geometry_wkt if isinstance(column.columns[0].type, Geometry) else json_value
+        before, after = as_json(before), as_json(after)
         if before != after:
             changes[name] = [before, after]
     return changes
