@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from flask import Flask
 
 from foncier.config import DEFAULT_BASEMAP_ATTRIBUTION, DEFAULT_BASEMAP_URL
 from foncier.errors import ConfigurationError
+from foncier.mail import MailSettings
+
+# A working day: after it the person signs in again (the cookie's signature expires too).
+DEFAULT_SESSION_HOURS: Final = 12
 
 
 def from_environment() -> dict[str, Any]:
@@ -27,9 +32,45 @@ def from_environment() -> dict[str, Any]:
         # The session cookie is out of reach of scripts and of cross-site form posts.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # None: decided by secure_cookies() once TESTING and DEBUG are known.
+        "SESSION_COOKIE_SECURE": _flag("FONCIER_COOKIE_SECURE"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_session_hours()),
+        "MAIL_SETTINGS": MailSettings.from_environment(),
         # Form messages in French from WTForms' own catalogues (Flask-Babel is not used).
         "WTF_I18N_ENABLED": False,
     }
+
+
+def _flag(name: str) -> bool | None:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={value!r}: use 1 (yes) or 0 (no)")
+
+
+def _session_hours() -> float:
+    value = os.environ.get("FONCIER_SESSION_HOURS", "").strip()
+    try:
+        hours = float(value) if value else DEFAULT_SESSION_HOURS
+    except ValueError:
+        hours = 0
+    if not 0 < hours <= 24 * 31:
+        raise ConfigurationError(f"FONCIER_SESSION_HOURS={value!r}: a number of hours (0-744)")
+    return hours
+
+
+def secure_cookies(app: Flask) -> None:
+    """Send the session cookie over HTTPS only, unless told otherwise or testing/debugging.
+
+    Production serves HTTPS; on a developer's machine over plain http, FONCIER_COOKIE_SECURE=0
+    (scripts/run sets it) lets the browser send the cookie back.
+    """
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.testing or app.debug)
 
 
 def ensure_secret_key(app: Flask) -> None:

@@ -1,9 +1,9 @@
-"""Sign-in and sign-out; every other page needs a signed-in person.
+"""Sign-in, sign-out and passwords; every other page needs a signed-in person.
 
 The session cookie holds the account's id and its ``session_epoch``: a password change
 increases the epoch, which signs out every other session of that account. The person is
 loaded once per request, and the request's database session records them as the author of
-every change (foncier.audit).
+every change (foncier.audit). The pages that manage accounts are in ``admin``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import (
     abort,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -27,15 +28,22 @@ from flask import (
 from werkzeug.exceptions import Unauthorized
 
 from foncier import accounts, audit
+from foncier.errors import NotFoundError, ValidationError
 from foncier.models import User
 from foncier.permissions import Actor
-from foncier.web.auth.forms import LoginForm
+from foncier.web.auth.forms import (
+    PASSWORD_HELP,
+    LoginForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+    show_errors,
+)
 from foncier.web.database import db_session
 
 auth = Blueprint("auth", __name__)
 
 # What a person who is not signed in may reach.
-PUBLIC_ENDPOINTS: Final = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS: Final = frozenset({"auth.login", "auth.set_password", "static"})
 USER_ID: Final = "user_id"
 EPOCH: Final = "epoch"
 
@@ -84,12 +92,38 @@ def _require_sign_in(api_prefix: str) -> Response | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site: never an absolute or scheme-relative URL (open redirect)."""
-    if target:
+    """Only a path of this site: never an absolute or scheme-relative URL (open redirect).
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so "/\\evil.example" or
+    "/<tab>/evil.example" would leave the site: any of them, or any space, refuses the target.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not any(character.isspace() for character in target)
+    ):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("inventory.map_page")
+
+
+def _open_session(user: User) -> None:
+    """Sign ``user`` in, in a new session: nothing carried over from before (fixation)."""
+    session.clear()
+    session[USER_ID] = user.id
+    session[EPOCH] = user.session_epoch
+    session.permanent = True
+
+
+def private_page(response: Response) -> Response:
+    """A page with a password link: never cached, its address never sent as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @auth.route("/connexion", methods=["GET", "POST"])
@@ -104,11 +138,11 @@ def login() -> str | Response:
             form.password.errors.append(str(error))
         else:
             if user is not None:
-                session.clear()  # a new session id: nothing carried over from before sign-in
-                session[USER_ID] = user.id
-                session[EPOCH] = user.session_epoch
-                session.permanent = True
+                _open_session(user)
                 return redirect(_safe_next(form.next.data))
+            # The failure must be kept although the answer is an error (which rolls the
+            # request back): the throttle counts the failures.
+            db_session().commit()
             form.password.errors.append("Adresse électronique ou mot de passe incorrect.")
     status = 200 if not form.errors else 400
     return render_template("auth/login.html", form=form), status
@@ -119,3 +153,48 @@ def logout() -> Response:
     session.clear()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
+
+
+@auth.route("/mot-de-passe", methods=["GET", "POST"])
+def password() -> tuple[str, int] | Response:
+    """Change one's password; the other sessions of the account end, this one goes on."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user()
+        try:
+            accounts.change_password(
+                db_session(), user, form.current_password.data or "", form.password.data or ""
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            _open_session(user)  # with the new epoch
+            flash(
+                "Votre mot de passe est changé. Vos sessions ouvertes sur d’autres appareils "
+                "ou navigateurs sont fermées.",
+                "succes",
+            )
+            return redirect(url_for("auth.password"))
+    status = 400 if form.errors else 200
+    return render_template("auth/password.html", form=form, help=PASSWORD_HELP), status
+
+
+@auth.route(accounts.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Response:
+    """The page of a one-time link: choose a password, and be signed in."""
+    try:
+        user = accounts.user_for_token(db_session(), token)
+    except NotFoundError:
+        return private_page(make_response(render_template("auth/link_invalid.html"), 404))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_with_token(db_session(), token, form.password.data or "")
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            _open_session(user)
+            flash("Votre mot de passe est enregistré. Bienvenue !", "succes")
+            return redirect(url_for("inventory.map_page"))
+    page = render_template("auth/set_password.html", form=form, user=user, help=PASSWORD_HELP)
+    return private_page(make_response(page, 400 if form.errors else 200))

@@ -1,0 +1,227 @@
+"""Account management pages of the coordinator and administrators, and the mail outbox.
+
+Every view calls a core function that checks the signed-in person first
+(``Actor.require_account_management`` in foncier.accounts and foncier.mail): a référent or a
+partner gets a 403 page, and nothing is written. Actions that change an account are POSTs
+behind a confirmation page, which works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.orm import Session
+
+from foncier import accounts, mail
+from foncier.errors import ValidationError
+from foncier.inventory import list_epcis
+from foncier.mail import MailBackend, MailDeliveryError, MailSettings
+from foncier.models import User
+from foncier.permissions import Actor, Role
+from foncier.web.auth.forms import AccountForm, ConfirmForm, show_errors
+from foncier.web.auth.views import auth, current_actor, private_page
+from foncier.web.database import db_session
+from foncier.web.formatting import french_date
+
+MESSAGES_PER_PAGE: Final = 20
+# The network's clock: sign-in times read as the people who signed in saw them.
+LOCAL_TIME: Final = ZoneInfo("Europe/Paris")
+SORT_LABELS: Final = {
+    accounts.UserSort.NOM: "Nom",
+    accounts.UserSort.EMAIL: "Adresse électronique",
+    accounts.UserSort.ROLE: "Rôle",
+    accounts.UserSort.EPCI: "EPCI",
+    accounts.UserSort.LAST_LOGIN: "Dernière connexion",
+    accounts.UserSort.ACTIVE: "État",
+}
+
+
+@auth.context_processor
+def account_words() -> dict[str, object]:
+    return {
+        "validity_days": accounts.LINK_VALIDITY.days,
+        "role_labels": {role.value: role.label for role in Role},
+    }
+
+
+@auth.app_template_filter("date_heure")
+def french_datetime(value: datetime) -> str:
+    local = value.astimezone(LOCAL_TIME)
+    return f"{french_date(local.date())} à {local:%H} h {local:%M}"
+
+
+def mail_settings() -> MailSettings:
+    """The configured settings; links use the address the platform is reached at if unset."""
+    settings: MailSettings = current_app.config["MAIL_SETTINGS"]
+    if settings.base_url:
+        return settings
+    return replace(settings, base_url=request.host_url.rstrip("/"))
+
+
+@auth.get("/comptes", endpoint="accounts")
+def account_list() -> str:
+    try:
+        sort = accounts.UserSort(request.args.get("tri", accounts.UserSort.ROLE))
+    except ValueError:
+        sort = accounts.UserSort.ROLE
+    actor = current_actor()
+    return render_template(
+        "auth/accounts.html",
+        users=accounts.list_users(db_session(), actor, sort),
+        sort=sort,
+        sort_labels=SORT_LABELS,
+        assignable=[role.value for role in accounts.assignable_roles(actor)],
+    )
+
+
+@auth.route("/comptes/nouveau", methods=["GET", "POST"])
+def create_account() -> Response:
+    actor = current_actor()
+    actor.require_account_management()  # before reading anything that was posted
+    session = db_session()
+    form = AccountForm()
+    form.set_choices(accounts.assignable_roles(actor), list_epcis(session))
+    if form.validate_on_submit():
+        try:
+            link = accounts.invite_user(
+                session,
+                actor,
+                mail_settings(),
+                email=form.email.data or "",
+                nom=form.nom.data or "",
+                role=form.chosen_role,
+                epci_siren=form.epci_siren.data or None,
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        except MailDeliveryError as error:
+            form.form_errors.append(str(error))
+            # An error status: the request rolls back the new account with its link.
+            return make_response(render_template("auth/account_form.html", form=form), 502)
+        else:
+            return _link_sent(link, created=True)
+    page = render_template("auth/account_form.html", form=form)
+    return make_response(page, 400 if form.errors else 200)
+
+
+def _link_sent(link: accounts.PasswordLink, *, created: bool) -> Response:
+    """What was sent to whom; in development (outbox) the link itself, to pass it on."""
+    outbox = mail_settings().backend is MailBackend.OUTBOX
+    page = render_template(
+        "auth/link_sent.html",
+        user=link.user,
+        url=link.url if outbox else None,
+        created=created,
+    )
+    return private_page(make_response(page, 201 if created else 200))
+
+
+@dataclass(frozen=True)
+class AccountAction:
+    """An action on an account, behind a confirmation page."""
+
+    title: str
+    question: str  # {nom} and {email} are replaced
+    button: str
+    perform: Callable[[Session, Actor, User], Response]
+
+
+def _deactivate(session: Session, actor: Actor, user: User) -> Response:
+    accounts.deactivate_user(session, actor, user)
+    flash(f"Le compte de {user.nom} est désactivé.", "succes")
+    return redirect(url_for("auth.accounts"))
+
+
+def _reactivate(session: Session, actor: Actor, user: User) -> Response:
+    accounts.reactivate_user(session, actor, user)
+    flash(f"Le compte de {user.nom} est réactivé.", "succes")
+    return redirect(url_for("auth.accounts"))
+
+
+def _renew_link(session: Session, actor: Actor, user: User) -> Response:
+    return _link_sent(
+        accounts.send_password_link(session, actor, mail_settings(), user), created=False
+    )
+
+
+DEACTIVATE = AccountAction(
+    "Désactiver un compte",
+    "Désactiver le compte de {nom} ({email}) ? Cette personne ne pourra plus se connecter et "
+    "ses sessions ouvertes seront fermées. Vous pourrez réactiver le compte plus tard.",
+    "Désactiver le compte",
+    _deactivate,
+)
+REACTIVATE = AccountAction(
+    "Réactiver un compte",
+    "Réactiver le compte de {nom} ({email}) ? Cette personne pourra de nouveau se connecter "
+    "avec son mot de passe.",
+    "Réactiver le compte",
+    _reactivate,
+)
+RENEW_LINK = AccountAction(
+    "Envoyer un nouveau lien",
+    "Envoyer à {nom} ({email}) un nouveau lien pour choisir son mot de passe ? Les liens "
+    "envoyés auparavant ne fonctionneront plus ; son mot de passe actuel reste valable jusqu’à "
+    "ce qu’il ou elle en choisisse un nouveau.",
+    "Envoyer le lien",
+    _renew_link,
+)
+
+
+def _confirm(user_id: int, action: AccountAction) -> Response:
+    session = db_session()
+    actor = current_actor()
+    user = accounts.get_user(session, actor, user_id)
+    form = ConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            return action.perform(session, actor, user)
+        except ValidationError as error:
+            show_errors(form, error)
+            status = 400
+        except MailDeliveryError as error:
+            form.form_errors.append(str(error))
+            status = 502
+    page = render_template("auth/confirm.html", form=form, user=user, action=action)
+    return make_response(page, status)
+
+
+@auth.route("/comptes/<int:user_id>/desactiver", methods=["GET", "POST"])
+def deactivate_account(user_id: int) -> Response:
+    return _confirm(user_id, DEACTIVATE)
+
+
+@auth.route("/comptes/<int:user_id>/reactiver", methods=["GET", "POST"])
+def reactivate_account(user_id: int) -> Response:
+    return _confirm(user_id, REACTIVATE)
+
+
+@auth.route("/comptes/<int:user_id>/nouveau-lien", methods=["GET", "POST"])
+def renew_link(user_id: int) -> Response:
+    return _confirm(user_id, RENEW_LINK)
+
+
+@auth.get("/messages", endpoint="outbox")
+def outbox_page() -> str:
+    requested = request.args.get("page", default=1, type=int)
+    page = mail.outbox_page(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
+    return render_template(
+        "auth/outbox.html",
+        page=page,
+        outbox_in_use=mail_settings().backend is MailBackend.OUTBOX,
+    )

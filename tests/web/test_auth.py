@@ -1,0 +1,554 @@
+"""Sign-in, sign-out, passwords, one-time links and the account pages, through HTTP."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from playwright.sync_api import Browser, expect
+from playwright.sync_api import Page as BrowserPage
+from sqlalchemy import func, select
+from web_helpers import csrf_token_of, post_form, sign_in
+
+from foncier import accounts
+from foncier.accounts import MAX_FAILURES_PER_EMAIL, SET_PASSWORD_PATH
+from foncier.mail import MailBackend, MailSettings, send_mail
+from foncier.models import OutboxMessage, User
+from foncier.permissions import Actor, Role
+from foncier.web import create_app
+from seed.accounts import COORDINATOR_EMAIL, DEMO_PASSWORD, PARTNER_EMAIL
+
+GATINE_RACAN = "200073237"
+REFERENT_EMAIL = "referent.gatine-racan@demo.foncier.test"
+PASSWORD = "une phrase assez longue"
+NEW_PASSWORD = "une autre phrase, plus longue"
+ADMIN = Actor.system("tests")
+APP_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
+
+
+def unique_email(prefix: str = "web") -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.org"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response as a person reads it (like conftest's Page, for POST responses too)."""
+
+    status: int
+    html: str
+
+    @property
+    def text(self) -> str:
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", self.html)).split())
+
+    def values(self, attribute: str) -> list[str]:
+        return [html.unescape(v) for v in re.findall(rf'\b{attribute}="([^"]*)"', self.html)]
+
+    def element_text(self, element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', self.html, flags=re.S)
+        assert match, f"no element #{element_id}"
+        return html.unescape(match.group(1)).strip()
+
+
+def page_of(response) -> Reply:
+    return Reply(response.status_code, response.get_data(as_text=True))
+
+
+def new_user(session, role=Role.PARTENAIRE, password: str | None = PASSWORD) -> User:
+    return accounts.create_user(
+        session, ADMIN, email=unique_email(), nom="Camille Essai", role=role, password=password
+    )
+
+
+def sign_in_through_the_form(client: FlaskClient, email: str, password: str, next_url: str = ""):
+    login = "/connexion" + (f"?next={next_url}" if next_url else "")
+    return post_form(
+        client, "/connexion", {"email": email, "password": password, "next": next_url}, login
+    )
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/sites").status_code == 200
+
+
+@pytest.fixture
+def coordinator_client(client_for) -> FlaskClient:
+    return client_for(COORDINATOR_EMAIL)
+
+
+# --- sign-in and sign-out -----------------------------------------------------------------------
+
+
+def test_signing_in_opens_the_platform(anonymous_client, session):
+    user = new_user(session)
+    assert anonymous_client.get("/sites").status_code == 302
+    response = sign_in_through_the_form(anonymous_client, user.email.upper(), PASSWORD)
+    assert response.status_code == 302 and response.location == "/"
+    page = page_of(anonymous_client.get("/sites"))
+    assert page.status == 200 and "Camille Essai" in page.text
+    assert "Se déconnecter" in page.text
+
+
+def test_a_wrong_password_says_so_in_french(anonymous_client, session):
+    user = new_user(session)
+    page = page_of(sign_in_through_the_form(anonymous_client, user.email, "pas le bon"))
+    assert page.status == 400
+    assert "Adresse électronique ou mot de passe incorrect." in page.text
+    assert f'value="{user.email}"' in page.html  # typed e-mail kept, password not
+    assert not is_signed_in(anonymous_client)
+
+
+def test_too_many_failures_refuse_even_the_right_password(anonymous_client, session):
+    user = new_user(session)
+    for _ in range(MAX_FAILURES_PER_EMAIL):
+        sign_in_through_the_form(anonymous_client, user.email, "pas le bon")
+    page = page_of(sign_in_through_the_form(anonymous_client, user.email, PASSWORD))
+    assert page.status == 400
+    assert "Trop de tentatives de connexion infructueuses : réessayez dans 15 minutes." in page.text
+    assert not is_signed_in(anonymous_client)
+
+
+def test_signing_in_starts_a_new_session(anonymous_client, session):
+    user = new_user(session)
+    with anonymous_client.session_transaction() as cookie:
+        cookie["planted"] = "by someone else"  # e.g. a fixed session
+    sign_in_through_the_form(anonymous_client, user.email, PASSWORD)
+    with anonymous_client.session_transaction() as cookie:
+        assert "planted" not in cookie and "csrf_token" not in cookie
+        assert cookie["user_id"] == user.id
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "http:evil.example",
+        "sites",
+    ],
+)
+def test_next_never_leaves_the_site(anonymous_client, session, target):
+    user = new_user(session)
+    response = sign_in_through_the_form(anonymous_client, user.email, PASSWORD, target)
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+def test_next_leads_back_to_the_page_asked_for(anonymous_client, session):
+    user = new_user(session)
+    first = anonymous_client.get("/sites?page=2")
+    assert first.status_code == 302
+    next_url = urlsplit(first.location).query.removeprefix("next=")
+    assert next_url == "/sites?page%3D2"
+    response = sign_in_through_the_form(anonymous_client, user.email, PASSWORD, "/sites?page=2")
+    assert response.location == "/sites?page=2"
+
+
+def test_signing_out_needs_a_post_with_its_token(client):
+    assert client.get("/deconnexion").status_code == 405
+    assert client.post("/deconnexion").status_code == 400  # no CSRF token
+    assert is_signed_in(client)
+    response = post_form(client, "/deconnexion", form_page="/sites")
+    assert response.status_code == 302 and response.location == "/connexion"
+    assert not is_signed_in(client)
+    assert "Vous êtes déconnecté." in page_of(client.get("/connexion")).text
+
+
+# --- cookies ------------------------------------------------------------------------------------
+
+
+def cookie_app(session_factory, monkeypatch, env: dict[str, str], **config):
+    for name in ("FONCIER_COOKIE_SECURE", "FONCIER_SESSION_HOURS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return create_app({**APP_CONFIG, "SESSION_FACTORY": session_factory, **config})
+
+
+def test_cookies_are_secure_in_production_and_last_twelve_hours(
+    session_factory, session, monkeypatch
+):
+    app = cookie_app(session_factory, monkeypatch, {})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.permanent_session_lifetime == timedelta(hours=12)
+    user = new_user(session)
+    response = sign_in_through_the_form(app.test_client(), user.email, PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+    assert abs(expires - datetime.now(UTC) - timedelta(hours=12)) < timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    "env, config, secure",
+    [
+        ({}, {"TESTING": True}, False),
+        ({}, {"DEBUG": True}, False),
+        ({"FONCIER_COOKIE_SECURE": "0"}, {}, False),
+        ({"FONCIER_COOKIE_SECURE": "1"}, {"DEBUG": True}, True),
+    ],
+)
+def test_plain_http_cookies_for_tests_debugging_or_when_asked(
+    session_factory, monkeypatch, env, config, secure
+):
+    app = cookie_app(session_factory, monkeypatch, env, **config)
+    assert app.config["SESSION_COOKIE_SECURE"] is secure
+
+
+def test_the_session_lifetime_is_configurable(session_factory, monkeypatch):
+    app = cookie_app(session_factory, monkeypatch, {"FONCIER_SESSION_HOURS": "2"})
+    assert app.permanent_session_lifetime == timedelta(hours=2)
+    with pytest.raises(Exception, match="FONCIER_SESSION_HOURS"):
+        cookie_app(session_factory, monkeypatch, {"FONCIER_SESSION_HOURS": "forever"})
+
+
+# --- changing one's password --------------------------------------------------------------------
+
+
+def test_changing_the_password_signs_out_the_other_sessions_only(app, session):
+    user = new_user(session)
+    here, elsewhere = (sign_in(app.test_client(), session, user.email) for _ in range(2))
+    response = post_form(
+        here,
+        "/mot-de-passe",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirmation": NEW_PASSWORD},
+    )
+    assert response.status_code == 302 and response.location == "/mot-de-passe"
+    assert "Votre mot de passe est changé." in page_of(here.get("/mot-de-passe")).text
+    assert is_signed_in(here)
+    assert not is_signed_in(elsewhere)
+    session.refresh(user)  # the requests wrote through their own sessions
+    assert accounts.password_matches(user.password_hash, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"current_password": "pas le bon", "password": NEW_PASSWORD,
+             "confirmation": NEW_PASSWORD},
+            "Mot de passe actuel incorrect.",
+        ),
+        (
+            {"current_password": PASSWORD, "password": NEW_PASSWORD,
+             "confirmation": NEW_PASSWORD + "x"},
+            "Les deux saisies du mot de passe diffèrent.",
+        ),
+        (
+            {"current_password": PASSWORD, "password": "court", "confirmation": "court"},
+            "Entre 12 et 1 024 caractères.",
+        ),
+    ],
+)  # fmt: skip
+def test_a_refused_password_change_changes_nothing(app, session, data, message):
+    user = new_user(session)
+    client = sign_in(app.test_client(), session, user.email)
+    page = page_of(post_form(client, "/mot-de-passe", data))
+    assert page.status == 400 and message in page.text
+    session.refresh(user)
+    assert accounts.password_matches(user.password_hash, PASSWORD)
+    assert is_signed_in(client)
+
+
+# --- one-time links -----------------------------------------------------------------------------
+
+
+def link_path(session, user: User, now: datetime | None = None) -> str:
+    return accounts.set_password_path(accounts.issue_password_link(session, user, now))
+
+
+def test_a_link_lets_its_owner_choose_a_password_and_signs_them_in(anonymous_client, session):
+    user = new_user(session, password=None)
+    path = link_path(session, user)
+    form = anonymous_client.get(path)
+    assert form.status_code == 200 and "Camille Essai" in page_of(form).text
+    assert form.headers["Cache-Control"] == "no-store"
+    assert form.headers["Referrer-Policy"] == "no-referrer"
+    mismatch = {"password": NEW_PASSWORD, "confirmation": "autre chose encore"}
+    assert post_form(anonymous_client, path, mismatch).status_code == 400
+    response = post_form(
+        anonymous_client, path, {"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    )
+    assert response.status_code == 302 and response.location == "/"
+    assert is_signed_in(anonymous_client)
+    session.refresh(user)
+    assert accounts.password_matches(user.password_hash, NEW_PASSWORD)
+    used = page_of(anonymous_client.get(path))
+    assert used.status == 404 and "Ce lien n’est plus valide" in used.text
+
+
+def test_an_expired_link_shows_a_clear_page(anonymous_client, session):
+    user = new_user(session, password=None)
+    path = link_path(session, user, now=datetime.now(UTC) - timedelta(days=8))
+    page = page_of(anonymous_client.get(path))
+    assert page.status == 404
+    assert "a expiré, a déjà servi" in page.text and "Demandez un nouveau lien" in page.text
+    response = post_form(anonymous_client, path, {"password": PASSWORD, "confirmation": PASSWORD},
+                         form_page="/connexion")  # fmt: skip
+    assert response.status_code == 404
+    session.refresh(user)
+    assert user.password_hash is None
+
+
+def test_the_link_route_is_the_path_the_core_prints(app):
+    rules = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}
+    assert rules["auth.set_password"] == SET_PASSWORD_PATH + "<token>"
+
+
+# --- the account pages --------------------------------------------------------------------------
+
+
+def test_the_coordinator_lists_the_accounts_sortably(coordinator_client, get_page):
+    page = get_page("/comptes", through=coordinator_client)
+    assert page.status == 200
+    emails = page.values("data-user-email")
+    assert COORDINATOR_EMAIL in emails and REFERENT_EMAIL in emails
+    assert "Dernière connexion" in page.text and "Gâtine-Racan" in page.text
+    by_email = get_page("/comptes?tri=email", through=coordinator_client).values("data-user-email")
+    assert by_email == sorted(by_email) and set(by_email) == set(emails)
+    assert (
+        'aria-sort="ascending"' in get_page("/comptes?tri=email", through=coordinator_client).html
+    )
+    assert get_page("/comptes?tri=n-importe", through=coordinator_client).status == 200
+
+
+def test_the_menu_shows_the_account_pages_to_account_managers_only(
+    coordinator_client, client, get_page
+):
+    assert "Messages envoyés" in get_page("/sites", through=coordinator_client).text
+    assert "Comptes" in get_page("/sites", through=coordinator_client).text
+    partner_menu = get_page("/sites", through=client).text
+    assert "Messages envoyés" not in partner_menu and "Mon mot de passe" in partner_menu
+
+
+def create_account(client: FlaskClient, **fields: str):
+    data = {"email": unique_email("cree"), "nom": "Léa Martin", "role": "referent",
+            "epci_siren": GATINE_RACAN, **fields}  # fmt: skip
+    return data, post_form(client, "/comptes/nouveau", data)
+
+
+def test_the_coordinator_creates_a_referent_and_sees_the_link(
+    coordinator_client, anonymous_client, session
+):
+    data, response = create_account(coordinator_client)
+    page = page_of(response)
+    assert page.status == 201 and "Compte créé" in page.text
+    assert "Environnement de développement" in page.text
+    assert response.headers["Cache-Control"] == "no-store"
+    user = session.scalars(select(User).where(User.email == data["email"])).one()
+    assert (user.role, user.epci_siren, user.password_hash) == ("referent", GATINE_RACAN, None)
+    link = page.element_text("lien-mot-de-passe")
+    assert link.startswith("http://localhost" + SET_PASSWORD_PATH)
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user.email))
+    assert link in message.one().body
+    assert anonymous_client.get(urlsplit(link).path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"epci_siren": ""}, "Un référent est rattaché à un EPCI : choisissez-le."),
+        ({"role": "partenaire"}, "Seul un référent est rattaché à un EPCI"),
+        ({"email": COORDINATOR_EMAIL}, "Un compte existe déjà avec cette adresse."),
+        ({"email": "pas-une-adresse"}, "Adresse électronique invalide."),
+        ({"role": "admin"}, "Choisissez un des rôles proposés."),
+        ({"epci_siren": "123456789"}, "Choisissez un des EPCI proposés."),
+        ({"nom": "  "}, "Indiquez le nom de la personne."),
+    ],
+)
+def test_refused_account_data_is_explained_beside_the_field(
+    coordinator_client, session, fields, message
+):
+    before = session.scalar(select(func.count()).select_from(User))
+    data, response = create_account(coordinator_client, **fields)
+    page = page_of(response)
+    assert page.status == 400 and message in page.text
+    assert 'aria-invalid="true"' in page.html
+    # What was typed is shown back, to be corrected rather than typed again.
+    assert f'value="{data["email"]}"' in page.html
+    assert 'value="Léa Martin"' in page.html or not data["nom"].strip()
+    assert session.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_the_coordinator_is_not_offered_the_administrator_role(coordinator_client, get_page):
+    roles = re.findall(
+        r'<option[^>]*value="(\w+)"', get_page("/comptes/nouveau", through=coordinator_client).html
+    )
+    assert {"referent", "coordinateur", "partenaire"} <= set(roles) and "admin" not in roles
+
+
+def test_deactivating_and_reactivating_an_account(coordinator_client, app, session, get_page):
+    user = new_user(session)
+    theirs = sign_in(app.test_client(), session, user.email)
+    url = f"/comptes/{user.id}/desactiver"
+    confirm = get_page(url, through=coordinator_client)
+    assert confirm.status == 200 and user.email in confirm.text
+    response = post_form(coordinator_client, url)
+    assert response.status_code == 302 and response.location == "/comptes"
+    session.refresh(user)
+    assert not user.active and not is_signed_in(theirs)
+    assert "est désactivé" in get_page("/comptes", through=coordinator_client).text
+    response = post_form(coordinator_client, f"/comptes/{user.id}/reactiver")
+    session.refresh(user)
+    assert response.status_code == 302 and user.active
+
+
+def test_the_coordinator_cannot_deactivate_their_own_account(coordinator_client, session):
+    me = session.scalars(select(User).where(User.email == COORDINATOR_EMAIL)).one()
+    page = page_of(post_form(coordinator_client, f"/comptes/{me.id}/desactiver"))
+    assert page.status == 400 and "propre compte" in page.text
+    session.refresh(me)
+    assert me.active
+
+
+def test_a_new_link_replaces_the_old_one(coordinator_client, anonymous_client, session):
+    user = new_user(session, password=None)
+    old_path = link_path(session, user)
+    page = page_of(post_form(coordinator_client, f"/comptes/{user.id}/nouveau-lien"))
+    assert page.status == 200 and "Nouveau lien envoyé" in page.text
+    new_path = urlsplit(page.element_text("lien-mot-de-passe")).path
+    assert anonymous_client.get(old_path).status_code == 404
+    assert anonymous_client.get(new_path).status_code == 200
+
+
+def test_unknown_accounts_are_404(coordinator_client):
+    assert coordinator_client.get("/comptes/999999/desactiver").status_code == 404
+
+
+def test_the_outbox_shows_the_newest_messages_first_by_pages(coordinator_client, session):
+    settings = MailSettings()
+    for number in range(25):
+        send_mail(session, settings, f"n{number}@example.org", f"Sujet {number:02}", "…")
+    first = page_of(coordinator_client.get("/messages"))
+    assert first.status == 200 and "Environnement de développement" in first.text
+    assert first.values("data-recipient")[:2] == ["n24@example.org", "n23@example.org"]
+    assert "Plus anciens" in first.text
+    second = page_of(coordinator_client.get("/messages?page=2"))
+    assert "Sujet 04" in second.text and "Sujet 24" not in second.text
+    assert page_of(coordinator_client.get("/messages?page=abc")).status == 200
+
+
+# --- what referents and partners may not do -----------------------------------------------------
+
+
+def forbidden_requests(user_id: int) -> list[tuple[str, str]]:
+    return [
+        ("GET", "/comptes"),
+        ("GET", "/comptes/nouveau"),
+        ("POST", "/comptes/nouveau"),
+        ("GET", "/messages"),
+        *(
+            (method, f"/comptes/{user_id}/{action}")
+            for action in ("desactiver", "reactiver", "nouveau-lien")
+            for method in ("GET", "POST")
+        ),
+    ]
+
+
+@pytest.mark.parametrize("email", [REFERENT_EMAIL, PARTNER_EMAIL])
+def test_referents_and_partners_get_403_on_every_account_route(client_for, session, email):
+    client = client_for(email)
+    target = new_user(session)
+    accounts.deactivate_user(session, ADMIN, target)  # so that reactivating would change it
+    token = csrf_token_of(client, "/sites")
+    rows_before = session.execute(select(User.id, User.active, User.session_epoch)).all()
+    outbox_before = session.scalar(select(func.count()).select_from(OutboxMessage))
+    new_account = {"email": unique_email(), "nom": "Intrus", "role": "coordinateur"}
+    for method, url in forbidden_requests(target.id):
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={**new_account, "csrf_token": token})
+        assert response.status_code == 403, (method, url)
+        assert "Accès refusé" in page_of(response).text
+    session.expire_all()
+    assert session.execute(select(User.id, User.active, User.session_epoch)).all() == rows_before
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+
+
+# --- mail failure -------------------------------------------------------------------------------
+
+
+def test_a_mail_server_failure_creates_no_account(session_factory, session):
+    unreachable = MailSettings(
+        backend=MailBackend.SMTP, base_url="https://foncier.example.org",
+        smtp_host="127.0.0.1", smtp_port=9, smtp_timeout=2,
+    )  # fmt: skip
+    app = create_app(
+        {**APP_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory,
+         "MAIL_SETTINGS": unreachable}
+    )  # fmt: skip
+    client = sign_in(app.test_client(), session, COORDINATOR_EMAIL)
+    data, response = create_account(client)
+    page = page_of(response)
+    assert page.status == 502 and "n’a pas pu être envoyé" in page.text
+    assert session.scalar(select(User).where(User.email == data["email"])) is None
+
+
+# --- in a real browser --------------------------------------------------------------------------
+
+
+def sign_in_browser(page: BrowserPage, live_server: str, email: str) -> None:
+    page.goto(f"{live_server}/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+
+
+@pytest.mark.browser
+def test_a_new_referent_is_invited_chooses_a_password_and_signs_in(
+    chromium: Browser, live_server, screenshot
+):
+    email = unique_email("navigateur")
+    coordinator = chromium.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    newcomer = chromium.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        page = coordinator.new_page()
+        sign_in_browser(page, live_server, COORDINATOR_EMAIL)
+        page.get_by_role("link", name="Comptes").click()
+        page.get_by_role("link", name="Créer un compte").click()
+        # A référent without an EPCI: refused beside the field, what was typed kept.
+        page.get_by_label("Adresse électronique").fill(email)
+        page.get_by_label("Nom").fill("Noé Navigateur")
+        page.get_by_label("Rôle").select_option("referent")
+        page.get_by_role("button", name="Créer le compte et envoyer le lien").click()
+        expect(
+            page.get_by_text("Un référent est rattaché à un EPCI : choisissez-le.")
+        ).to_be_visible()
+        expect(page.get_by_label("Nom")).to_have_value("Noé Navigateur")
+        screenshot(page, "auth-account-form-refused")
+        page.get_by_label("Adresse électronique").fill(email)
+        page.get_by_label("Nom").fill("Noé Navigateur")
+        page.get_by_label("Rôle").select_option("referent")
+        page.get_by_label("EPCI du référent").select_option(GATINE_RACAN)
+        page.get_by_role("button", name="Créer le compte et envoyer le lien").click()
+        expect(page.get_by_role("heading", name="Compte créé")).to_be_visible()
+        screenshot(page, "auth-account-created")
+        link = page.locator("#lien-mot-de-passe").inner_text()
+        page.get_by_role("link", name="Retour à la liste des comptes").click()
+        expect(page.locator(f'tr[data-user-email="{email}"]')).to_contain_text("en attente")
+        screenshot(page, "auth-accounts")
+
+        own = newcomer.new_page()
+        own.goto(link)
+        own.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+        own.get_by_label("Confirmation du nouveau mot de passe").fill(NEW_PASSWORD)
+        own.get_by_role("button", name="Enregistrer le mot de passe").click()
+        expect(own.get_by_text("Votre mot de passe est enregistré.")).to_be_visible()
+        expect(own.locator(".compte-nom")).to_contain_text("Noé Navigateur")
+        screenshot(own, "auth-password-chosen")
+    finally:
+        coordinator.close()
+        newcomer.close()
