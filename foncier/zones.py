@@ -9,10 +9,9 @@ replaces the zones of the same type that came from a file of the same name.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import shapely
 from geoalchemy2.shape import from_shape
@@ -22,6 +21,14 @@ from shapely import MultiPolygon
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from foncier.cnig.geojson import (
+    LAMBERT93,
+    PROPERTIES_NOT_OBJECT,
+    check_storable,
+    feature_list,
+    read_document,
+    source_crs,
+)
 from foncier.cnig.geometry import (
     POLYGONAL,
     as_multipolygon,
@@ -33,27 +40,7 @@ from foncier.cnig.geometry import (
 from foncier.cnig.issues import FileReport, IssueError, IssueLog, SourceFile
 from foncier.codelists import ZONE_TYPES
 from foncier.errors import ImportRejectedError
-from foncier.models import SRID, WGS84, ConstraintZone
-
-LAMBERT93: Final = CRS.from_epsg(SRID)
-RFC7946_CRS: Final = CRS.from_epsg(WGS84)
-PROPERTIES_NOT_OBJECT: Final = {
-    "detail_fr": "« properties » doit être un objet",
-    "detail_en": "'properties' must be an object",
-}
-# What json.loads reads but PostgreSQL cannot store (the flush would fail on the whole file).
-NOT_FINITE: Final = {
-    "detail_fr": "nombre NaN ou infini, que JSON n'admet pas",
-    "detail_en": "NaN or infinite number, which JSON does not allow",
-}
-NUL_CHARACTER: Final = {
-    "detail_fr": "caractère nul (\\u0000), que PostgreSQL refuse",
-    "detail_en": "NUL character (\\u0000), which PostgreSQL refuses",
-}
-LONE_SURROGATE: Final = {
-    "detail_fr": "caractère Unicode invalide (moitié de paire de substitution, \\ud800-\\udfff)",
-    "detail_en": "invalid Unicode character (half of a surrogate pair, \\ud800-\\udfff)",
-}
+from foncier.models import SRID, ConstraintZone
 
 
 @dataclass(frozen=True)
@@ -78,76 +65,6 @@ class ZoneImportReport(FileReport):
         if self.dry_run:
             lines.append("Dry run: nothing was written.")
         return lines
-
-
-def _document(source: SourceFile, log: IssueLog) -> Any:
-    try:
-        return json.loads(source.content.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        log.add(IssueError("encoding"), source.name)
-    except json.JSONDecodeError as error:
-        log.add(IssueError("bad_json", reason=error.msg), source.name, line=error.lineno)
-    return None
-
-
-def _features(document: Any, name: str, log: IssueLog) -> list[Any]:
-    if not isinstance(document, dict) or not isinstance(document.get("features"), list):
-        log.add(IssueError("not_feature_collection"), name)
-        return []
-    if not document["features"]:
-        log.add(IssueError("no_features"), name)
-    return document["features"]
-
-
-def _unstorable_text(text: str) -> dict[str, str] | None:
-    if "\x00" in text:
-        return NUL_CHARACTER
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return LONE_SURROGATE
-    return None
-
-
-def _unstorable(value: Any) -> dict[str, str] | None:
-    """Why a JSON value cannot be stored, or None. json.loads accepts NaN and Infinity, reads
-    1e400 as infinity, and decodes \\u0000 and lone surrogates: PostgreSQL refuses them all."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return NOT_FINITE
-    if isinstance(value, str):
-        return _unstorable_text(value)
-    if isinstance(value, dict):
-        parts = [*value, *value.values()]
-    elif isinstance(value, list):
-        parts = value
-    else:
-        return None
-    return next(filter(None, map(_unstorable, parts)), None)
-
-
-def _shown(text: str) -> str:
-    """A property name fit for a message: NUL and lone surrogates escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-
-
-def check_storable(properties: dict[str, Any]) -> None:
-    for name, value in properties.items():
-        reason = _unstorable(name) or _unstorable(value)
-        if reason:
-            raise IssueError("bad_property", name=_shown(name), **reason)
-
-
-def source_crs(document: dict[str, Any], override: str | None) -> CRS:
-    """The file's CRS: the override, else its legacy "crs" member, else WGS84 (RFC 7946)."""
-    if override:
-        return CRS.from_user_input(override)
-    member = document.get("crs")
-    if member is None:
-        return RFC7946_CRS
-    try:
-        return CRS.from_user_input(member["properties"]["name"])
-    except (KeyError, TypeError):
-        raise CRSError(f"unreadable crs member {member!r}") from None
 
 
 @dataclass(frozen=True)
@@ -207,8 +124,8 @@ def read_zones(
     source: SourceFile, name_field: str | None, crs_override: str | None, log: IssueLog
 ) -> list[Zone]:
     """The zones of a GeoJSON file in Lambert-93; problems go to ``log``."""
-    document = _document(source, log)
-    features = _features(document, source.name, log) if document is not None else []
+    document = read_document(source, log)
+    features = feature_list(document, source.name, log) if document is not None else []
     if not features:
         return []
     crs = _crs(document, crs_override, source.name, log)

@@ -21,9 +21,14 @@ HEADER_LINE = 1
 
 @dataclass(frozen=True)
 class Record:
+    """A row of a CNIG table as text cells: a line of a CSV file, or a feature of a GeoJSON or
+    GeoPackage file whose values were written as a CSV file would write them."""
+
     line: int
     # Stripped cell text by column name, for the known columns of the header.
     cells: dict[str, str]
+    # Columns whose value the reader already refused (and reported): not to be parsed.
+    refused: frozenset[str] = frozenset()
 
 
 def _first_bad_byte(content: bytes) -> int | None:
@@ -51,20 +56,38 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") >= header_line.count(",") else ","
 
 
-def _check_header(
-    header: list[str], columns: Sequence[Column], table: str, name: str, log: IssueLog
+def check_header(
+    header: list[str],
+    columns: Sequence[Column],
+    table: str,
+    name: str,
+    log: IssueLog,
+    line: int | None = HEADER_LINE,
 ) -> None:
+    """Report repeated, unknown and missing required columns; ``line``: where the header is."""
     known = {column.name for column in columns}
     seen: set[str] = set()
     for label in header:
         if label in seen:
-            log.add(IssueError("duplicate_column"), name, line=HEADER_LINE, column=label)
+            log.add(IssueError("duplicate_column"), name, line=line, column=label)
         elif label not in known:
-            log.add(IssueError("unknown_column", table=table), name, line=HEADER_LINE, column=label)
+            log.add(IssueError("unknown_column", table=table), name, line=line, column=label)
         seen.add(label)
     for column in columns:
         if column.required and column.name not in seen:
-            log.add(IssueError("missing_column"), name, line=HEADER_LINE, column=column.name)
+            log.add(IssueError("missing_column"), name, line=line, column=column.name)
+
+
+def header_names(source: SourceFile) -> set[str]:
+    """The column names of a CSV file's header (empty if it cannot be read), to tell its class."""
+    if _first_bad_byte(source.content) is not None:
+        return set()
+    first_line = source.content.decode("utf-8-sig").partition("\n")[0]
+    try:
+        header = next(csv.reader([first_line], delimiter=detect_delimiter(first_line)), [])
+    except csv.Error:
+        return set()
+    return {label.strip() for label in header}
 
 
 def read_records(
@@ -85,7 +108,7 @@ def read_records(
     line = HEADER_LINE
     try:
         header = [label.strip() for label in next(reader)]
-        _check_header(header, columns, table, source.name, log)
+        check_header(header, columns, table, source.name, log)
         wanted = [(index, label) for index, label in enumerate(header) if label in known]
         line = reader.line_num + 1
         for fields in reader:

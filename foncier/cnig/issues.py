@@ -197,6 +197,58 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Propriété « {name} » impossible à enregistrer : {detail_fr}.",
         "Property '{name}' cannot be stored: {detail_en}.",
     ),
+    # CNIG inventories in GeoJSON and GeoPackage files, and imports made by a person.
+    "duplicate_feature_id": (
+        "Identifiant déjà présent à l’entité {first_line} du fichier.",
+        "Identifier already used by feature {first_line} of the file.",
+    ),
+    "compound_value": (
+        "Valeur composée (objet ou liste) : une valeur simple est attendue.",
+        "Compound value (object or list): a plain value is expected.",
+    ),
+    "geometry_in_properties": (
+        "La géométrie est celle de l’entité : cette propriété ne doit pas la répéter.",
+        "The geometry is the feature's own: this property must not repeat it.",
+    ),
+    "multipart_plot": (
+        "Un terrain est d’un seul tenant : la géométrie compte {parts} parties.",
+        "A plot is all in one piece: the geometry has {parts} parts.",
+    ),
+    "file_crs_unknown": (
+        "Système de coordonnées du fichier inconnu ({crs}) : enregistrez-le en WGS84 "
+        "(EPSG:4326) ou en Lambert-93 (EPSG:2154).",
+        "Unknown coordinate reference system of the file ({crs}): save it in WGS84 "
+        "(EPSG:4326) or Lambert-93 (EPSG:2154).",
+    ),
+    "file_not_degrees": (
+        "Coordonnées hors des bornes des degrés alors que le fichier est en {crs} : sans "
+        "membre « crs », un fichier GeoJSON est en WGS84 (longitude, latitude).",
+        "Coordinates out of degree bounds although the file is in {crs}: without a 'crs' "
+        "member, a GeoJSON file is in WGS84 (longitude, latitude).",
+    ),
+    "unknown_class": (
+        "Classe du fichier non reconnue : ni terrains (colonne terr_id), ni parcs (colonnes "
+        "site_nom, site_epci_siren).",
+        "Unknown class of file: neither plots (terr_id column) nor parks (site_nom, "
+        "site_epci_siren columns).",
+    ),
+    "duplicate_class": (
+        "Un autre fichier de cet import apporte déjà les {table} : un seul fichier par classe.",
+        "Another file of this import already brings the {table} rows: one file per class.",
+    ),
+    "unreadable_file": (
+        "Fichier illisible comme {kind} : {reason}.",
+        "The file cannot be read as {kind}: {reason}.",
+    ),
+    "no_cnig_layer": (
+        "Aucune couche site_eco ni terrain_eco dans ce GeoPackage (couches : {layers}).",
+        "No site_eco or terrain_eco layer in this GeoPackage (layers: {layers}).",
+    ),
+    "epci_scope": (
+        "Vous ne pouvez importer que les parcs et terrains de votre EPCI ; celui-ci relève "
+        "de {epci}.",
+        "You can only import the parks and plots of your EPCI; this one belongs to {epci}.",
+    ),
 }
 
 # Long cells (geometries) are cut in reports: the line and column locate them well enough.
@@ -224,13 +276,32 @@ class Issue:
     column: str | None = None
     feature: int | None = None
     value: str | None = None
+    # The feature of a CNIG inventory in GeoJSON or GeoPackage, counted from 1 (its "row").
+    entity: int | None = None
 
     @property
     def location(self) -> str:
         if self.feature is not None:
             return f"{self.file} features[{self.feature}]"
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        if self.entity is not None:
+            where = f"{self.file} feature {self.entity}"
+        else:
+            where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where} {self.column}" if self.column else where
+
+    @property
+    def row(self) -> int | None:
+        """The line of a CSV file or the feature of a geographic file the issue is about."""
+        return self.line if self.entity is None else self.entity
+
+    @property
+    def row_fr(self) -> str:
+        """Where the issue is, in French: « ligne 3 », « entité 3 », or nothing."""
+        if self.entity is not None:
+            return f"entité {self.entity}"
+        if self.line is not None:
+            return f"ligne {self.line}"
+        return f"entité {self.feature + 1}" if self.feature is not None else ""
 
     def english(self) -> str:
         # The refused value beside the message: "2023-02-30" tells more than "a bad date".
@@ -249,6 +320,12 @@ class IssueLog:
     """The errors found so far in the files of one import."""
 
     issues: list[Issue] = field(default_factory=list)
+    # Files whose rows are features (GeoJSON, GeoPackage layers): their "line" is an entity.
+    feature_files: set[str] = field(default_factory=set)
+
+    def count_features(self, file: str) -> None:
+        """Number the rows of ``file`` as features from now on (its lines are entities)."""
+        self.feature_files.add(file)
 
     def add(
         self,
@@ -261,16 +338,18 @@ class IssueLog:
         value: str | None = None,
     ) -> None:
         french, english = MESSAGES[error.code]
+        entity = line if file in self.feature_files else None
         self.issues.append(
             Issue(
                 code=error.code,
                 file=file,
                 message_fr=french.format(**error.params),
                 message_en=english.format(**error.params),
-                line=line,
+                line=None if entity is not None else line,
                 column=column,
                 feature=feature,
                 value=preview(value),
+                entity=entity,
             )
         )
 

@@ -1,13 +1,16 @@
-"""Which CNIG attributes the park and plot pages show, under which French label and heading.
+"""Which CNIG attributes the park and plot pages show, under which heading.
 
-Labels follow the titles of the CNIG "Sites Économiques" schemas. The confidential sale fields
-of plots (buyer, date, amount) are deliberately absent; a test keeps them out.
+Labels are the core's (foncier.cnig.labels, after the titles of the CNIG "Sites Économiques"
+schemas), shared with the spreadsheet exports. The confidential sale fields of plots (buyer,
+date, amount) are deliberately absent; a test keeps them out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from foncier.cnig.labels import LABELS
 
 
 @dataclass(frozen=True)
@@ -26,115 +29,118 @@ class AttributeGroup:
 
 
 def group(title: str, *attributes: tuple[str, ...]) -> AttributeGroup:
-    return AttributeGroup(title, tuple(Attribute(*attribute) for attribute in attributes))
+    """A group of (column name, kind) pairs (kind defaults to text), labelled by the core."""
+    return AttributeGroup(
+        title, tuple(Attribute(name, LABELS[name], *kind) for name, *kind in attributes)
+    )
 
 
 SITE_GROUPS: Final = (
     group(
         "Identification",
-        ("site_id", "Identifiant du site"),
-        ("site_type", "Type de site"),
-        ("site_etat", "État du site"),
-        ("pole_id", "Identifiant du pôle"),
-        ("site_comm_insee", "Code INSEE de la commune"),
-        ("site_epci_siren", "SIREN de l’EPCI compétent"),
-        ("site_creation_date", "Année de création"),
-        ("site_quali_territoire", "Labellisation territoriale"),
-        ("site_evol_urba", "Type d’urbanisation"),
-        ("site_nb_etab", "Nombre d’établissements", "count"),
-        ("site_nb_emploi", "Nombre d’emplois", "count"),
-        ("site_identif_date", "Date d’identification", "date"),
-        ("site_actu_date", "Date d’actualisation", "date"),
-        ("source_producteur", "Producteur de la donnée"),
-        ("site_url", "Page web", "url"),
-        ("site_media", "Médias", "url"),
+        ("site_id",),
+        ("site_type",),
+        ("site_etat",),
+        ("pole_id",),
+        ("site_comm_insee",),
+        ("site_epci_siren",),
+        ("site_creation_date",),
+        ("site_quali_territoire",),
+        ("site_evol_urba",),
+        ("site_nb_etab", "count"),
+        ("site_nb_emploi", "count"),
+        ("site_identif_date", "date"),
+        ("site_actu_date", "date"),
+        ("source_producteur",),
+        ("site_url", "url"),
+        ("site_media", "url"),
     ),
     group(
         "Surfaces",
-        ("site_surf_brute", "Superficie totale", "ha"),
-        ("site_surf_utile", "Superficie utile", "ha"),
-        ("site_surf_comm_dispo", "Surface commercialisable déclarée", "ha"),
-        ("site_surf_projet", "Surface réservée", "ha"),
+        ("site_surf_brute", "ha"),
+        ("site_surf_utile", "ha"),
+        ("site_surf_comm_dispo", "ha"),
+        ("site_surf_projet", "ha"),
     ),
     group(
         "Vocations",
-        ("site_vocadomi", "Vocation dominante"),
-        ("site_voca_industrielle", "Activité industrielle", "bool"),
-        ("site_voca_commerciale", "Activité commerciale", "bool"),
-        ("site_voca_tertiaire", "Activité tertiaire", "bool"),
-        ("site_voca_artisanale", "Activité artisanale", "bool"),
-        ("site_voca_touristique", "Activité touristique", "bool"),
-        ("site_voca_portuaire", "Activité portuaire", "bool"),
-        ("site_voca_aeroportuaire", "Activité aéroportuaire", "bool"),
+        ("site_vocadomi",),
+        ("site_voca_industrielle", "bool"),
+        ("site_voca_commerciale", "bool"),
+        ("site_voca_tertiaire", "bool"),
+        ("site_voca_artisanale", "bool"),
+        ("site_voca_touristique", "bool"),
+        ("site_voca_portuaire", "bool"),
+        ("site_voca_aeroportuaire", "bool"),
     ),
     group(
         "Réseaux",
-        ("reseau_eau_potable", "Eau potable", "bool"),
-        ("reseau_eau_pluviale", "Eaux pluviales", "bool"),
-        ("reseau_assainissement", "Assainissement", "bool"),
-        ("reseau_electrique", "Électricité", "bool"),
-        ("reseau_gaz", "Gaz", "bool"),
-        ("reseau_fibre_optique", "Fibre optique", "bool"),
-        ("reseau_fret_ferroviaire", "Embranchement ferroviaire (ITE)", "bool"),
-        ("reseau_fluvial", "Réseau fluvial", "bool"),
+        ("reseau_eau_potable", "bool"),
+        ("reseau_eau_pluviale", "bool"),
+        ("reseau_assainissement", "bool"),
+        ("reseau_electrique", "bool"),
+        ("reseau_gaz", "bool"),
+        ("reseau_fibre_optique", "bool"),
+        ("reseau_fret_ferroviaire", "bool"),
+        ("reseau_fluvial", "bool"),
     ),
     group(
         "Desserte et accès",
-        ("desserte_tc", "Transports en commun", "bool"),
-        ("desserte_route_nom", "Desserte routière principale"),
-        ("autoroute_nom", "Autoroute la plus proche"),
-        ("autoroute_echang_dist", "Distance à l’échangeur le plus proche", "km"),
-        ("gare_nom", "Gare de voyageurs"),
-        ("gare_dist", "Distance à la gare de voyageurs", "km"),
-        ("gare_fret_nom", "Gare de fret"),
-        ("gare_fret_dist", "Distance à la gare de fret", "km"),
-        ("aeroport_nom", "Aéroport"),
-        ("aeroport_dist", "Distance à l’aéroport", "km"),
-        ("port_nom", "Port"),
-        ("port_dist", "Distance au port", "km"),
+        ("desserte_tc", "bool"),
+        ("desserte_route_nom",),
+        ("autoroute_nom",),
+        ("autoroute_echang_dist", "km"),
+        ("gare_nom",),
+        ("gare_dist", "km"),
+        ("gare_fret_nom",),
+        ("gare_fret_dist", "km"),
+        ("aeroport_nom",),
+        ("aeroport_dist", "km"),
+        ("port_nom",),
+        ("port_dist", "km"),
     ),
     group(
         "Maîtrise d’ouvrage",
-        ("site_moa_type", "Type de maîtrise d’ouvrage"),
-        ("site_moa_nom", "Gestionnaire"),
-        ("site_moa_amngt", "Aménageur"),
-        ("site_moa_comm", "Vendeur"),
+        ("site_moa_type",),
+        ("site_moa_nom",),
+        ("site_moa_amngt",),
+        ("site_moa_comm",),
     ),
 )
 
 TERRAIN_GROUPS: Final = (
     group(
         "Identification",
-        ("terr_id", "Identifiant du terrain"),
-        ("terr_refcad", "Parcelles cadastrales", "list"),
-        ("terr_identif_date", "Date d’identification", "date"),
-        ("terr_actu_date", "Date d’actualisation", "date"),
-        ("terr_url_cartofriches", "Fiche Cartofriches", "url"),
+        ("terr_id",),
+        ("terr_refcad", "list"),
+        ("terr_identif_date", "date"),
+        ("terr_actu_date", "date"),
+        ("terr_url_cartofriches", "url"),
     ),
     group(
         "Surface et occupation",
-        ("terr_surf_brute", "Superficie brute", "ha"),
-        ("terr_utile", "Compté dans la superficie utile", "bool"),
-        ("terr_etat_occup", "État d’occupation"),
-        ("terr_vacant_depuis", "Sans activité depuis le", "date"),
-        ("terr_usage", "Usage du terrain"),
+        ("terr_surf_brute", "ha"),
+        ("terr_utile", "bool"),
+        ("terr_etat_occup",),
+        ("terr_vacant_depuis", "date"),
+        ("terr_usage",),
     ),
     group(
         "Commercialisation",
-        ("terr_stade_comm", "Stade de commercialisation"),
-        ("terr_stade_amngt", "Stade d’aménagement"),
-        ("terr_maitrise_fonc", "Maîtrise foncière"),
-        ("terr_m2_prix", "Prix", "euros_m2"),
-        ("terr_cle_en_main", "Terrain clé en main", "bool"),
+        ("terr_stade_comm",),
+        ("terr_stade_amngt",),
+        ("terr_maitrise_fonc",),
+        ("terr_m2_prix", "euros_m2"),
+        ("terr_cle_en_main", "bool"),
     ),
     group(
         "Pour l’implantation d’une entreprise",
-        ("terr_dispo_date", "Date de disponibilité", "date"),
-        ("terr_puissance_kva", "Puissance électrique disponible", "kva"),
-        ("terr_icpe_max", "Régime ICPE maximal admis"),
-        ("terr_divisible", "Divisible", "bool"),
-        ("terr_lot_min_ha", "Lot minimal", "ha"),
-        ("terr_hauteur_max_m", "Hauteur maximale des constructions", "m"),
+        ("terr_dispo_date", "date"),
+        ("terr_puissance_kva", "kva"),
+        ("terr_icpe_max",),
+        ("terr_divisible", "bool"),
+        ("terr_lot_min_ha", "ha"),
+        ("terr_hauteur_max_m", "m"),
     ),
 )
 

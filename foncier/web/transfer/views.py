@@ -1,0 +1,168 @@
+"""Views of the imports and exports page; the work is done by foncier.transfer and
+foncier.exports, which check who may do what."""
+
+from __future__ import annotations
+
+import io
+from typing import Final
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask.blueprints import BlueprintSetupState
+from wtforms.fields.choices import SelectChoice
+
+from foncier import transfer as transfers
+from foncier.cnig import ImportReport
+from foncier.cnig.exporter import ExportScope
+from foncier.cnig.issues import SourceFile
+from foncier.cnig.labels import LABELS
+from foncier.errors import ImportRejectedError
+from foncier.exports import ExportFormat, ExportRequest, build_export, list_parks
+from foncier.inventory import list_epcis
+from foncier.models import Epci
+from foncier.web.auth import current_actor
+from foncier.web.database import db_session
+from foncier.web.transfer.forms import ExportForm, ImportForm
+
+transfer = Blueprint("transfer", __name__, url_prefix="/imports-exports")
+
+# Uploads larger than this are refused before they are read (a whole département's inventory
+# as a GeoPackage weighs a few megabytes).
+MAX_UPLOAD_BYTES: Final = 32 * 1024 * 1024
+OUTCOME_LABELS: Final = {"created": "Création", "updated": "Modification", "unchanged": "Inchangé"}
+TABLE_LABELS: Final = {"SITE-ECO": "Parcs", "TERRAIN-ECO": "Terrains"}
+TOO_LARGE: Final = (
+    f"Les fichiers dépassent {MAX_UPLOAD_BYTES // 2**20} Mo : déposez-les en plusieurs fois, "
+    "par exemple un fichier de parcs puis un fichier de terrains."
+)
+
+
+@transfer.record_once
+def _limit_uploads(state: BlueprintSetupState) -> None:
+    state.app.config.setdefault("MAX_CONTENT_LENGTH", MAX_UPLOAD_BYTES)
+
+
+@transfer.context_processor
+def transfer_words() -> dict[str, object]:
+    return {
+        "column_labels": LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "table_labels": TABLE_LABELS,
+        "max_upload_mb": MAX_UPLOAD_BYTES // 2**20,
+    }
+
+
+@transfer.errorhandler(413)
+def upload_too_large(_error: Exception) -> Response:
+    # Raised while the CSRF check reads the form, before the person is loaded: back to the
+    # page, which says why.
+    flash(TOO_LARGE, "erreur")
+    return redirect(url_for("transfer.index"), 303)
+
+
+def _export_form() -> ExportForm:
+    form = ExportForm(request.args)
+    session = db_session()
+    none = SelectChoice("", "—")
+    form.epci.choices = [none, *(SelectChoice(siren, nom) for siren, nom in list_epcis(session))]
+    form.site.choices = [none] + [
+        SelectChoice(park.site_id, park.site_nom, optgroup=park.epci_nom)
+        for park in list_parks(session)
+    ]
+    return form
+
+
+def _index(
+    import_form: ImportForm, status: int = 200, export_form: ExportForm | None = None
+) -> tuple[str, int]:
+    actor = current_actor()
+    epci = db_session().get(Epci, actor.epci_siren) if actor.epci_siren else None
+    page = render_template(
+        "transfer/index.html",
+        import_form=import_form,
+        export_form=export_form or _export_form(),
+        epci_nom=epci.nom if epci else None,
+    )
+    return page, status
+
+
+@transfer.get("", endpoint="index")
+def index() -> tuple[str, int]:
+    return _index(ImportForm())
+
+
+@transfer.post("/import", endpoint="upload")
+def upload() -> Response | tuple[str, int]:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _index(form, 400)
+    uploads = [
+        SourceFile(upload.filename or "fichier", upload.read())
+        for upload in form.fichiers.data
+        if upload and upload.filename
+    ]
+    batch = transfers.stage_import(db_session(), current_actor(), uploads)
+    return redirect(url_for("transfer.preview", batch=batch), 303)
+
+
+def _preview_page(preview: transfers.ImportPreview, status: int = 200) -> tuple[str, int]:
+    return render_template("transfer/preview.html", preview=preview), status
+
+
+@transfer.get("/import/<batch>", endpoint="preview")
+def preview(batch: str) -> tuple[str, int]:
+    return _preview_page(transfers.preview_import(db_session(), current_actor(), batch))
+
+
+@transfer.post("/import/<batch>/confirmer", endpoint="confirm")
+def confirm(batch: str) -> Response | tuple[str, int]:
+    session, actor = db_session(), current_actor()
+    try:
+        report = transfers.confirm_import(session, actor, batch)
+    except ImportRejectedError:
+        # The inventory changed since the preview: nothing was written, the preview says why.
+        return _preview_page(transfers.preview_import(session, actor, batch), 409)
+    flash(_done_message(report), "succes")
+    return redirect(url_for("transfer.index"), 303)
+
+
+@transfer.post("/import/<batch>/abandonner", endpoint="discard")
+def discard(batch: str) -> Response:
+    transfers.discard_import(db_session(), current_actor(), batch)
+    flash("Import abandonné : les fichiers déposés ont été oubliés.", "info")
+    return redirect(url_for("transfer.index"), 303)
+
+
+def _done_message(report: ImportReport) -> str:
+    parts = []
+    for label, counts in (("parcs", report.sites), ("terrains", report.terrains)):
+        if counts:
+            parts.append(
+                f"{label} : {counts.created} créé(s), {counts.updated} modifié(s), "
+                f"{counts.unchanged} inchangé(s)"
+            )
+    return "Import enregistré — " + " ; ".join(parts) + "."
+
+
+@transfer.get("/export", endpoint="export")
+def export() -> Response | tuple[str, int]:
+    form = _export_form()
+    if not form.validate():
+        return _index(ImportForm(formdata=None), 400, export_form=form)
+    scope = {
+        "reseau": ExportScope(),
+        "epci": ExportScope(epci=form.epci.data),
+        "parc": ExportScope(site=form.site.data),
+    }[form.perimetre.data or "reseau"]
+    export_request = ExportRequest(
+        ExportFormat(form.format.data),
+        scope,
+        confidential=form.confidentiel.data,
+        with_extensions=form.extensions.data,
+    )
+    download = build_export(db_session(), current_actor(), export_request)
+    return send_file(
+        io.BytesIO(download.content),
+        mimetype=download.media_type,
+        as_attachment=True,
+        download_name=download.filename,
+    )

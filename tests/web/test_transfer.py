@@ -1,0 +1,356 @@
+"""The imports and exports page: upload, preview (nothing written), confirmation by the uploader
+only, and downloads of the network, an EPCI or a park."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+from web_helpers import csrf_token_of, post_form, sign_in, visible_text
+
+from foncier import transfer
+from foncier.cnig import SourceFile, export_cnig
+from foncier.models import AuditEvent, Epci, PendingImportFile, Site, Terrain, User
+from foncier.permissions import Actor
+from foncier.web import create_app
+from seed.accounts import COORDINATOR_EMAIL, DEMO_PASSWORD, referent_email
+
+GATINE_RACAN = "200073237"
+POLAXIS = "37167_SITE-ECO_00005"
+LES_ATLANTES = "37233_SITE-ECO_00019"
+NEW_PLOT = "37167_TERRAIN-ECO_98001"
+INDEX = "/imports-exports"
+TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
+
+
+@pytest.fixture
+def referent_email_gatine(session) -> str:
+    return referent_email(session.get_one(Epci, GATINE_RACAN))
+
+
+@pytest.fixture
+def referent(client_for, referent_email_gatine):
+    return client_for(referent_email_gatine)
+
+
+@pytest.fixture
+def coordinator(client_for):
+    return client_for(COORDINATOR_EMAIL)
+
+
+def inventory_state(session) -> tuple[str, int]:
+    """A digest of every park and plot row, and the number of audit events."""
+    digest = session.execute(
+        text(
+            "SELECT md5(concat("
+            " (SELECT string_agg(s::text, '|' ORDER BY s.site_id) FROM site s),"
+            " (SELECT string_agg(t::text, '|' ORDER BY t.terr_id) FROM terrain t)))"
+        )
+    ).scalar_one()
+    return digest, session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def polaxis_plots_file(session, tmp_path: Path) -> tuple[str, bytes, dict[str, str]]:
+    """terrain-eco.csv of Polaxis with one plot repriced and one new plot; the repriced row."""
+    export_cnig(session, tmp_path, site=POLAXIS)
+    with (tmp_path / "terrain-eco.csv").open(encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream, delimiter=";")
+        header, rows = list(reader.fieldnames or []), list(reader)
+    rows[0]["terr_m2_prix"] = "33.3"
+    rows.append(dict(rows[1], terr_id=NEW_PLOT))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return "terrain-eco.csv", out.getvalue().encode("utf-8"), rows[0]
+
+
+def upload(client, *files: tuple[str, bytes]):
+    token = csrf_token_of(client, INDEX)
+    data = {
+        "csrf_token": token,
+        "fichiers": [(io.BytesIO(content), name) for name, content in files],
+    }
+    return client.post(f"{INDEX}/import", data=data, content_type="multipart/form-data")
+
+
+def staged(client, *files: tuple[str, bytes]) -> str:
+    """Upload ``files``; the preview's URL."""
+    response = upload(client, *files)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_a_referent_sees_the_import_form_and_their_scope(get_page, referent):
+    page = get_page(INDEX, through=referent)
+    assert page.status == 200
+    assert "Vérifier les fichiers" in page.text
+    assert (
+        "importer que les parcs et terrains de votre EPCI (Communauté de communes de Gâtine-Racan)"
+        in page.text
+    )
+    assert 'enctype="multipart/form-data"' in page.html
+    assert page.values("data-export") == ["csv", "geojson", "xlsx"]
+
+
+def test_a_partner_exports_but_cannot_import(get_page, client):
+    page = get_page(INDEX)
+    assert "pas d’en importer" in page.text
+    assert "Vérifier les fichiers" not in page.text
+    assert "données confidentielles" not in page.text
+    assert page.values("data-export") == ["csv", "geojson", "xlsx"]
+    token = csrf_token_of(client, "/sites")  # any page's token
+    refused = client.post(
+        f"{INDEX}/import",
+        data={"csrf_token": token, "fichiers": [(io.BytesIO(b"x"), "t.csv")]},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 403
+
+
+def test_uploading_nothing_or_another_kind_of_file_is_refused(referent):
+    nothing = upload(referent)
+    assert nothing.status_code == 400
+    assert "Choisissez au moins un fichier." in visible_text(nothing.get_data(as_text=True))
+    shapefile = upload(referent, ("parcs.shp", b"\x00\x00'\n"))
+    assert shapefile.status_code == 400
+    assert "Seuls les fichiers CSV, GeoJSON" in visible_text(shapefile.get_data(as_text=True))
+
+
+def test_too_large_uploads_are_refused_with_a_french_message(
+    session, session_factory, referent_email_gatine
+):
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "TESTING": True,
+            "SESSION_FACTORY": session_factory,
+            "MAX_CONTENT_LENGTH": 4096,
+        }
+    )
+    client = sign_in(app.test_client(), session, referent_email_gatine)
+    response = upload(client, ("terrain-eco.csv", b"terr_id;\r\n" * 1000))
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Les fichiers dépassent 32 Mo" in visible_text(page)
+
+
+# --- preview and confirmation ---------------------------------------------------------------
+
+
+def test_the_preview_lists_creations_and_updates_and_writes_nothing(
+    session, get_page, referent, tmp_path
+):
+    name, content, repriced = polaxis_plots_file(session, tmp_path)
+    before = inventory_state(session)
+
+    preview_url = staged(referent, (name, content))
+    page = get_page(preview_url, through=referent)
+
+    assert page.status == 200
+    assert "Rien n’a encore été enregistré." in page.text
+    assert dict(zip(page.values("data-key"), page.values("data-outcome"), strict=True)) == {
+        repriced["terr_id"]: "updated",
+        NEW_PLOT: "created",
+    }
+    assert "1 création, 1 modification," in page.text
+    assert "Prix" in page.text  # the changed field, by its French label
+    assert "Confirmer l’import" in page.text
+    session.expire_all()
+    assert inventory_state(session) == before
+    assert session.get(Terrain, NEW_PLOT) is None
+
+
+def test_the_preview_lists_every_error_with_its_row_and_column(
+    session, get_page, referent, tmp_path
+):
+    export_cnig(session, tmp_path, site=LES_ATLANTES)
+    content = (tmp_path / "terrain-eco.csv").read_bytes()
+    page = get_page(staged(referent, ("atlantes.csv", content)), through=referent)
+    assert page.status == 200
+    plots = session.scalar(select(func.count()).where(Terrain.site_id == LES_ATLANTES))
+    assert page.values("data-issue-code") == ["epci_scope"] * plots
+    assert "L’import est refusé" in page.text
+    assert "ligne 2 site_id " + LES_ATLANTES in page.text
+    assert "Vous ne pouvez importer que les parcs et terrains de votre EPCI" in page.text
+    assert "Confirmer l’import" not in page.text
+
+
+def test_confirming_writes_the_import_with_its_audit_trail(
+    session, get_page, referent, referent_email_gatine, tmp_path
+):
+    name, content, repriced = polaxis_plots_file(session, tmp_path)
+    preview_url = staged(referent, (name, content))
+
+    confirmed = post_form(referent, f"{preview_url}/confirmer", form_page=preview_url)
+
+    assert confirmed.status_code == 303
+    assert confirmed.headers["Location"].endswith(INDEX)
+    index = get_page(INDEX, through=referent)
+    assert "Import enregistré — terrains : 1 créé(s), 1 modifié(s)" in index.text
+    session.expire_all()
+    assert str(session.get_one(Terrain, repriced["terr_id"]).terr_m2_prix) == "33.30"
+    assert session.get(Terrain, NEW_PLOT) is not None
+    events = session.scalars(select(AuditEvent).where(AuditEvent.reason == f"Import {name}")).all()
+    assert {(event.entity_id, event.action) for event in events} == {
+        (repriced["terr_id"], "update"),
+        (NEW_PLOT, "create"),
+    }
+    assert {event.actor_label for event in events} == {referent_email_gatine}
+    batch = preview_url.rsplit("/", 1)[1]
+    assert session.scalar(select(func.count()).where(PendingImportFile.batch == batch)) == 0
+
+
+def test_only_the_uploader_can_see_and_confirm_an_import(
+    session, get_page, referent, coordinator, tmp_path
+):
+    name, content, _repriced = polaxis_plots_file(session, tmp_path)
+    preview_url = staged(referent, (name, content))
+    before = inventory_state(session)
+
+    assert get_page(preview_url, through=coordinator).status == 403
+    token = csrf_token_of(coordinator, INDEX)
+    for action in ("confirmer", "abandonner"):
+        response = coordinator.post(f"{preview_url}/{action}", data={"csrf_token": token})
+        assert response.status_code == 403
+    session.expire_all()
+    assert inventory_state(session) == before
+    assert get_page(preview_url, through=referent).status == 200  # still there for its owner
+
+
+def test_abandoning_forgets_the_files(session, get_page, referent, tmp_path):
+    name, content, _repriced = polaxis_plots_file(session, tmp_path)
+    preview_url = staged(referent, (name, content))
+    response = post_form(referent, f"{preview_url}/abandonner", form_page=preview_url)
+    assert response.status_code == 303
+    assert get_page(preview_url, through=referent).status == 404
+
+
+def test_pending_imports_are_purged_after_a_day(session, referent_email_gatine):
+    user = session.scalars(select(User).where(User.email == referent_email_gatine)).one()
+    actor = Actor.of(user)
+    old = transfer.stage_import(session, actor, [SourceFile("a.csv", b"site_id\r\n")])
+    session.execute(
+        update(PendingImportFile)
+        .where(PendingImportFile.batch == old)
+        .values(created_at=datetime.now(UTC) - timedelta(days=1, minutes=1))
+    )
+    fresh = transfer.stage_import(session, actor, [SourceFile("b.csv", b"site_id\r\n")])
+    batches = set(session.scalars(select(PendingImportFile.batch)))
+    assert fresh in batches and old not in batches
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+def test_downloading_the_network_as_cnig_csv(client):
+    response = client.get(f"{INDEX}/export?format=csv")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    assert "inventaire-reseau-" in response.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert sorted(archive.namelist()) == ["site-eco.csv", "terrain-eco.csv"]
+
+
+def test_downloading_one_epci_as_excel_and_one_park_as_geojson(client):
+    by_epci = client.get(f"{INDEX}/export?perimetre=epci&epci={GATINE_RACAN}&format=xlsx")
+    assert by_epci.status_code == 200
+    parks = load_workbook(io.BytesIO(by_epci.data))["Parcs"]
+    sirens = {row[0].value for row in parks.iter_rows(min_row=2, min_col=18, max_col=18)}
+    assert sirens == {GATINE_RACAN}
+
+    by_park = client.get(f"{INDEX}/export?perimetre=parc&site={POLAXIS}&format=geojson")
+    assert by_park.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(by_park.data)) as archive:
+        assert b'"id": "' + POLAXIS.encode() + b'"' in archive.read("site-eco.geojson")
+
+
+def test_a_partner_never_downloads_private_fields(client, session):
+    response = client.get(f"{INDEX}/export?format=csv&confidentiel=y")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        text = archive.read("terrain-eco.csv").decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert rows and not any(row["terr_acquereur"] for row in rows)
+
+
+def test_a_referent_downloads_only_their_epcis_private_fields(referent, session):
+    response = referent.get(f"{INDEX}/export?format=csv&confidentiel=y")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        rows = list(
+            csv.DictReader(io.StringIO(archive.read("terrain-eco.csv").decode()), delimiter=";")
+        )
+    sold = {row["site_id"] for row in rows if row["terr_acquereur"]}
+    gatine_parks = set(
+        session.scalars(select(Site.site_id).where(Site.site_epci_siren == GATINE_RACAN))
+    )
+    assert sold and sold <= gatine_parks
+
+
+def test_bad_export_requests(client):
+    assert client.get(f"{INDEX}/export?format=pdf").status_code == 400
+    missing = client.get(f"{INDEX}/export?perimetre=parc&format=csv")
+    assert missing.status_code == 400
+    assert "Choisissez un parc." in visible_text(missing.get_data(as_text=True))
+    assert (
+        client.get(
+            f"{INDEX}/export?perimetre=parc&site=37167_SITE-ECO_99999&format=csv"
+        ).status_code
+        == 404
+    )
+
+
+# --- in a browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_referent_previews_an_import_in_a_browser_then_abandons_it(
+    browser_engine, anonymous_browser_page, live_server, screenshot, tmp_path
+):
+    """Upload through the file input, read the preview, abandon: the committed database the
+    live server reads keeps no trace of it."""
+    page = anonymous_browser_page
+    with Session(browser_engine) as session:
+        name, content, repriced = polaxis_plots_file(session, tmp_path)
+        export_cnig(session, tmp_path / "atlantes", site=LES_ATLANTES)
+        email = referent_email(session.get_one(Epci, GATINE_RACAN))
+    (tmp_path / name).write_bytes(content)
+    page.goto(f"{live_server}/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+
+    page.goto(f"{live_server}{INDEX}")
+    screenshot(page, "transfer-index")
+    page.get_by_label("Fichiers à importer").set_input_files(str(tmp_path / name))
+    page.get_by_role("button", name="Vérifier les fichiers").click()
+    expect(page.get_by_role("heading", name="Aperçu de l’import")).to_be_visible()
+    expect(page.locator(f'tr[data-key="{repriced["terr_id"]}"]')).to_contain_text("Modification")
+    expect(page.locator(f'tr[data-key="{NEW_PLOT}"]')).to_contain_text("Création")
+    screenshot(page, "transfer-preview")
+    page.get_by_role("button", name="Abandonner").click()
+    expect(page.get_by_text("Import abandonné")).to_be_visible()
+
+    page.get_by_label("Fichiers à importer").set_input_files(
+        str(tmp_path / "atlantes" / "terrain-eco.csv")
+    )
+    page.get_by_role("button", name="Vérifier les fichiers").click()
+    errors = page.locator("#erreurs-import tbody tr")
+    expect(errors.first).to_contain_text("ligne 2")
+    expect(errors.first).to_contain_text("votre EPCI")
+    assert page.get_by_role("button", name="Confirmer l’import").count() == 0
+    screenshot(page, "transfer-preview-refused")
+    page.get_by_role("button", name="Abandonner cet import").click()
+    with Session(browser_engine) as session:
+        assert session.get(Terrain, NEW_PLOT) is None
