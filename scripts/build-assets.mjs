@@ -10,6 +10,11 @@ const vendor = join(root, "foncier", "web", "static", "vendor");
 // Each library: the files of its distribution that the pages need.
 const libraries = {
   leaflet: { from: "node_modules/leaflet/dist", files: ["leaflet.js", "leaflet.css", "images"] },
+  // Drawing and editing of geometries in the edit forms (its icons are data: URLs in the CSS).
+  "leaflet-geoman": {
+    from: "node_modules/@geoman-io/leaflet-geoman-free/dist",
+    files: ["leaflet-geoman.min.js", "leaflet-geoman.css"],
+  },
 };
 
 for (const [name, { from, files }] of Object.entries(libraries)) {
