@@ -18,7 +18,7 @@ from foncier import audit, cnig, codelists, migrations, territory, zones
 from foncier.config import database_url_from_env
 from foncier.db import make_engine, make_session_factory, transaction
 from foncier.errors import FoncierError
-from foncier.permissions import Actor
+from foncier.permissions import Actor, Role
 
 
 @contextmanager
@@ -143,25 +143,60 @@ def import_group() -> None:
 
 
 @import_group.command("cnig")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--sites",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CNIG SITE-ECO CSV file.",
+    help="Parks (CNIG SITE-ECO): CSV, GeoJSON or GeoPackage file.",
 )
 @click.option(
     "--terrains",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CNIG TERRAIN-ECO CSV file, with foncier's extension columns if any.",
+    help="Plots (CNIG TERRAIN-ECO), with foncier's extension columns if any: CSV, GeoJSON or "
+    "GeoPackage file.",
+)
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    help="Import as this account: only the parks and plots it may edit, audited under its name.",
 )
 @click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
 @reports_errors
-def import_cnig_files(sites: Path | None, terrains: Path | None, dry_run: bool) -> None:
-    """Create or update parks and plots from CNIG CSV files (all or nothing)."""
-    if sites is None and terrains is None:
-        raise click.UsageError("give --sites, --terrains or both")
+def import_cnig_files(
+    files: tuple[Path, ...],
+    sites: Path | None,
+    terrains: Path | None,
+    as_email: str | None,
+    dry_run: bool,
+) -> None:
+    """Create or update parks and plots from CNIG files (all or nothing).
+
+    FILES are files whose class is told by their content: GeoPackages (layers site_eco and
+    terrain_eco), GeoJSON FeatureCollections, CSV files. Geographic files may be in any CRS.
+    """
+    if sites is None and terrains is None and not files:
+        raise click.UsageError("give --sites, --terrains or both, or FILES")
     with unit_of_work() as session:
-        report = cnig.import_cnig(session, sites=sites, terrains=terrains, dry_run=dry_run)
+        actor = _acting_person(session, as_email)
+        report = cnig.import_cnig(
+            session, sites=sites, terrains=terrains, files=files, dry_run=dry_run, actor=actor
+        )
     click.echo("\n".join(report.english_lines()))
+
+
+def _acting_person(session: Session, email: str | None) -> Actor | None:
+    """The account a command acts as (``--as``), recorded as the author of its changes."""
+    if email is None:
+        return None
+    from foncier import accounts
+
+    user = accounts.find_user(session, Actor.system("cli"), email)
+    if not user.active:
+        raise click.ClickException(f"the account {user.email} is deactivated")
+    actor = Actor.of(user)
+    audit.acting_as(session, actor)
+    return actor
 
 
 @import_group.command("zones")
@@ -182,31 +217,205 @@ def import_zone_file(
     click.echo("\n".join(report.english_lines()))
 
 
+@import_group.command("cadastre")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@reports_errors
+def import_cadastre_files(files: tuple[Path, ...], dry_run: bool) -> None:
+    """Create or update cadastral parcels from Etalab files (cadastre-XXXXX-parcelles.json[.gz])."""
+    from foncier import cadastre
+
+    with unit_of_work() as session:
+        report = cadastre.import_cadastre(session, list(files), dry_run=dry_run)
+    click.echo("\n".join(report.english_lines()))
+
+
 @main.group("export")
 def export_group() -> None:
     """Export files."""
 
 
+def export_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The scope and confidentiality options every export command takes."""
+    options = (
+        click.option("--epci", metavar="SIREN", help="Only the parks and plots of this EPCI."),
+        click.option("--site", metavar="SITE_ID", help="Only this park and its plots."),
+        click.option(
+            "--confidential",
+            is_flag=True,
+            help="Fill in the buyer, sale date and amount, which the standard says are not to "
+            "be published (RGPD); without it they are left empty.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @export_group.command("cnig")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--epci", metavar="SIREN", help="Only the parks and plots of this EPCI.")
-@click.option(
-    "--confidential",
-    is_flag=True,
-    help="Fill in the buyer, sale date and amount, which the standard says are not to be "
-    "published (RGPD); without it they are left empty.",
-)
+@export_options
 @click.option(
     "--with-extensions", is_flag=True, help="Append foncier's extension columns to terrain-eco.csv."
 )
 @reports_errors
 def export_cnig_files(
-    outdir: Path, epci: str | None, confidential: bool, with_extensions: bool
+    outdir: Path, epci: str | None, site: str | None, confidential: bool, with_extensions: bool
 ) -> None:
     """Write site-eco.csv and terrain-eco.csv in OUTDIR (CNIG "Sites Économiques")."""
     with unit_of_work() as session:
         report = cnig.export_cnig(
-            session, outdir, epci=epci, confidential=confidential, with_extensions=with_extensions
+            session,
+            outdir,
+            epci=epci,
+            site=site,
+            confidential=confidential,
+            with_extensions=with_extensions,
         )
     click.echo(f"{report.site_path}: {report.sites} sites")
     click.echo(f"{report.terrain_path}: {report.terrains} plots")
+
+
+@export_group.command("geojson")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@export_options
+@click.option(
+    "--with-extensions", is_flag=True, help="Add foncier's extension properties to the plots."
+)
+@reports_errors
+def export_geojson_files(
+    outdir: Path, epci: str | None, site: str | None, confidential: bool, with_extensions: bool
+) -> None:
+    """Write site-eco.geojson and terrain-eco.geojson (WGS84, CNIG properties) in OUTDIR."""
+    from foncier.cnig.geojson_export import export_geojson
+
+    with unit_of_work() as session:
+        report = export_geojson(
+            session,
+            outdir,
+            epci=epci,
+            site=site,
+            confidential=confidential,
+            with_extensions=with_extensions,
+        )
+    click.echo(f"{report.site_path}: {report.sites} sites")
+    click.echo(f"{report.terrain_path}: {report.terrains} plots")
+
+
+@export_group.command("xlsx")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@export_options
+@reports_errors
+def export_xlsx_file(file: Path, epci: str | None, site: str | None, confidential: bool) -> None:
+    """Write an Excel workbook FILE: sheets « Parcs » and « Terrains », French headers."""
+    from foncier.cnig.xlsx_export import export_xlsx
+
+    with unit_of_work() as session:
+        export_xlsx(session, file, epci=epci, site=site, confidential=confidential)
+    click.echo(f"{file}: sheets Parcs and Terrains")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Accounts: create them, list them, send one-time password links, deactivate them.
+
+    Links start with FONCIER_BASE_URL; messages go through FONCIER_MAIL_BACKEND (see
+    docs/accounts.md).
+    """
+
+
+ROLE_CHOICE = click.Choice([role.value for role in Role])
+
+
+@user_group.command("add")
+@click.option("--email", required=True, help="The person's e-mail address: their login.")
+@click.option("--nom", required=True, help="The person's name, as shown in the platform.")
+@click.option("--role", "role", required=True, type=ROLE_CHOICE)
+@click.option("--epci", metavar="SIREN", help="The EPCI of a référent (required for them).")
+@reports_errors
+def user_add(email: str, nom: str, role: str, epci: str | None) -> None:
+    """Create an account and send its owner a one-time link to choose a password."""
+    from foncier import accounts
+    from foncier.mail import MailSettings
+
+    settings = MailSettings.from_environment()
+    with unit_of_work() as session:
+        link = accounts.invite_user(
+            session,
+            Actor.system("cli"),
+            settings,
+            email=email,
+            nom=nom,
+            role=Role(role),
+            epci_siren=epci,
+        )
+        created = f"Created {link.user.email} ({link.user.role})."
+    click.echo(created)
+    _echo_link(link.user.email, link.url, settings.backend)
+
+
+@user_group.command("list")
+@reports_errors
+def user_list() -> None:
+    """List the accounts: e-mail, role, EPCI, active, last sign-in (UTC)."""
+    from foncier import accounts
+
+    with unit_of_work() as session:
+        rows = [
+            (
+                user.email,
+                user.role,
+                user.epci_siren or "-",
+                "yes" if user.active else "no",
+                f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
+            )
+            for user in accounts.list_users(session, Actor.system("cli"))
+        ]
+    header = ("EMAIL", "ROLE", "EPCI", "ACTIVE", "LAST SIGN-IN")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@user_group.command("link")
+@click.argument("email")
+@reports_errors
+def user_link(email: str) -> None:
+    """Send EMAIL a new one-time link to choose a password (e.g. forgotten password).
+
+    Earlier links stop working; the current password stays valid until a new one is chosen.
+    """
+    from foncier import accounts
+    from foncier.mail import MailSettings
+
+    settings = MailSettings.from_environment()
+    actor = Actor.system("cli")
+    with unit_of_work() as session:
+        user = accounts.find_user(session, actor, email)
+        link = accounts.send_password_link(session, actor, settings, user)
+    _echo_link(link.user.email, link.url, settings.backend)
+
+
+@user_group.command("deactivate")
+@click.argument("email")
+@reports_errors
+def user_deactivate(email: str) -> None:
+    """Deactivate EMAIL's account: it can no longer sign in, its open sessions end."""
+    from foncier import accounts
+
+    actor = Actor.system("cli")
+    with unit_of_work() as session:
+        user = accounts.find_user(session, actor, email)
+        accounts.deactivate_user(session, actor, user)
+    click.echo(f"Deactivated {user.email}.")
+
+
+def _echo_link(email: str, url: str, backend: str) -> None:
+    from foncier.accounts import LINK_VALIDITY
+
+    click.echo(
+        f"Sent to {email} through the {backend} mail backend. One-time link, "
+        f"valid for {LINK_VALIDITY.days} days:\n{url}"
+    )

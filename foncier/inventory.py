@@ -1,8 +1,9 @@
 """Reading the inventory: parks with their computed figures, plot details, constraint zones.
 
 Plain functions over a session, for every edge (web pages, API, CLI). Owners and the
-confidential sale fields of plots are personal or commercial data (RGPD): nothing here returns
-them until per-EPCI permissions decide who may see them.
+confidential sale fields of plots are personal or commercial data (RGPD): plots are loaded
+without them, and ``get_terrain_detail`` adds them only for an actor who may see them
+(Actor.can_see_private: the plot's EPCI and the network-wide roles).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS, STADES_DISPONIBLES
 from foncier.errors import NotFoundError
-from foncier.models import Commune, ConstraintZone, Epci, Site, Terrain
+from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from foncier.models.views import site_summary
+from foncier.permissions import Actor
 
 # ICU's French collation sorts "Écoparc" among the E and "de Gâtine" among the D, where the
 # databases' C collation would put accented and lower-case initials after Z.
@@ -98,9 +100,21 @@ class SiteDetail:
 
 
 @dataclass(frozen=True)
+class PrivateFields:
+    """What only the plot's EPCI and the network-wide roles read: its owners and its sale."""
+
+    owners: list[Owner]
+    acquereur: str | None
+    cession_date: date | None
+    vente_montant: Decimal | None
+
+
+@dataclass(frozen=True)
 class TerrainDetail:
     terrain: Terrain
     zones: list[ConstraintZone]
+    # None when the reader may not see them.
+    private: PrivateFields | None = None
 
 
 def fold(text: str) -> str:
@@ -229,7 +243,8 @@ def get_site_detail(session: Session, site_id: str) -> SiteDetail:
     return SiteDetail(site=site, summary=_summary_of(row.one()), terrains=list(site.terrains))
 
 
-def get_terrain_detail(session: Session, terr_id: str) -> TerrainDetail:
+def get_terrain_detail(session: Session, terr_id: str, actor: Actor | None = None) -> TerrainDetail:
+    """A plot, the zones it lies in, and its owners and sale if ``actor`` may see them."""
     terrain = session.scalars(
         select(Terrain)
         .where(Terrain.terr_id == terr_id)
@@ -244,7 +259,21 @@ def get_terrain_detail(session: Session, terr_id: str) -> TerrainDetail:
         .options(defer(ConstraintZone.geom))
         .order_by(ConstraintZone.zone_type, ConstraintZone.nom, ConstraintZone.id)
     )
-    return TerrainDetail(terrain=terrain, zones=list(zones))
+    private = None
+    if actor is not None and actor.can_see_private(terrain.site.site_epci_siren):
+        private = get_private_fields(session, terr_id)
+    return TerrainDetail(terrain=terrain, zones=list(zones), private=private)
+
+
+def get_private_fields(session: Session, terr_id: str) -> PrivateFields:
+    """A plot's owners and sale: callers check the reader's right first."""
+    sale = session.execute(
+        select(Terrain.terr_acquereur, Terrain.terr_cession_date, Terrain.terr_vente_montant).where(
+            Terrain.terr_id == terr_id
+        )
+    ).one()
+    owners = session.scalars(select(Owner).where(Owner.terr_id == terr_id).order_by(Owner.id))
+    return PrivateFields(list(owners), *sale)
 
 
 def zone_intersects_terrain() -> ColumnElement[bool]:

@@ -83,10 +83,9 @@ def pg_server() -> Iterator[PostgresServer]:
             cluster.stop()
 
 
-@pytest.fixture(scope="session")
-def database_url(pg_server: PostgresServer) -> str:
-    """The session database: migrated, Indre-et-Loire loaded, demo inventory seeded."""
-    url = pg_server.create_database("foncier_test")
+def build_database(pg_server: PostgresServer, prefix: str) -> str:
+    """A new database, migrated, with Indre-et-Loire loaded and the demo inventory seeded."""
+    url = pg_server.create_database(prefix)
     migrations.upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
@@ -96,6 +95,18 @@ def database_url(pg_server: PostgresServer) -> str:
         session.commit()
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def database_builder(pg_server: PostgresServer) -> Callable[[str], str]:
+    """Build another database like the session one (name prefix -> URL)."""
+    return lambda prefix: build_database(pg_server, prefix)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_builder: Callable[[str], str]) -> str:
+    """The session database, which tests use inside rolled-back transactions."""
+    return database_builder("foncier_test")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 from foncier.web import auth, database, errors, formatting, navigation, security, settings
 from foncier.web.api import api
 from foncier.web.inventory import inventory
+from foncier.web.transfer import transfer
 
 API_PREFIX = "/api"
 
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     app.config.from_mapping(config or {})
     settings.ensure_secret_key(app)
+    settings.secure_cookies(app)
     database.init_app(app)
     CSRFProtect(app)
     security.init_app(app)
@@ -40,4 +42,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.auth)
     app.register_blueprint(inventory)
     app.register_blueprint(api, url_prefix=API_PREFIX)
+    app.register_blueprint(transfer)
     return app

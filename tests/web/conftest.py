@@ -1,8 +1,9 @@
 """Fixtures of the web adapter's tests.
 
 Page and API tests run the application on the test's rolled-back transaction (SESSION_FACTORY).
-Browser tests serve it from a thread, through a normal engine, on the committed session
-database (read-only), and drive Debian's Chromium with Playwright; they run without basemap.
+Browser tests serve it from a thread, through a normal engine, on a committed database of
+their own (``browser_database_url``, ``browser_engine``), and drive Debian's Chromium with
+Playwright; they run without basemap.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web_helpers import sign_in
 from werkzeug.serving import make_server
 
+from foncier.db import make_engine
 from foncier.pgcluster import free_port
 from foncier.web import create_app
 from seed.accounts import DEMO_PASSWORD, PARTNER_EMAIL
@@ -128,11 +130,25 @@ def get_page(client: FlaskClient) -> Callable[..., Page]:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[str]:
-    """The application on a free local port, reading the committed session database."""
+def browser_database_url(database_builder: Callable[[str], str]) -> str:
+    """The database of the browser tests: built like the session database, but apart from it,
+    because what a browser saves is committed and would change what other tests count."""
+    return database_builder("foncier_browser")
+
+
+@pytest.fixture(scope="session")
+def browser_engine(browser_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(browser_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_database_url: str) -> Iterator[str]:
+    """The application on a free local port, on the browser tests' committed database."""
     if not VENDOR_LEAFLET.exists():
         pytest.fail("Leaflet is not vendored: run `npm ci && npm run build` first")
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": browser_database_url})
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

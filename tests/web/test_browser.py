@@ -23,11 +23,11 @@ MARKUP = "<b>gras</b><img src=x>"
 
 
 @pytest.fixture
-def park_named_with_markup(engine: Engine) -> Iterator[str]:
+def park_named_with_markup(browser_engine: Engine) -> Iterator[str]:
     """Isoparc named with HTML markup, as a CNIG import could name a park, for the duration of
     a test: the live server reads committed data, so the new name is committed, then undone."""
     rename = text("UPDATE site SET site_nom = :nom WHERE site_id = :id")
-    with engine.begin() as connection:
+    with browser_engine.begin() as connection:
         old_name = connection.scalar(
             text("SELECT site_nom FROM site WHERE site_id = :id"), {"id": ISOPARC}
         )
@@ -35,7 +35,7 @@ def park_named_with_markup(engine: Engine) -> Iterator[str]:
     try:
         yield ISOPARC
     finally:
-        with engine.begin() as connection:
+        with browser_engine.begin() as connection:
             connection.execute(rename, {"nom": old_name, "id": ISOPARC})
 
 
@@ -83,7 +83,7 @@ def test_the_map_draws_every_epci_park_and_zone_with_its_legend(
 
 
 def test_clicking_a_park_opens_a_popup_that_leads_to_its_page(
-    live_server, browser_page, console_errors, screenshot, engine
+    live_server, browser_page, console_errors, screenshot, browser_engine
 ):
     open_map(browser_page, f"{live_server}/")
     browser_page.locator(f'path.carte-site[data-id="{ISOPARC}"]').click()
@@ -97,7 +97,7 @@ def test_clicking_a_park_opens_a_popup_that_leads_to_its_page(
     link.click()
     open_map(browser_page, browser_page.url)
     expect(browser_page.locator("h1")).to_have_text("Isoparc")
-    with engine.connect() as connection:
+    with browser_engine.connect() as connection:
         plots = connection.scalar(
             text("SELECT count(*) FROM terrain WHERE site_id = :id"), {"id": ISOPARC}
         )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+from html.parser import HTMLParser
+
 from flask.testing import FlaskClient
+from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from foncier.models import User
 
@@ -16,3 +22,117 @@ def sign_in(client: FlaskClient, session: Session, email: str) -> FlaskClient:
         cookie["user_id"] = user.id
         cookie["epoch"] = user.session_epoch
     return client
+
+
+def csrf_token_of(client: FlaskClient, url: str) -> str:
+    """The CSRF token of the form page at ``url``, as a browser would read it."""
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(
+    client: FlaskClient, url: str, data: dict[str, str] | None = None, form_page: str | None = None
+) -> TestResponse:
+    """POST ``data`` to ``url`` with the CSRF token read from ``form_page`` (default: ``url``)."""
+    token = csrf_token_of(client, form_page or url)
+    return client.post(url, data={**(data or {}), "csrf_token": token})
+
+
+class _FormReader(HTMLParser):
+    """The values a browser would submit from the form ``form_id``, unchanged by the user."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.inside = attributes.get("id") == self.form_id
+        if not self.inside or ("name" not in attributes and tag != "option"):
+            return
+        kind = attributes.get("type", "text")
+        if tag == "input" and kind not in ("file", "submit", "button"):
+            if kind not in ("checkbox", "radio") or "checked" in attributes:
+                self.values[attributes["name"]] = attributes.get("value", "on")
+        elif tag == "select":
+            self._select = attributes["name"]
+        elif tag == "option" and self._select is not None:
+            if "selected" in attributes or self._select not in self.values:
+                self.values[self._select] = attributes.get("value", "")
+        elif tag == "textarea":
+            self._textarea = attributes["name"]
+            self.values[self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.values[self._textarea] += data
+
+
+def form_values(html: str, form_id: str) -> dict[str, str]:
+    """What submitting the form ``form_id`` of a page as it is would send (CSRF token too)."""
+    reader = _FormReader(form_id)
+    reader.feed(html)
+    assert reader.values, f"no form #{form_id} with fields"
+    return reader.values
+
+
+def visible_text(page_html: str) -> str:
+    """A page's text as a person reads it (as conftest's Page.text), e.g. of a POST's answer."""
+    without_scripts = re.sub(r"<script\b.*?</script>", " ", page_html, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", without_scripts)).split())
+
+
+# --- the geometry input's map, in a browser (static/js/draw.js) ------------------------------
+
+
+def wait_for_geometry_map(page: BrowserPage, field_id: str) -> None:
+    """Wait until the drawing map of the geometry field ``field_id`` has its context drawn."""
+    page.wait_for_function(
+        "(id) => window.foncierGeometryInputs && window.foncierGeometryInputs[id]"
+        " && window.foncierGeometryInputs[id].loaded",
+        arg=field_id,
+        timeout=15_000,
+    )
+
+
+def draw_on_geometry_map(
+    page: BrowserPage, field_id: str, vertices: list[tuple[float, float]]
+) -> None:
+    """Draw a polygon with Geoman's tool as a person does: a click on each (lon, lat) vertex,
+    then on the first to close it."""
+    page.locator(f"#{field_id}-carte").scroll_into_view_if_needed()
+    lons, lats = zip(*vertices, strict=True)
+    # Close enough that Geoman's snapping (20 pixels) to the outlines nearby does not move the
+    # clicked vertices; to the right, clear of the toolbar and its actions (« Annuler »...).
+    page.evaluate(
+        """([id, bounds]) => window.foncierGeometryInputs[id].map.fitBounds(bounds,
+            {paddingTopLeft: [480, 60], paddingBottomRight: [40, 40], animate: false})""",
+        [field_id, [[min(lats), min(lons)], [max(lats), max(lons)]]],
+    )
+    page.locator(f"#{field_id}-carte .leaflet-pm-icon-polygon").click()
+    for lon, lat in [*vertices, vertices[0]]:
+        x, y = page.evaluate(
+            """([id, lon, lat]) => {
+                const map = window.foncierGeometryInputs[id].map;
+                const point = map.latLngToContainerPoint([lat, lon]);
+                const box = map.getContainer().getBoundingClientRect();
+                return [box.left + point.x, box.top + point.y];
+            }""",
+            [field_id, lon, lat],
+        )
+        page.mouse.click(x, y)

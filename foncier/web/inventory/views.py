@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from foncier.codelists import STADE_COMM_COLOURS, ZONE_TYPE_LABELS
+from foncier.editing import status_changes_for, surface_check_of
 from foncier.inventory import (
     available_from,
     get_site_detail,
@@ -17,6 +18,7 @@ from foncier.inventory import (
     search_sites,
 )
 from foncier.web.api.views import MAX_LIMIT, MAX_SIMPLIFY_M
+from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.inventory.fields import SITE_GROUPS, TERRAIN_GROUPS, ZONE_NOTICES
 from foncier.web.inventory.forms import SiteSearchForm
@@ -157,7 +159,7 @@ def site(site_id: str) -> str:
 
 @inventory.get("/terrains/<terr_id>")
 def terrain(terr_id: str) -> str:
-    detail = get_terrain_detail(db_session(), terr_id)
+    detail = get_terrain_detail(db_session(), terr_id, current_actor())
     config = map_config(_park_layers(detail.terrain.site_id), fit=["highlight"], highlight=terr_id)
     return render_template(
         "inventory/terrain.html",
@@ -167,4 +169,6 @@ def terrain(terr_id: str) -> str:
         zone_notices=ZONE_NOTICES,
         today=date.today(),
         map_config=config,
+        surface=surface_check_of(detail.terrain),
+        status_changes=status_changes_for(detail.terrain),
     )

@@ -1,0 +1,752 @@
+"""Editing the inventory as a person does it: parks, plots, their marketing stage, their owners.
+
+Every operation here checks, in this order, that the actor may write the EPCI concerned
+(PermissionDeniedError), that the edit starts from the version stored now (StaleVersionError:
+no lost update when two referents edit the same record), and that the values hold together
+(ValidationError, one French message per field). Then it changes the records through the ORM,
+so that foncier.audit records the change as the actor's, and flushes without committing.
+
+Geometries arrive as shapely shapes in Lambert-93 (foncier.geometry_input parses what people
+type or draw); the checks are those of the CNIG import (foncier.cnig.importer): a plot lies
+in its park's perimeter and a park in its EPCI, within the same tolerances.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final, Generic, TypeVar
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from foncier import audit, codelists
+from foncier.cnig.geometry import as_multipolygon, check_valid
+from foncier.cnig.importer import EPCI_TOLERANCE_M, SITE_TOLERANCE_M, Outline
+from foncier.cnig.issues import MESSAGES, IssueError
+from foncier.cnig.values import INSEE_PREFIX, REFCAD
+from foncier.errors import NotFoundError, StaleVersionError, ValidationError
+from foncier.models import SRID, Commune, Epci, Owner, Site, Terrain
+from foncier.permissions import Actor
+
+Record = TypeVar("Record", Site, Terrain)
+
+# Columns nobody types: keys, dates the platform sets, bookkeeping. Everything else of a
+# park or a plot is editable.
+NOT_EDITABLE: Final = frozenset(
+    {
+        "site_id",
+        "terr_id",
+        "site_identif_date",
+        "site_actu_date",
+        "terr_identif_date",
+        "terr_actu_date",
+        "is_demo",
+        "version",
+        "created_at",
+        "updated_at",
+    }
+)
+SITE_FIELDS: Final = tuple(c.key for c in Site.__mapper__.column_attrs if c.key not in NOT_EDITABLE)
+# A plot stays in the park it was created in: moving it is a new plot.
+TERRAIN_FIELDS: Final = tuple(
+    c.key for c in Terrain.__mapper__.column_attrs if c.key not in NOT_EDITABLE | {"site_id"}
+)
+OWNER_FIELDS: Final = ("nom", "nature", "siren", "adresse")
+OWNER_NATURES: Final = ("personne physique", "personne morale")
+
+SITE_REQUIRED: Final = (
+    "site_nom",
+    "site_type",
+    "site_vocadomi",
+    "site_etat",
+    "site_surf_brute",
+    "site_surf_utile",
+    "site_comm_insee",
+    "site_moa_type",
+    "site_geomsurf",
+)
+TERRAIN_REQUIRED: Final = (
+    "terr_surf_brute",
+    "terr_maitrise_fonc",
+    "terr_stade_amngt",
+    "terr_stade_comm",
+    "terr_etat_occup",
+    "terr_usage",
+    "terr_geomsurf",
+)
+REQUIRED_MESSAGE: Final = "Ce champ est obligatoire."
+
+# Above this gap between the surface people declare and the area of the outline they drew,
+# one of the two is probably wrong: the page says so, the save goes through.
+AREA_WARNING_RATIO: Final = Decimal("0.10")
+SQUARE_METRES_PER_HECTARE: Final = Decimal(10_000)
+HECTARES: Final = Decimal("0.0001")
+
+SAME_SHAPE_TOLERANCE_M: Final = 0.05
+
+# CNIG identifiers: [INSEE]_[class]_[number], the number on 5 digits like the standard's
+# examples (44003_TERRAIN-ECO_00223), which is also what the id columns hold.
+ID_DIGITS: Final = 5
+POLE_ID: Final = re.compile(rf"^{INSEE_PREFIX}_POLE-ECO_\d+$", re.ASCII)
+SIREN: Final = re.compile(r"^\d{9}$", re.ASCII)
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurfaceCheck:
+    """The declared surface beside the area of the drawn outline."""
+
+    declared_ha: Decimal | None
+    computed_ha: Decimal
+
+    @property
+    def differs(self) -> bool:
+        if not self.declared_ha:
+            return False
+        return abs(self.computed_ha - self.declared_ha) > AREA_WARNING_RATIO * self.declared_ha
+
+    @property
+    def warning(self) -> str | None:
+        if not self.differs:
+            return None
+        return (
+            f"La surface déclarée ({_hectares(self.declared_ha)} ha) diffère de plus de 10 % "
+            f"de celle du contour dessiné ({_hectares(self.computed_ha)} ha) : vérifiez l’une "
+            "ou l’autre."
+        )
+
+
+@dataclass(frozen=True)
+class Saved(Generic[Record]):
+    """A saved park or plot, and how its declared surface compares with its outline."""
+
+    record: Record
+    surface: SurfaceCheck
+
+
+def _hectares(value: Decimal | None) -> str:
+    return "" if value is None else format(value.quantize(Decimal("0.01")), "f").replace(".", ",")
+
+
+def surface_check(declared_ha: Decimal | None, geometry: BaseGeometry) -> SurfaceCheck:
+    """Compare a declared surface (ha) with the area of a Lambert-93 outline (m²)."""
+    computed = (Decimal(repr(geometry.area)) / SQUARE_METRES_PER_HECTARE).quantize(HECTARES)
+    return SurfaceCheck(declared_ha, computed)
+
+
+def surface_check_of(record: Site | Terrain) -> SurfaceCheck:
+    if isinstance(record, Site):
+        return surface_check(record.site_surf_brute, to_shape(record.site_geomsurf))
+    return surface_check(record.terr_surf_brute, to_shape(record.terr_geomsurf))
+
+
+# --- loading what an actor may edit ----------------------------------------------------------
+
+
+def site_for_edit(session: Session, actor: Actor, site_id: str) -> Site:
+    """The park ``site_id``, if the actor may edit it (NotFoundError, PermissionDeniedError)."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFoundError(f"no site {site_id!r}")
+    actor.require_edit(site.site_epci_siren, "ce parc")
+    return site
+
+
+def terrain_for_edit(session: Session, actor: Actor, terr_id: str) -> Terrain:
+    """The plot ``terr_id``, if the actor may edit it (NotFoundError, PermissionDeniedError)."""
+    terrain = session.get(Terrain, terr_id)
+    if terrain is None:
+        raise NotFoundError(f"no plot {terr_id!r}")
+    actor.require_edit(terrain.site.site_epci_siren, "ce terrain")
+    return terrain
+
+
+def owner_for_edit(session: Session, actor: Actor, owner_id: int) -> Owner:
+    owner = session.get(Owner, owner_id)
+    if owner is None:
+        raise NotFoundError(f"no owner {owner_id!r}")
+    actor.require_edit(owner.terrain.site.site_epci_siren, "les propriétaires de ce terrain")
+    return owner
+
+
+def editable_communes(session: Session, actor: Actor) -> list[Commune]:
+    """The communes where the actor may create a park: those of the EPCIs they may edit."""
+    query = select(Commune).where(Commune.epci_siren.is_not(None)).order_by(Commune.nom)
+    if not actor.network_wide:
+        query = query.where(Commune.epci_siren == (actor.epci_siren or ""))
+    return list(session.scalars(query))
+
+
+# --- parks ---------------------------------------------------------------------------------
+
+
+def create_site(
+    session: Session, actor: Actor, values: Mapping[str, Any], *, today: date | None = None
+) -> Saved[Site]:
+    """Create a park from ``values`` (columns of SITE_FIELDS); its EPCI is its commune's."""
+    values = _known(values, SITE_FIELDS)
+    epci_siren = _site_epci(session, values)
+    actor.require_edit(epci_siren, "un parc de cet EPCI")
+    audit.acting_as(session, actor)
+    _validate_site(session, values, epci_siren, current=None)
+    today = today or date.today()
+    site = Site(
+        site_id=next_site_id(session, values["site_comm_insee"]),
+        site_identif_date=today,
+        site_actu_date=today,
+        **_for_database({**values, "site_epci_siren": epci_siren}),
+    )
+    with audit.reason(session, "Création du parc"):
+        session.add(site)
+    return Saved(site, surface_check_of(site))
+
+
+def update_site(
+    session: Session,
+    actor: Actor,
+    site_id: str,
+    values: Mapping[str, Any],
+    *,
+    expected_version: int,
+    today: date | None = None,
+) -> Saved[Site]:
+    """Apply ``values`` to the park, if nobody saved it since ``expected_version``."""
+    site = site_for_edit(session, actor, site_id)
+    values = _known(values, SITE_FIELDS)
+    merged = _current_values(site, SITE_FIELDS) | values
+    if "site_epci_siren" not in values:
+        del merged["site_epci_siren"]  # the EPCI follows a new commune unless one is given
+    epci_siren = _site_epci(session, merged)
+    actor.require_edit(epci_siren, "un parc de cet EPCI")
+    audit.acting_as(session, actor)
+    _check_version(site, expected_version)
+    # An unchanged perimeter in an unchanged EPCI was checked when it was saved.
+    recheck = epci_siren != site.site_epci_siren or _geometry_changed(site, values)
+    _validate_site(session, merged, epci_siren, current=site, check_perimeter=recheck)
+    with _saving(session, site, "Modification du parc"):
+        _apply(site, {**values, "site_epci_siren": epci_siren}, today=today)
+    return Saved(site, surface_check_of(site))
+
+
+def _site_epci(session: Session, values: Mapping[str, Any]) -> str | None:
+    """The EPCI of the park's commune; a different SIREN given with it is refused."""
+    insee = values.get("site_comm_insee")
+    commune = session.get(Commune, insee) if insee else None
+    if commune is None or commune.epci_siren is None:
+        message = "Choisissez la commune du parc." if not insee else "Commune inconnue."
+        raise ValidationError({"site_comm_insee": message})
+    given = values.get("site_epci_siren")
+    if given and given != commune.epci_siren:
+        raise ValidationError(
+            {
+                "site_comm_insee": f"{commune.nom} n’est pas dans l’EPCI {given} : le parc relève "
+                "de l’EPCI de sa commune."
+            }
+        )
+    return commune.epci_siren
+
+
+def _validate_site(
+    session: Session,
+    values: Mapping[str, Any],
+    epci_siren: str | None,
+    *,
+    current: Site | None,
+    check_perimeter: bool = True,
+) -> None:
+    errors = _required(values, SITE_REQUIRED) | _code_lists(values)
+    errors |= _at_least(values, ("site_surf_brute", "site_surf_utile"), minimum=0)
+    errors |= _at_least(values, ("site_surf_comm_dispo", "site_surf_projet"), minimum=0)
+    errors |= _at_least(values, ("site_nb_etab", "site_nb_emploi"), minimum=0)
+    distances = [name for name in SITE_FIELDS if name.endswith("_dist")]
+    errors |= _at_least(values, distances, minimum=0)
+    pole_id = values.get("pole_id")
+    if pole_id and not POLE_ID.match(pole_id):
+        errors["pole_id"] = "Identifiant de pôle attendu sous la forme 37167_POLE-ECO_00001."
+    year = values.get("site_creation_date")
+    if year is not None and not 1800 <= year <= date.today().year + 10:
+        errors["site_creation_date"] = "Année à quatre chiffres attendue, par exemple 2008."
+    perimeter = values.get("site_geomsurf")
+    checked = check_perimeter and perimeter is not None and "site_geomsurf" not in errors
+    if checked and (message := _perimeter_problem(session, perimeter, epci_siren, current)):
+        errors["site_geomsurf"] = message
+    if errors:
+        raise ValidationError(errors)
+
+
+def _perimeter_problem(
+    session: Session, perimeter: BaseGeometry, epci_siren: str | None, current: Site | None
+) -> str | None:
+    if message := _invalid(perimeter, (Polygon, MultiPolygon), "un ou plusieurs polygones"):
+        return message
+    epci = session.get(Epci, epci_siren) if epci_siren else None
+    if epci is not None and not Outline(to_shape(epci.geom), EPCI_TOLERANCE_M).covers(perimeter):
+        return (
+            f"Le périmètre sort de l’EPCI du parc ({epci.nom}), même à "
+            f"{EPCI_TOLERANCE_M:g} m près : vérifiez la commune ou le dessin."
+        )
+    if current is not None:
+        left_out = _plots_left_out(session, current.site_id, perimeter)
+        if left_out:
+            return (
+                "Le nouveau périmètre laisse hors du parc des terrains enregistrés : "
+                f"{', '.join(left_out)}."
+            )
+    return None
+
+
+def _plots_left_out(session: Session, site_id: str, perimeter: BaseGeometry) -> list[str]:
+    outline = Outline(perimeter, SITE_TOLERANCE_M)
+    plots = session.execute(
+        select(Terrain.terr_id, Terrain.terr_geomsurf)
+        .where(Terrain.site_id == site_id)
+        .order_by(Terrain.terr_id)
+    )
+    return [terr_id for terr_id, shape in plots if not outline.covers(to_shape(shape))]
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+
+def create_terrain(
+    session: Session,
+    actor: Actor,
+    site_id: str,
+    values: Mapping[str, Any],
+    *,
+    today: date | None = None,
+) -> Saved[Terrain]:
+    """Create a plot of the park ``site_id`` from ``values`` (columns of TERRAIN_FIELDS)."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFoundError(f"no site {site_id!r}")
+    actor.require_edit(site.site_epci_siren, "les terrains de ce parc")
+    audit.acting_as(session, actor)
+    values = _with_defaults(_known(values, TERRAIN_FIELDS))
+    _validate_terrain(values, site)
+    today = today or date.today()
+    terrain = Terrain(
+        terr_id=next_terrain_id(session, site),
+        site_id=site.site_id,
+        terr_identif_date=today,
+        terr_actu_date=today,
+        **_for_database(values),
+    )
+    with audit.reason(session, "Création du terrain"):
+        session.add(terrain)
+    return Saved(terrain, surface_check_of(terrain))
+
+
+def update_terrain(
+    session: Session,
+    actor: Actor,
+    terr_id: str,
+    values: Mapping[str, Any],
+    *,
+    expected_version: int,
+    today: date | None = None,
+) -> Saved[Terrain]:
+    """Apply ``values`` to the plot, if nobody saved it since ``expected_version``."""
+    terrain = terrain_for_edit(session, actor, terr_id)
+    values = _with_defaults(_known(values, TERRAIN_FIELDS))
+    audit.acting_as(session, actor)
+    _check_version(terrain, expected_version)
+    merged = _current_values(terrain, TERRAIN_FIELDS) | values
+    recheck = _geometry_changed(terrain, values)
+    _validate_terrain(merged, terrain.site, check_outline=recheck)
+    with _saving(session, terrain, "Modification du terrain"):
+        _apply(terrain, values, today=today)
+    return Saved(terrain, surface_check_of(terrain))
+
+
+def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    # terr_divisible cannot be null: an unticked box or a missing value means "no".
+    if "terr_divisible" in values and values["terr_divisible"] is None:
+        values["terr_divisible"] = False
+    return values
+
+
+def _validate_terrain(values: Mapping[str, Any], site: Site, *, check_outline: bool = True) -> None:
+    errors = _required(values, TERRAIN_REQUIRED) | _code_lists(values)
+    errors |= _at_least(values, ("terr_surf_brute", "terr_hauteur_max_m"), minimum=0, strict=True)
+    errors |= _at_least(values, ("terr_m2_prix", "terr_puissance_kva"), minimum=0)
+    errors |= _at_least(values, ("terr_vente_montant",), minimum=0)
+    errors |= _lot_min_problems(values)
+    refcad = values.get("terr_refcad")
+    if refcad and not REFCAD.match(refcad):
+        errors["terr_refcad"] = (
+            "Références cadastrales de 14 caractères attendues, séparées par « | », par "
+            "exemple 37167000AB0012|37167000AB0013."
+        )
+    outline = values.get("terr_geomsurf")
+    checked = check_outline and outline is not None and "terr_geomsurf" not in errors
+    if checked and (message := _outline_problem(outline, site)):
+        errors["terr_geomsurf"] = message
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lot_min_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    lot_min, surface = values.get("terr_lot_min_ha"), values.get("terr_surf_brute")
+    if lot_min is None:
+        return {}
+    if not values.get("terr_divisible"):
+        return {"terr_lot_min_ha": "Un lot minimal ne se donne que pour un terrain divisible."}
+    if lot_min <= 0:
+        return {"terr_lot_min_ha": "Le lot minimal doit être strictement positif."}
+    if surface is not None and lot_min > surface:
+        return {"terr_lot_min_ha": "Le lot minimal ne peut pas dépasser la surface du terrain."}
+    return {}
+
+
+def _outline_problem(outline: BaseGeometry, site: Site) -> str | None:
+    if message := _invalid(outline, (Polygon,), "un seul polygone"):
+        return message
+    if not Outline(to_shape(site.site_geomsurf), SITE_TOLERANCE_M).covers(outline):
+        return (
+            f"Le contour sort du périmètre du parc {site.site_nom}, même à "
+            f"{SITE_TOLERANCE_M:g} m près."
+        )
+    return None
+
+
+# --- marketing stage: what a referent does every week ---------------------------------------
+
+
+class StatusAction(StrEnum):
+    PUT_ON_SALE = "mise-en-vente"
+    RESERVE = "reservation"
+    SELL = "vente"
+    WITHDRAW = "retrait"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One click of a referent: the stage it sets, how the page and the history name it."""
+
+    action: StatusAction
+    button: str
+    stade: str
+    # Recorded as the reason of the change in the audit trail.
+    reason: str
+    question: str
+    needs_sale: bool = False
+
+
+STATUS_CHANGES: Final = {
+    change.action: change
+    for change in (
+        StatusChange(
+            StatusAction.PUT_ON_SALE,
+            "Mettre en vente",
+            "en vente",
+            "Mise en vente",
+            "Mettre ce terrain en vente ? Il sera proposé aux entreprises de tout le réseau.",
+        ),
+        StatusChange(
+            StatusAction.RESERVE,
+            "Réserver (option)",
+            "réservé par option de réservation",
+            "Réservation (option)",
+            "Marquer ce terrain comme réservé par une option ou un compromis de vente ?",
+        ),
+        StatusChange(
+            StatusAction.SELL,
+            "Marquer vendu",
+            "vendu, commercialisation achevée",
+            "Vente",
+            "Enregistrer la vente de ce terrain ? Indiquez l’acquéreur, la date et le montant.",
+            needs_sale=True,
+        ),
+        StatusChange(
+            StatusAction.WITHDRAW,
+            "Retirer de la commercialisation",
+            "non commercialisé",
+            "Retrait de la commercialisation",
+            "Retirer ce terrain de la commercialisation ? Il ne sera plus proposé aux entreprises.",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Sale:
+    """What the law's inventory and the CNIG standard keep of a sale (confidential)."""
+
+    acquereur: str | None
+    cession_date: date | None
+    vente_montant: Decimal | None
+
+
+def status_changes_for(terrain: Terrain) -> list[StatusChange]:
+    """The quick changes that make sense from the plot's present stage."""
+    return [c for c in STATUS_CHANGES.values() if c.stade != terrain.terr_stade_comm]
+
+
+def change_terrain_status(
+    session: Session,
+    actor: Actor,
+    terr_id: str,
+    action: StatusAction,
+    *,
+    expected_version: int,
+    sale: Sale | None = None,
+    today: date | None = None,
+) -> Terrain:
+    """Set the plot's marketing stage (and the sale, for SELL), recorded with its reason."""
+    terrain = terrain_for_edit(session, actor, terr_id)
+    change = STATUS_CHANGES[action]
+    audit.acting_as(session, actor)
+    _check_version(terrain, expected_version)
+    today = today or date.today()
+    values: dict[str, Any] = {"terr_stade_comm": change.stade}
+    if change.needs_sale:
+        values |= _sale_values(sale, today)
+    with _saving(session, terrain, change.reason):
+        _apply(terrain, values, today=today)
+    return terrain
+
+
+def _sale_values(sale: Sale | None, today: date) -> dict[str, Any]:
+    sale = sale or Sale(None, None, None)
+    errors = {}
+    if not (sale.acquereur or "").strip():
+        errors["terr_acquereur"] = "Indiquez l’acquéreur."
+    if sale.cession_date is None:
+        errors["terr_cession_date"] = "Indiquez la date de la vente."
+    elif sale.cession_date > today:
+        errors["terr_cession_date"] = "La date de la vente ne peut pas être dans le futur."
+    if sale.vente_montant is None:
+        errors["terr_vente_montant"] = "Indiquez le montant de la vente."
+    elif sale.vente_montant <= 0:
+        errors["terr_vente_montant"] = "Le montant doit être strictement positif."
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "terr_acquereur": (sale.acquereur or "").strip(),
+        "terr_cession_date": sale.cession_date,
+        "terr_vente_montant": sale.vente_montant,
+    }
+
+
+# --- owners (personal data: only those who may edit the plot see and change them) ---------
+
+
+def add_owner(session: Session, actor: Actor, terr_id: str, values: Mapping[str, Any]) -> Owner:
+    terrain = terrain_for_edit(session, actor, terr_id)
+    values = _owner_values(values)
+    audit.acting_as(session, actor)
+    owner = Owner(terr_id=terrain.terr_id, **values)
+    with audit.reason(session, "Ajout d’un propriétaire"):
+        terrain.owners.append(owner)
+    return owner
+
+
+def update_owner(session: Session, actor: Actor, owner_id: int, values: Mapping[str, Any]) -> Owner:
+    owner = owner_for_edit(session, actor, owner_id)
+    cleaned = _owner_values(values)
+    audit.acting_as(session, actor)
+    with audit.reason(session, "Modification d’un propriétaire"):
+        for name, value in cleaned.items():
+            setattr(owner, name, value)
+    return owner
+
+
+def remove_owner(session: Session, actor: Actor, owner_id: int) -> None:
+    owner = owner_for_edit(session, actor, owner_id)
+    audit.acting_as(session, actor)
+    with audit.reason(session, "Retrait d’un propriétaire"):
+        session.delete(owner)
+
+
+def _owner_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = {name: _blank_to_none(values.get(name)) for name in OWNER_FIELDS}
+    errors = _required(cleaned, ("nom", "nature"))
+    if cleaned["nature"] and cleaned["nature"] not in OWNER_NATURES:
+        errors["nature"] = "Choisissez personne physique ou personne morale."
+    if cleaned["siren"] and not SIREN.match(cleaned["siren"]):
+        errors["siren"] = "Le SIREN compte 9 chiffres."
+    if cleaned["siren"] and cleaned["nature"] == "personne physique":
+        errors["siren"] = "Une personne physique n’a pas de SIREN."
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# --- identifiers ---------------------------------------------------------------------------
+
+
+def next_site_id(session: Session, insee: str) -> str:
+    """The next free SITE-ECO id of a commune: 37167_SITE-ECO_00007 after _00006."""
+    return _next_id(session, Site.site_id, f"{insee}_SITE-ECO_")
+
+
+def next_terrain_id(session: Session, site: Site) -> str:
+    """The next free TERRAIN-ECO id under the INSEE code the park's id starts with.
+
+    The standard numbers objects by the commune where the park was first located, which is
+    the prefix of its id even if its commune changed since.
+    """
+    insee = site.site_id.split("_", 1)[0]
+    return _next_id(session, Terrain.terr_id, f"{insee}_TERRAIN-ECO_")
+
+
+def _next_id(session: Session, column: Any, prefix: str) -> str:
+    # Two referents creating plots at the same moment would compute the same number: the
+    # lock serialises them until the first transaction ends.
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(prefix))))
+    numbers = session.scalars(
+        select(func.substr(column, len(prefix) + 1)).where(column.startswith(prefix))
+    )
+    used = [int(number) for number in numbers if number.isascii() and number.isdigit()]
+    following = max(used, default=0) + 1
+    if following >= 10**ID_DIGITS:
+        raise ValidationError({"": f"Plus aucun identifiant libre après {prefix}{following - 1}."})
+    return f"{prefix}{following:0{ID_DIGITS}d}"
+
+
+# --- shared steps --------------------------------------------------------------------------
+
+
+def _known(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    allowed = set(fields)
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    return {name: _blank_to_none(value) for name, value in values.items()}
+
+
+def _required(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
+    return {name: REQUIRED_MESSAGE for name in names if values.get(name) in (None, "")}
+
+
+def _code_lists(values: Mapping[str, Any]) -> dict[str, str]:
+    errors = {}
+    for name, value in values.items():
+        allowed = codelists.CODE_LISTS.get(name)
+        if allowed is not None and value is not None and value not in allowed:
+            errors[name] = "Choisissez une valeur de la liste."
+    return errors
+
+
+def _at_least(
+    values: Mapping[str, Any], names: Iterable[str], *, minimum: int, strict: bool = False
+) -> dict[str, str]:
+    errors = {}
+    for name in names:
+        value = values.get(name)
+        if value is None:
+            continue
+        if strict and value <= minimum:
+            errors[name] = "La valeur doit être strictement positive."
+        elif value < minimum:
+            errors[name] = "La valeur ne peut pas être négative."
+    return errors
+
+
+def _invalid(geometry: BaseGeometry, types: tuple[type, ...], expected: str) -> str | None:
+    if not isinstance(geometry, types):
+        return f"Dessinez {expected}."
+    if geometry.is_empty:
+        return "Le dessin est vide."
+    try:
+        check_valid(geometry)
+    except IssueError as error:
+        return MESSAGES[error.code][0].format(**error.params)
+    return None
+
+
+def _for_database(values: Mapping[str, Any]) -> dict[str, Any]:
+    converted = dict(values)
+    for name, value in values.items():
+        if isinstance(value, BaseGeometry):
+            shape = as_multipolygon(value) if name == "site_geomsurf" else value
+            converted[name] = from_shape(shape, srid=SRID)
+    return converted
+
+
+def _current_values(record: Site | Terrain, fields: Iterable[str]) -> dict[str, Any]:
+    """The record's editable values, geometries as shapes like the values people send."""
+    return {
+        name: to_shape(value) if name.endswith("_geomsurf") and value is not None else value
+        for name in fields
+        for value in [getattr(record, name)]
+    }
+
+
+def _geometry_changed(record: Site | Terrain, values: Mapping[str, Any]) -> bool:
+    name = "site_geomsurf" if isinstance(record, Site) else "terr_geomsurf"
+    return name in values and not _same_shape(getattr(record, name), values[name])
+
+
+def _apply(record: Site | Terrain, values: Mapping[str, Any], *, today: date | None) -> None:
+    for name, value in values.items():
+        if name.endswith("_geomsurf"):
+            if _same_shape(getattr(record, name), value):
+                continue  # a form sends the outline back unchanged: nothing to record
+            value = _for_database({name: value})[name]
+        if getattr(record, name) != value:
+            setattr(record, name, value)
+    actu_column = "site_actu_date" if isinstance(record, Site) else "terr_actu_date"
+    setattr(record, actu_column, today or date.today())
+
+
+def _same_shape(stored: Any, new: Any) -> bool:
+    """Equal within a few centimetres: what an outline sent back unchanged by the browser
+    moves (WGS84 degrees to 7 decimals, then Lambert-93 to the centimetre); redrawing moves
+    vertices by far more."""
+    if stored is None or new is None:
+        return stored is new
+    before = stored if isinstance(stored, BaseGeometry) else to_shape(stored)
+    after = new if isinstance(new, BaseGeometry) else to_shape(new)
+    if isinstance(before, MultiPolygon) != isinstance(after, MultiPolygon):
+        before, after = as_multipolygon(before), as_multipolygon(after)
+    return before.equals_exact(after, tolerance=SAME_SHAPE_TOLERANCE_M)
+
+
+def _check_version(record: Site | Terrain, expected_version: int) -> None:
+    if record.version != expected_version:
+        raise StaleVersionError(_stale_message(record), record)
+
+
+def _stale_message(record: Site | Terrain) -> str:
+    what = "ce parc" if isinstance(record, Site) else "ce terrain"
+    return (
+        f"Quelqu’un a enregistré {what} pendant que vous le modifiiez : vos modifications "
+        "n’ont pas été appliquées, pour ne pas effacer les siennes."
+    )
+
+
+@contextmanager
+def _saving(session: Session, record: Site | Terrain, reason: str) -> Iterator[None]:
+    """Write the changes made in the block under ``reason``, or raise StaleVersionError.
+
+    The version check compares with the version read at the start of the request; a save
+    committed by someone else after that read makes the UPDATE match no row (StaleDataError).
+    The savepoint keeps the session usable, to show the record as it is now.
+    """
+    try:
+        with session.begin_nested(), audit.reason(session, reason):
+            yield  # the reason block flushes: the change and its audit event are written
+    except StaleDataError:
+        session.refresh(record)
+        raise StaleVersionError(_stale_message(record), record) from None

@@ -1,0 +1,339 @@
+"""Views that change the inventory: parks, plots, quick status changes, owners, and history.
+
+Thin: the forms type what people send, foncier.editing checks rights, versions and values and
+writes, foncier.history reads the audit trail. Every write route also checks the right on GET,
+so that nobody is shown a form the core would refuse. Pages answer 400 with the form and its
+messages when the values are refused, 409 when someone else saved the record in between.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Final
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from foncier import editing as core
+from foncier import history
+from foncier.codelists import STADE_COMM_COLOURS
+from foncier.editing import STATUS_CHANGES, Sale, StatusAction
+from foncier.errors import StaleVersionError, ValidationError
+from foncier.inventory import list_epcis
+from foncier.models import Site, Terrain
+from foncier.permissions import Actor
+from foncier.web.auth import current_actor
+from foncier.web.database import db_session
+from foncier.web.inventory.edit_forms import (
+    ConfirmForm,
+    EditForm,
+    OwnerForm,
+    SiteForm,
+    StatusForm,
+    TerrainForm,
+)
+from foncier.web.inventory.geometry_field import site_context, terrain_context
+from foncier.web.inventory.views import inventory, page_numbers
+
+INVALID: Final = 400
+CONFLICT: Final = 409
+
+
+def _status(form: EditForm | StatusForm) -> int:
+    return INVALID if form.errors or form.form_errors else 200
+
+
+def _saved(message: str, surface: core.SurfaceCheck | None = None) -> None:
+    flash(message, "succes")
+    if surface is not None and surface.warning:
+        flash(surface.warning, "info")
+
+
+# --- parks ---------------------------------------------------------------------------------
+
+
+@inventory.route("/sites/nouveau", methods=["GET", "POST"])
+def create_site() -> Any:
+    session, actor = db_session(), current_actor()
+    communes = core.editable_communes(session, actor)
+    if not communes:
+        actor.require_edit(actor.epci_siren, "l’inventaire")  # explains the refusal
+    form = SiteForm()
+    form.set_communes(communes)
+    if form.validate_on_submit():
+        try:
+            saved = core.create_site(session, actor, form.values())
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        else:
+            _saved(f"Parc « {saved.record.site_nom} » créé.", saved.surface)
+            return redirect(url_for("inventory.site", site_id=saved.record.site_id))
+    page = _site_page(session, form, site=None, epci_siren=actor.epci_siren)
+    return page, _status(form)
+
+
+@inventory.route("/sites/<site_id>/modifier", methods=["GET", "POST"])
+def edit_site(site_id: str) -> Any:
+    session, actor = db_session(), current_actor()
+    site = core.site_for_edit(session, actor, site_id)
+    form = SiteForm(obj=site)
+    form.set_communes(core.editable_communes(session, actor))
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            saved = core.update_site(
+                session, actor, site_id, form.values(), expected_version=form.version.data or 0
+            )
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        except StaleVersionError as stale:
+            conflict = _conflict(session, actor, form, stale)
+        else:
+            _saved(f"Parc « {saved.record.site_nom} » enregistré.", saved.surface)
+            return redirect(url_for("inventory.site", site_id=site_id))
+    page = _site_page(session, form, site=site, epci_siren=site.site_epci_siren, conflict=conflict)
+    return page, CONFLICT if conflict else _status(form)
+
+
+def _site_page(session: Session, form: SiteForm, *, site: Site | None, epci_siren: str | None,
+               conflict: dict[str, Any] | None = None) -> str:  # fmt: skip
+    geometry = form.site_geomsurf.data
+    surface = core.surface_check(form.site_surf_brute.data, geometry) if geometry else None
+    return render_template(
+        "inventory/site_edit.html",
+        form=form,
+        site=site,
+        geometry_context=site_context(session, epci_siren),
+        surface=surface,
+        conflict=conflict,
+    )
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+
+@inventory.route("/sites/<site_id>/terrains/nouveau", methods=["GET", "POST"])
+def create_terrain(site_id: str) -> Any:
+    session, actor = db_session(), current_actor()
+    site = core.site_for_edit(session, actor, site_id)
+    form = TerrainForm()
+    if form.validate_on_submit():
+        try:
+            saved = core.create_terrain(session, actor, site_id, form.values())
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        else:
+            _saved(f"Terrain {saved.record.terr_id} créé.", saved.surface)
+            return redirect(url_for("inventory.terrain", terr_id=saved.record.terr_id))
+    return _terrain_page(form, site=site, terrain=None), _status(form)
+
+
+@inventory.route("/terrains/<terr_id>/modifier", methods=["GET", "POST"])
+def edit_terrain(terr_id: str) -> Any:
+    session, actor = db_session(), current_actor()
+    terrain = core.terrain_for_edit(session, actor, terr_id)
+    form = TerrainForm(obj=terrain)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            saved = core.update_terrain(
+                session, actor, terr_id, form.values(), expected_version=form.version.data or 0
+            )
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        except StaleVersionError as stale:
+            conflict = _conflict(session, actor, form, stale)
+        else:
+            _saved(f"Terrain {terr_id} enregistré.", saved.surface)
+            return redirect(url_for("inventory.terrain", terr_id=terr_id))
+    page = _terrain_page(form, site=terrain.site, terrain=terrain, conflict=conflict)
+    return page, CONFLICT if conflict else _status(form)
+
+
+def _terrain_page(form: TerrainForm, *, site: Site, terrain: Terrain | None,
+                  conflict: dict[str, Any] | None = None) -> str:  # fmt: skip
+    geometry = form.terr_geomsurf.data
+    surface = core.surface_check(form.terr_surf_brute.data, geometry) if geometry else None
+    terr_id = terrain.terr_id if terrain else None
+    return render_template(
+        "inventory/terrain_edit.html",
+        form=form,
+        site=site,
+        terrain=terrain,
+        geometry_context=terrain_context(site.site_id, terr_id),
+        surface=surface,
+        conflict=conflict,
+    )
+
+
+def _conflict(
+    session: Session, actor: Actor, form: EditForm | StatusForm, stale: StaleVersionError
+) -> dict[str, Any]:
+    """What the page shows of the other person's save; the form then carries the version
+    saved now, so that saving again applies the values typed here over it, knowingly."""
+    loaded = form.version.data or 0
+    current = stale.current
+    assert isinstance(current, Site | Terrain)
+    form.version.data = current.version
+    return {
+        "message": str(stale),
+        "changes": history.changes_since(session, actor, current, loaded),
+    }
+
+
+# --- quick status changes ------------------------------------------------------------------
+
+
+@inventory.route("/terrains/<terr_id>/statut", methods=["GET", "POST"])
+def change_status(terr_id: str) -> Any:
+    """GET: the confirmation step of the change in ``?action=``; POST: the change."""
+    session, actor = db_session(), current_actor()
+    terrain = core.terrain_for_edit(session, actor, terr_id)
+    try:
+        change = STATUS_CHANGES[StatusAction(request.values.get("action", ""))]
+    except ValueError:
+        abort(400, description="Action inconnue.")
+    form = StatusForm(data={"version": terrain.version})
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            core.change_terrain_status(
+                session, actor, terr_id, change.action,
+                expected_version=form.version.data or 0, sale=_sale(form, change.needs_sale),
+            )  # fmt: skip
+        except ValidationError as error:
+            for name, message in error.errors.items():
+                form[name].errors = [*form[name].errors, message]
+        except StaleVersionError as stale:
+            conflict = _conflict(session, actor, form, stale)
+        else:
+            flash(f"Terrain {terr_id} : {change.reason.lower()} enregistrée.", "succes")
+            return redirect(url_for("inventory.terrain", terr_id=terr_id))
+    page = render_template(
+        "inventory/status_confirm.html",
+        form=form,
+        terrain=terrain,
+        change=change,
+        conflict=conflict,
+        colours=STADE_COMM_COLOURS,
+    )
+    return page, CONFLICT if conflict else (INVALID if form.errors else 200)
+
+
+def _sale(form: StatusForm, needed: bool) -> Sale | None:
+    if not needed:
+        return None
+    return Sale(form.terr_acquereur.data, form.terr_cession_date.data, form.terr_vente_montant.data)
+
+
+# --- owners --------------------------------------------------------------------------------
+
+
+@inventory.route("/terrains/<terr_id>/proprietaires/nouveau", methods=["GET", "POST"])
+def add_owner(terr_id: str) -> Any:
+    session, actor = db_session(), current_actor()
+    terrain = core.terrain_for_edit(session, actor, terr_id)
+    form = OwnerForm()
+    if form.validate_on_submit():
+        try:
+            core.add_owner(session, actor, terr_id, form.values())
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        else:
+            flash("Propriétaire ajouté.", "succes")
+            return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
+    page = render_template("inventory/owner_edit.html", form=form, terrain=terrain, owner=None)
+    return page, _status(form)
+
+
+@inventory.route("/proprietaires/<int:owner_id>/modifier", methods=["GET", "POST"])
+def edit_owner(owner_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    owner = core.owner_for_edit(session, actor, owner_id)
+    form = OwnerForm(obj=owner)
+    if form.validate_on_submit():
+        try:
+            core.update_owner(session, actor, owner_id, form.values())
+        except ValidationError as error:
+            form.add_errors(error.errors)
+        else:
+            flash("Propriétaire enregistré.", "succes")
+            return redirect(
+                url_for("inventory.terrain", terr_id=owner.terr_id, _anchor="proprietaires")
+            )
+    page = render_template(
+        "inventory/owner_edit.html", form=form, terrain=owner.terrain, owner=owner
+    )
+    return page, _status(form)
+
+
+@inventory.route("/proprietaires/<int:owner_id>/supprimer", methods=["GET", "POST"])
+def remove_owner(owner_id: int) -> Any:
+    """GET: the confirmation step; POST: the removal."""
+    session, actor = db_session(), current_actor()
+    owner = core.owner_for_edit(session, actor, owner_id)
+    form = ConfirmForm()
+    terr_id = owner.terr_id
+    if form.validate_on_submit():
+        core.remove_owner(session, actor, owner_id)
+        flash("Propriétaire retiré.", "succes")
+        return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
+    return render_template("inventory/owner_remove.html", form=form, owner=owner)
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+@inventory.get("/sites/<site_id>/historique")
+def site_history(site_id: str) -> Any:
+    session = db_session()
+    events = history.site_events(session, site_id)
+    site = session.get(Site, site_id)
+    return _history(events, f"historique-{site_id}.csv", "inventory/history.html",
+                    title=f"Historique du parc {site.site_nom}", site=site)  # fmt: skip
+
+
+@inventory.get("/terrains/<terr_id>/historique")
+def terrain_history(terr_id: str) -> Any:
+    session = db_session()
+    events = history.terrain_events(session, terr_id)
+    terrain = session.get(Terrain, terr_id)
+    return _history(events, f"historique-{terr_id}.csv", "inventory/history.html",
+                    title=f"Historique du terrain {terr_id}", site=terrain.site,
+                    terrain=terrain)  # fmt: skip
+
+
+@inventory.get("/historique")
+def network_history() -> Any:
+    """Every change of the network's inventory, or of one EPCI's (``?epci=SIREN``)."""
+    epcis = list_epcis(db_session())
+    epci = request.args.get("epci") or None
+    if epci is not None and epci not in dict(epcis):
+        abort(404)
+    name = f"historique-{epci}.csv" if epci else "historique-reseau.csv"
+    return _history(history.network_events(epci), name, "inventory/history.html",
+                    title="Historique de l’inventaire", epcis=epcis, epci=epci)  # fmt: skip
+
+
+def _history(events: Any, csv_name: str, template: str, **context: Any) -> Any:
+    session, actor = db_session(), current_actor()
+    if request.args.get("format") == "csv":
+        return _csv_response(session, actor, events, csv_name)
+    page_number = request.args.get("page", 1, type=int)
+    page = history.history_page(session, actor, events, page=page_number)
+    return render_template(
+        template,
+        page=page,
+        page_numbers=page_numbers(page.page, page.pages),
+        **{"site": None, "terrain": None, "epcis": None, "epci": None, **context},
+    )
+
+
+def _csv_response(session: Session, actor: Actor, events: Any, file_name: str) -> Response:
+    out = io.StringIO()
+    history.write_history_csv(session, actor, events, out)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
