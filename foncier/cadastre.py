@@ -37,7 +37,7 @@ from foncier.cnig.geometry import (
     geometry_from_geojson,
     rounded_to_centimetre,
 )
-from foncier.cnig.issues import MESSAGES, FileReport, Issue, IssueError, IssueLog, SourceFile
+from foncier.cnig.issues import MESSAGES, FileReport, IssueError, IssueLog, SourceFile
 from foncier.errors import ImportRejectedError
 from foncier.geometry_input import GeometryInputError
 from foncier.models import SRID, WGS84, CadastralParcel
@@ -55,7 +55,8 @@ JOIN_TOLERANCE_M: Final = 0.05
 UPSERT_BATCH: Final = 1000
 GZIP_MAGIC: Final = b"\x1f\x8b"
 
-# Errors of this importer, besides the shared ones of foncier.cnig.issues.
+# Errors of this importer, besides the shared ones of foncier.cnig.issues (its "not_degrees"
+# replaces the shared one, which tells to give --crs).
 CADASTRE_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "bad_parcel_id": (
         "Identifiant de parcelle invalide : 14 caractères attendus (par exemple 37167000AB0012).",
@@ -100,13 +101,10 @@ class CadastreImportReport(FileReport):
     updated: int = 0
 
     def summary_lines(self) -> list[str]:
-        lines = [
+        return [
             f"{', '.join(self.sources or [])}: {self.created} parcel(s) created, "
             f"{self.updated} updated"
         ]
-        if self.dry_run:
-            lines.append("Dry run: nothing was written.")
-        return lines
 
 
 # --- references ----------------------------------------------------------------------------
@@ -187,7 +185,7 @@ def import_cadastre(
     any file is wrong.
     """
     files = [SourceFile.of(source) for source in sources]
-    log = IssueLog()
+    log = IssueLog(messages=MESSAGES | CADASTRE_MESSAGES)
     parcels: dict[str, Parcel] = {}
     for file in files:
         _read_parcels(file, log, parcels)
@@ -213,7 +211,7 @@ def _read_parcels(file: SourceFile, log: IssueLog, parcels: dict[str, Parcel]) -
             if parcel.id in first_feature:
                 raise IssueError("duplicate_parcel", first=first_feature[parcel.id])
         except IssueError as error:
-            _log(log, error, file.name, index)
+            log.add(error, file.name, feature=index)
             continue
         first_feature[parcel.id] = index
         parcels[parcel.id] = parcel
@@ -224,7 +222,7 @@ def _features(file: SourceFile, log: IssueLog) -> list[Any]:
         try:
             file = SourceFile(file.name, gzip.decompress(file.content))
         except (OSError, EOFError):
-            _log(log, IssueError("bad_gzip"), file.name)
+            log.add(IssueError("bad_gzip"), file.name)
             return []
     document = read_document(file, log)
     return feature_list(document, file.name, log) if document is not None else []
@@ -266,19 +264,6 @@ def _lambert93(geometry_object: Any) -> MultiPolygon:
 
 
 _TO_LAMBERT93: Final = Transformer.from_crs(WGS84, SRID, always_xy=True)
-
-
-def _log(log: IssueLog, error: IssueError, file: str, feature: int | None = None) -> None:
-    french, english = CADASTRE_MESSAGES.get(error.code) or MESSAGES[error.code]
-    log.issues.append(
-        Issue(
-            code=error.code,
-            file=file,
-            message_fr=french.format(**error.params),
-            message_en=english.format(**error.params),
-            feature=feature,
-        )
-    )
 
 
 def _existing_ids(session: Session, ids: list[str]) -> set[str]:

@@ -261,21 +261,9 @@ def export_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "--with-extensions", is_flag=True, help="Append foncier's extension columns to terrain-eco.csv."
 )
 @reports_errors
-def export_cnig_files(
-    outdir: Path, epci: str | None, site: str | None, confidential: bool, with_extensions: bool
-) -> None:
+def export_cnig_files(outdir: Path, **options: Any) -> None:
     """Write site-eco.csv and terrain-eco.csv in OUTDIR (CNIG "Sites Économiques")."""
-    with unit_of_work() as session:
-        report = cnig.export_cnig(
-            session,
-            outdir,
-            epci=epci,
-            site=site,
-            confidential=confidential,
-            with_extensions=with_extensions,
-        )
-    click.echo(f"{report.site_path}: {report.sites} sites")
-    click.echo(f"{report.terrain_path}: {report.terrains} plots")
+    _export_files(cnig.export_cnig, outdir, options)
 
 
 @export_group.command("geojson")
@@ -285,21 +273,19 @@ def export_cnig_files(
     "--with-extensions", is_flag=True, help="Add foncier's extension properties to the plots."
 )
 @reports_errors
-def export_geojson_files(
-    outdir: Path, epci: str | None, site: str | None, confidential: bool, with_extensions: bool
-) -> None:
+def export_geojson_files(outdir: Path, **options: Any) -> None:
     """Write site-eco.geojson and terrain-eco.geojson (WGS84, CNIG properties) in OUTDIR."""
     from foncier.cnig.geojson_export import export_geojson
 
+    _export_files(export_geojson, outdir, options)
+
+
+def _export_files(
+    export: Callable[..., cnig.ExportReport], outdir: Path, options: dict[str, Any]
+) -> None:
+    """Run a two-file export (parks, plots) with the command's options; say what it wrote."""
     with unit_of_work() as session:
-        report = export_geojson(
-            session,
-            outdir,
-            epci=epci,
-            site=site,
-            confidential=confidential,
-            with_extensions=with_extensions,
-        )
+        report = export(session, outdir, **options)
     click.echo(f"{report.site_path}: {report.sites} sites")
     click.echo(f"{report.terrain_path}: {report.terrains} plots")
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from foncier import audit, codelists
 from foncier.cnig.geometry import as_multipolygon, check_valid
 from foncier.cnig.importer import EPCI_TOLERANCE_M, SITE_TOLERANCE_M, Outline
-from foncier.cnig.issues import MESSAGES, IssueError
+from foncier.cnig.issues import IssueError
 from foncier.cnig.values import INSEE_PREFIX, REFCAD
 from foncier.errors import NotFoundError, StaleVersionError, ValidationError
 from foncier.models import SRID, Commune, Epci, Owner, Site, Terrain
@@ -135,6 +135,17 @@ class Saved(Generic[Record]):
     record: Record
     surface: SurfaceCheck
 
+    @classmethod
+    def of(cls, record: Record) -> Saved[Record]:
+        return cls(record, surface_check_of(record))
+
+
+def _added(session: Session, record: Record, reason: str) -> Saved[Record]:
+    """Add a new park or plot, its creation recorded in the history under ``reason``."""
+    with audit.reason(session, reason):
+        session.add(record)
+    return Saved.of(record)
+
 
 def _hectares(value: Decimal | None) -> str:
     return "" if value is None else format(value.quantize(Decimal("0.01")), "f").replace(".", ",")
@@ -208,9 +219,7 @@ def create_site(
         site_actu_date=today,
         **_for_database({**values, "site_epci_siren": epci_siren}),
     )
-    with audit.reason(session, "Création du parc"):
-        session.add(site)
-    return Saved(site, surface_check_of(site))
+    return _added(session, site, "Création du parc")
 
 
 def update_site(
@@ -237,7 +246,7 @@ def update_site(
     _validate_site(session, merged, epci_siren, current=site, check_perimeter=recheck)
     with _saving(session, site, "Modification du parc"):
         _apply(site, {**values, "site_epci_siren": epci_siren}, today=today)
-    return Saved(site, surface_check_of(site))
+    return Saved.of(site)
 
 
 def _site_epci(session: Session, values: Mapping[str, Any]) -> str | None:
@@ -344,9 +353,7 @@ def create_terrain(
         terr_actu_date=today,
         **_for_database(values),
     )
-    with audit.reason(session, "Création du terrain"):
-        session.add(terrain)
-    return Saved(terrain, surface_check_of(terrain))
+    return _added(session, terrain, "Création du terrain")
 
 
 def update_terrain(
@@ -368,7 +375,7 @@ def update_terrain(
     _validate_terrain(merged, terrain.site, check_outline=recheck)
     with _saving(session, terrain, "Modification du terrain"):
         _apply(terrain, values, today=today)
-    return Saved(terrain, surface_check_of(terrain))
+    return Saved.of(terrain)
 
 
 def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
@@ -671,7 +678,7 @@ def _invalid(geometry: BaseGeometry, types: tuple[type, ...], expected: str) -> 
     try:
         check_valid(geometry)
     except IssueError as error:
-        return MESSAGES[error.code][0].format(**error.params)
+        return error.french
     return None
 
 

@@ -33,8 +33,9 @@ from foncier.cnig.geometry import (
     check_valid,
     geometry_from_geojson,
     rounded_to_centimetre,
+    within,
 )
-from foncier.cnig.issues import MESSAGES, IssueError
+from foncier.cnig.issues import IssueError
 from foncier.errors import FoncierError
 from foncier.models import SRID, WGS84
 
@@ -132,12 +133,7 @@ def _read_geometry_object(geometry_object: Any, kind: GeometryKind) -> Polygon |
     except IssueError as error:
         if error.code == "geometry_type":
             raise GeometryInputError(_wrong_type(error.params["found"], kind)) from None
-        raise GeometryInputError(_issue_message(error)) from None
-
-
-def _issue_message(error: IssueError) -> str:
-    """The French message the importers give for this error."""
-    return MESSAGES[error.code][0].format(**error.params)
+        raise GeometryInputError(error.french) from None
 
 
 def _wrong_type(found: str, kind: GeometryKind) -> str:
@@ -182,8 +178,8 @@ def _checked(
     if crs is None:
         # WKT says nothing of its system: degrees and Lambert-93 metres cannot be confused
         # in France (Lambert-93 northings exceed 6,000,000).
-        crs = CRS.from_epsg(WGS84 if _within(geometry.bounds, DEGREE_BOUNDS) else SRID)
-    elif crs.is_geographic and not _within(geometry.bounds, DEGREE_BOUNDS):
+        crs = CRS.from_epsg(WGS84 if within(geometry.bounds, DEGREE_BOUNDS) else SRID)
+    elif crs.is_geographic and not within(geometry.bounds, DEGREE_BOUNDS):
         raise GeometryInputError(
             "Coordonnées hors des bornes des degrés : le texte est lu en WGS84 (longitude, "
             "latitude), comme tout GeoJSON sans membre « crs ». Pour du Lambert-93, collez du "
@@ -193,7 +189,7 @@ def _checked(
     try:
         check_valid(geometry)
     except IssueError as error:
-        raise GeometryInputError(_issue_message(error)) from None
+        raise GeometryInputError(error.french) from None
     projected = _to_lambert93(geometry, crs)
     _check_in_france(projected, crs)
     rounded = rounded_to_centimetre(projected)
@@ -230,7 +226,7 @@ def _to_lambert93(geometry: Polygon | MultiPolygon, crs: CRS) -> Polygon | Multi
 
 
 def _check_in_france(projected: Polygon | MultiPolygon, crs: CRS) -> None:
-    if _within(projected.bounds, LAMBERT93_BOUNDS):
+    if within(projected.bounds, LAMBERT93_BOUNDS):
         return
     hint = (
         " Les coordonnées sont-elles dans l’ordre longitude, latitude ?"
@@ -238,11 +234,6 @@ def _check_in_france(projected: Polygon | MultiPolygon, crs: CRS) -> None:
         else ""
     )
     raise GeometryInputError(f"La géométrie est hors de France métropolitaine.{hint}")
-
-
-def _within(bounds: tuple[float, ...], frame: tuple[float, ...]) -> bool:
-    minx, miny, maxx, maxy = bounds
-    return frame[0] <= minx and maxx <= frame[2] and frame[1] <= miny and maxy <= frame[3]
 
 
 @lru_cache(maxsize=8)

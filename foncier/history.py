@@ -10,7 +10,6 @@ history must not become a way round the rule.
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from foncier.cnig.labels import LABELS, UNITS
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import NotFoundError
 from foncier.models import AuditEvent, Owner, Site, Terrain, User
+from foncier.paging import Paging, check_page
 from foncier.permissions import Actor
 
 # The platform's users are in mainland France: times are shown in their local time.
@@ -136,15 +136,8 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(Paging):
     entries: list[HistoryEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 # --- which events ----------------------------------------------------------------------------
@@ -212,10 +205,9 @@ def history_page(
 ) -> HistoryPage:
     """One page of ``events``; a page past the last one is not found."""
     total = session.scalar(select(func.count()).select_from(events.subquery())) or 0
-    if page < 1 or (page > 1 and (page - 1) * per_page >= total):
-        raise NotFoundError(f"page {page} of the history does not exist")
+    check_page(page, total, per_page, of="the history")
     entries = read_entries(session, actor, events.limit(per_page).offset((page - 1) * per_page))
-    return HistoryPage(entries, total, page, per_page)
+    return HistoryPage(entries=entries, total=total, page=page, per_page=per_page)
 
 
 def _entries(

@@ -8,7 +8,6 @@ without them, and ``get_terrain_detail`` adds them only for an actor who may see
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
@@ -22,6 +21,7 @@ from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS, STADES_DISPONIBLES
 from foncier.errors import NotFoundError
 from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from foncier.models.views import site_summary
+from foncier.paging import Paging, check_page
 from foncier.permissions import Actor
 
 # ICU's French collation sorts "Écoparc" among the E and "de Gâtine" among the D, where the
@@ -81,15 +81,8 @@ class SiteListItem:
 
 
 @dataclass(frozen=True)
-class SitePage:
+class SitePage(Paging):
     items: list[SiteListItem]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 @dataclass(frozen=True)
@@ -198,8 +191,7 @@ def search_sites(
     """One page of the parks matching ``criteria``; a page past the last one is not found."""
     matching = _site_rows().where(*_conditions(criteria))
     total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    if page < 1 or (page > 1 and (page - 1) * per_page >= total):
-        raise NotFoundError(f"page {page} of the park list does not exist")
+    check_page(page, total, per_page, of="the park list")
     rows = session.execute(
         matching.order_by(*_ordering(criteria.sort)).limit(per_page).offset((page - 1) * per_page)
     ).mappings()

@@ -10,7 +10,6 @@ back whatever the message was about (an account whose owner never got their link
 
 from __future__ import annotations
 
-import math
 import os
 import smtplib
 import ssl
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from foncier.errors import ConfigurationError, FoncierError
 from foncier.models import OutboxMessage
+from foncier.paging import Paging, page_count
 from foncier.permissions import Actor
 
 # Where scripts/run serves the platform: the links of a development machine.
@@ -180,26 +180,19 @@ def _send_smtp(settings: MailSettings, message: EmailMessage) -> None:
 
 
 @dataclass(frozen=True)
-class OutboxPage:
+class OutboxPage(Paging):
     messages: list[OutboxMessage]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def outbox_page(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> OutboxPage:
     """The outbox, newest first; it holds password links, so account managers only read it."""
     actor.require_account_management()
     total = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
-    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    page = min(max(1, page), page_count(total, per_page))
     messages = session.scalars(
         select(OutboxMessage)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    return OutboxPage(list(messages), total, page, per_page)
+    return OutboxPage(messages=list(messages), total=total, page=page, per_page=per_page)

@@ -58,13 +58,10 @@ class ZoneImportReport(FileReport):
     replaced: int = 0
 
     def summary_lines(self) -> list[str]:
-        lines = [
+        return [
             f"{self.source}: {self.created} {self.zone_type} zone(s) imported, "
             f"{self.replaced} from an earlier import of this file replaced"
         ]
-        if self.dry_run:
-            lines.append("Dry run: nothing was written.")
-        return lines
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,15 @@ def decode(source: SourceFile, log: IssueLog) -> str | None:
     return source.content.decode("utf-8-sig")
 
 
+def non_empty_text(source: SourceFile, log: IssueLog) -> str | None:
+    """The text of the file, or None after reporting it unreadable or empty."""
+    text = decode(source, log)
+    if text is not None and not text.strip():
+        log.add(IssueError("empty_file"), source.name)
+        return None
+    return text
+
+
 def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") >= header_line.count(",") else ","
 
@@ -95,11 +104,8 @@ def read_records(
 ) -> list[Record]:
     """The records of a CNIG file whose allowed columns are ``columns``; problems go to log."""
     known = {column.name for column in columns}
-    text = decode(source, log)
+    text = non_empty_text(source, log)
     if text is None:
-        return []
-    if not text.strip():
-        log.add(IssueError("empty_file"), source.name)
         return []
     delimiter = detect_delimiter(text.partition("\n")[0])
     # Strict: a stray or unclosed quote is an error, not a field that swallows the next lines.

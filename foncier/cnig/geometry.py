@@ -108,22 +108,23 @@ def _is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _within(bounds: tuple[float, ...], frame: tuple[float, ...]) -> bool:
+def within(bounds: tuple[float, ...], frame: tuple[float, ...]) -> bool:
+    """Whether ``bounds`` (minx, miny, maxx, maxy) lie inside ``frame``, given alike."""
     minx, miny, maxx, maxy = bounds
     return frame[0] <= minx and maxx <= frame[2] and frame[1] <= miny and maxy <= frame[3]
 
 
 def check_lambert93(geometry: Polygon | MultiPolygon) -> None:
     """Refuse coordinates that cannot be Lambert-93, saying so when they look like degrees."""
-    if _within(geometry.bounds, LAMBERT93_BOUNDS):
+    if within(geometry.bounds, LAMBERT93_BOUNDS):
         return
-    if _within(geometry.bounds, DEGREE_BOUNDS):
+    if within(geometry.bounds, DEGREE_BOUNDS):
         raise IssueError("wgs84_coordinates")
     raise IssueError("not_lambert93")
 
 
 def check_degrees(geometry: Polygon | MultiPolygon, crs_name: str) -> None:
-    if not _within(geometry.bounds, DEGREE_BOUNDS):
+    if not within(geometry.bounds, DEGREE_BOUNDS):
         raise IssueError("not_degrees", crs=crs_name)
 
 

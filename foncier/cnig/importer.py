@@ -115,10 +115,7 @@ class ImportReport(FileReport):
     terrains: TableCounts | None = None
 
     def summary_lines(self) -> list[str]:
-        lines = [counts.summary() for counts in (self.sites, self.terrains) if counts]
-        if self.dry_run:
-            lines.append("Dry run: nothing was written.")
-        return lines
+        return [counts.summary() for counts in (self.sites, self.terrains) if counts]
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ stable code; docs/data-formats.md lists the codes with their messages.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -263,6 +264,11 @@ class IssueError(Exception):
         self.code = code
         self.params = params
 
+    @property
+    def french(self) -> str:
+        """The French message of MESSAGES, for a form field rather than a file report."""
+        return MESSAGES[self.code][0].format(**self.params)
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -322,6 +328,8 @@ class IssueLog:
     issues: list[Issue] = field(default_factory=list)
     # Files whose rows are features (GeoJSON, GeoPackage layers): their "line" is an entity.
     feature_files: set[str] = field(default_factory=set)
+    # An importer with errors of its own gives MESSAGES completed with them.
+    messages: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MESSAGES)
 
     def count_features(self, file: str) -> None:
         """Number the rows of ``file`` as features from now on (its lines are entities)."""
@@ -337,7 +345,7 @@ class IssueLog:
         feature: int | None = None,
         value: str | None = None,
     ) -> None:
-        french, english = MESSAGES[error.code]
+        french, english = self.messages[error.code]
         entity = line if file in self.feature_files else None
         self.issues.append(
             Issue(
@@ -389,11 +397,13 @@ class FileReport(ABC):
 
     @abstractmethod
     def summary_lines(self) -> list[str]:
-        """What the import did (or, in a dry run, would do), in English."""
+        """What the import did (or, in a dry run, would do), in English; english_lines adds
+        the dry-run notice."""
 
     def english_lines(self) -> list[str]:
         if self.accepted:
-            return self.summary_lines()
+            dry_run = ["Dry run: nothing was written."] if self.dry_run else []
+            return [*self.summary_lines(), *dry_run]
         files = sorted({issue.file for issue in self.issues})
         return [
             f"Refused: {len(self.issues)} error(s) in {', '.join(files)}; nothing was written.",

@@ -39,7 +39,13 @@ from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
 
 from foncier.cnig.columns import Column, Kind
-from foncier.cnig.csvfile import Record, check_header, decode, header_names, read_records
+from foncier.cnig.csvfile import (
+    Record,
+    check_header,
+    header_names,
+    non_empty_text,
+    read_records,
+)
 from foncier.cnig.geojson import (
     LAMBERT93,
     NOT_FINITE,
@@ -115,11 +121,7 @@ def csv_table(source: SourceFile) -> Table | None:
 def read_csv(source: SourceFile, table: Table | None, log: IssueLog) -> list[Layer]:
     if table is None:
         # Unreadable or empty files are reported as such, not as of an unknown class.
-        text = decode(source, log)
-        if text is None:
-            return []
-        if not text.strip():
-            log.add(IssueError("empty_file"), source.name)
+        if non_empty_text(source, log) is None:
             return []
         table = csv_table(source)
         if table is None:

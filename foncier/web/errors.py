@@ -55,7 +55,11 @@ def init_app(app: Flask, *, api_prefix: str) -> None:
         return render_error_page(code, explanation), code
 
     def handle_domain_error(error: FoncierError) -> tuple[Response | str, int]:
-        return handle_http_error(http_error_for(error)(str(error)))
+        http_error = http_error_for(error)(str(error))
+        if isinstance(error, PermissionDeniedError) and not is_api_request():
+            # The core words its refusals in French for the person refused: say why.
+            return render_error_page(403, str(error)), 403
+        return handle_http_error(http_error)
 
     app.register_error_handler(HTTPException, handle_http_error)
     for domain_error in DOMAIN_ERRORS:

@@ -24,6 +24,7 @@ LINKS: tuple[Link, ...] = (
     Link("inventory.map_page", "Carte", lambda actor: True),
     Link("inventory.sites", "Parcs d’activités", lambda actor: True),
     Link("transfer.index", "Imports et exports", lambda actor: True),
+    Link("inventory.network_history", "Historique", lambda actor: True),
     Link("auth.accounts", "Comptes", lambda actor: actor.can_manage_accounts),
     Link("auth.outbox", "Messages envoyés", lambda actor: actor.can_manage_accounts),
     Link("auth.password", "Mon mot de passe", lambda actor: True),

@@ -8,13 +8,8 @@ Playwright; they run without basemap.
 
 from __future__ import annotations
 
-import html
-import json
 import os
-import re
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,13 +19,19 @@ from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
-from web_helpers import sign_in
-from werkzeug.serving import make_server
+from web_helpers import (
+    TEST_CONFIG,
+    Page,
+    page_of,
+    record_errors,
+    serving,
+    sign_in,
+    sign_in_browser,
+)
 
 from foncier.db import make_engine
-from foncier.pgcluster import free_port
 from foncier.web import create_app
-from seed.accounts import DEMO_PASSWORD, PARTNER_EMAIL
+from seed.accounts import PARTNER_EMAIL
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,37 +45,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
-
-
-@dataclass(frozen=True)
-class Page:
-    """A response read as a person would: its status, its visible text, its data attributes."""
-
-    status: int
-    html: str
-
-    @property
-    def text(self) -> str:
-        without_scripts = re.sub(r"<script\b.*?</script>", " ", self.html, flags=re.S)
-        visible = html.unescape(re.sub(r"<[^>]+>", " ", without_scripts))
-        return " ".join(visible.split())  # also folds French no-break spaces
-
-    def values(self, attribute: str) -> list[str]:
-        """Values of ``attribute`` (e.g. data-site-id), in document order."""
-        return [html.unescape(v) for v in re.findall(rf'\b{attribute}="([^"]*)"', self.html)]
-
-    def json_script(self, element_id: str) -> object:
-        """The data of a <script type="application/json"> element."""
-        match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>',
-                          self.html, flags=re.S)  # fmt: skip
-        assert match, f"no JSON script #{element_id}"
-        return json.loads(match.group(1))
-
-    def element_text(self, element_id: str) -> str:
-        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', self.html, flags=re.S)
-        assert match, f"no element #{element_id}"
-        return " ".join(html.unescape(match.group(1)).split())
 
 
 @pytest.fixture(scope="session")
@@ -120,8 +90,7 @@ def get_page(client: FlaskClient) -> Callable[..., Page]:
     """GET a URL from the test's application, or from ``through`` another client."""
 
     def get(url: str, through: FlaskClient | None = None) -> Page:
-        response = (through or client).get(url)
-        return Page(response.status_code, response.get_data(as_text=True))
+        return page_of((through or client).get(url))
 
     return get
 
@@ -148,15 +117,8 @@ def live_server(browser_database_url: str) -> Iterator[str]:
     """The application on a free local port, on the browser tests' committed database."""
     if not VENDOR_LEAFLET.exists():
         pytest.fail("Leaflet is not vendored: run `npm ci && npm run build` first")
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": browser_database_url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serving(create_app({**TEST_CONFIG, "DATABASE_URL": browser_database_url})) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -172,15 +134,6 @@ def chromium() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
-
-
-def sign_in_browser(page: BrowserPage, live_server: str, email: str) -> None:
-    """Sign in through the sign-in page, as a person would."""
-    page.goto(f"{live_server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 @pytest.fixture
@@ -201,8 +154,7 @@ def browser_page(anonymous_browser_page: BrowserPage, live_server: str) -> Brows
 def console_errors(browser_page: BrowserPage) -> list[str]:
     """What the page reports as errors (failed loads, exceptions, CSP violations)."""
     errors: list[str] = []
-    browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    browser_page.on("pageerror", lambda error: errors.append(str(error)))
+    record_errors(browser_page, errors)
     return errors
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -13,9 +11,15 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
-from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import func, select
-from web_helpers import csrf_token_of, post_form, sign_in
+from web_helpers import (
+    TEST_CONFIG,
+    csrf_token_of,
+    page_of,
+    post_form,
+    sign_in,
+    sign_in_browser,
+)
 
 from foncier import accounts
 from foncier.accounts import MAX_FAILURES_PER_EMAIL, SET_PASSWORD_PATH
@@ -23,42 +27,17 @@ from foncier.mail import MailBackend, MailSettings, send_mail
 from foncier.models import OutboxMessage, User
 from foncier.permissions import Actor, Role
 from foncier.web import create_app
-from seed.accounts import COORDINATOR_EMAIL, DEMO_PASSWORD, PARTNER_EMAIL
+from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
 GATINE_RACAN = "200073237"
 REFERENT_EMAIL = "referent.gatine-racan@demo.foncier.test"
 PASSWORD = "une phrase assez longue"
 NEW_PASSWORD = "une autre phrase, plus longue"
 ADMIN = Actor.system("tests")
-APP_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
 
 
 def unique_email(prefix: str = "web") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}@example.org"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A response as a person reads it (like conftest's Page, for POST responses too)."""
-
-    status: int
-    html: str
-
-    @property
-    def text(self) -> str:
-        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", self.html)).split())
-
-    def values(self, attribute: str) -> list[str]:
-        return [html.unescape(v) for v in re.findall(rf'\b{attribute}="([^"]*)"', self.html)]
-
-    def element_text(self, element_id: str) -> str:
-        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', self.html, flags=re.S)
-        assert match, f"no element #{element_id}"
-        return html.unescape(match.group(1)).strip()
-
-
-def page_of(response) -> Reply:
-    return Reply(response.status_code, response.get_data(as_text=True))
 
 
 def new_user(session, role=Role.PARTENAIRE, password: str | None = PASSWORD) -> User:
@@ -173,7 +152,7 @@ def cookie_app(session_factory, monkeypatch, env: dict[str, str], **config):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return create_app({**APP_CONFIG, "SESSION_FACTORY": session_factory, **config})
+    return create_app({**TEST_CONFIG, "SESSION_FACTORY": session_factory, **config})
 
 
 def test_cookies_are_secure_in_production_and_last_twelve_hours(
@@ -486,7 +465,7 @@ def test_a_mail_server_failure_creates_no_account(session_factory, session):
         smtp_host="127.0.0.1", smtp_port=9, smtp_timeout=2,
     )  # fmt: skip
     app = create_app(
-        {**APP_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory,
+        {**TEST_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory,
          "MAIL_SETTINGS": unreachable}
     )  # fmt: skip
     client = sign_in(app.test_client(), session, COORDINATOR_EMAIL)
@@ -497,14 +476,6 @@ def test_a_mail_server_failure_creates_no_account(session_factory, session):
 
 
 # --- in a real browser --------------------------------------------------------------------------
-
-
-def sign_in_browser(page: BrowserPage, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 @pytest.mark.browser

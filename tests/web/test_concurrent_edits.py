@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_helpers import form_values, visible_text
+from web_helpers import form_of, form_values, visible_text
 
 from foncier.accounts import create_user
 from foncier.models import Site, Terrain
@@ -55,20 +55,14 @@ def stored(session: Session, model: type, key: str) -> object:
     return session.get(model, key)
 
 
-def open_form(client: FlaskClient, url: str, form_id: str) -> dict[str, str]:
-    response = client.get(url)
-    assert response.status_code == 200
-    return form_values(response.get_data(as_text=True), form_id)
-
-
 def test_the_second_save_is_refused_with_the_first_change_and_the_typed_values(
     session, first, second
 ):
     plot = plot_on_sale(session)
     url = f"/terrains/{plot.terr_id}/modifier"
     mine, theirs = (
-        open_form(first, url, "formulaire-terrain"),
-        open_form(second, url, "formulaire-terrain"),
+        form_of(first, url, "formulaire-terrain"),
+        form_of(second, url, "formulaire-terrain"),
     )
     assert mine["version"] == theirs["version"] == str(plot.version)
     loaded = plot.version
@@ -99,9 +93,9 @@ def test_the_second_save_is_refused_with_the_first_change_and_the_typed_values(
 def test_a_status_change_confirmed_after_someone_else_saved_is_refused(session, first, second):
     plot = plot_on_sale(session)
     status_url = f"/terrains/{plot.terr_id}/statut"
-    confirmation = open_form(second, f"{status_url}?action=reservation", "confirmation-statut")
+    confirmation = form_of(second, f"{status_url}?action=reservation", "confirmation-statut")
     edit_url = f"/terrains/{plot.terr_id}/modifier"
-    withdrawn = open_form(first, edit_url, "formulaire-terrain") | {
+    withdrawn = form_of(first, edit_url, "formulaire-terrain") | {
         "terr_stade_comm": "non commercialisé"
     }
     assert first.post(edit_url, data=withdrawn).status_code == 302
@@ -116,8 +110,8 @@ def test_a_status_change_confirmed_after_someone_else_saved_is_refused(session, 
 def test_two_park_edits_at_once_keep_the_first(session, first, second):
     url = f"/sites/{POLAXIS}/modifier"
     mine, theirs = (
-        open_form(first, url, "formulaire-parc"),
-        open_form(second, url, "formulaire-parc"),
+        form_of(first, url, "formulaire-parc"),
+        form_of(second, url, "formulaire-parc"),
     )
     assert second.post(url, data=theirs | {"site_nb_emploi": "420"}).status_code == 302
     refused = first.post(url, data=mine | {"site_nom": "Polaxis – nouveau nom"})

@@ -16,12 +16,15 @@ import pytest
 import shapely
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Page as BrowserPage
-from pyproj import Transformer
 from shapely.geometry import box
 from sqlalchemy import Engine, text
-from web_helpers import draw_on_geometry_map, wait_for_geometry_map
-
-from seed.accounts import DEMO_PASSWORD
+from web_helpers import (
+    draw_on_geometry_map,
+    in_degrees,
+    record_errors,
+    sign_in_browser,
+    wait_for_geometry_map,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -31,25 +34,12 @@ POLAXIS = "37167_SITE-ECO_00005"
 NEUVY_LE_ROI = "37167"
 # A free strip of Polaxis, north of its plots (Lambert-93 metres): 100 m by 40 m.
 NEW_PLOT = box(517_900, 6_719_745, 518_000, 6_719_785)
-TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
 # A 200 m square of Neuvy-le-Roi at least 300 m from any park, as Lambert-93 WKT.
 FREE_SQUARE_SQL = """
     SELECT ST_AsText(ST_Envelope(ST_Buffer(ST_PointOnSurface(ST_Difference(
         c.geom, (SELECT ST_Buffer(ST_Union(site_geomsurf), 400) FROM site))), 100)))
     FROM commune c WHERE c.insee = :insee
 """
-
-
-def in_degrees(geometry):
-    return shapely.transform(geometry, TO_WGS84.transform, interleaved=False)
-
-
-def sign_in_as(page: BrowserPage, server: str, email: str) -> None:
-    page.goto(f"{server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 @pytest.fixture
@@ -64,21 +54,20 @@ def signed_in(
 ) -> Iterator[Callable[[str], BrowserPage]]:
     """Open a browser signed in as an account; every page must stay free of errors (scripts,
     failed loads, CSP violations), except the refusal the test asks for."""
-    contexts, errors = [], browser_errors
+    contexts = []
 
     def open_as(email: str) -> BrowserPage:
         context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        sign_in_as(page, live_server, email)
+        record_errors(page, browser_errors)
+        sign_in_browser(page, live_server, email)
         return page
 
     yield open_as
     for context in contexts:
         context.close()
-    assert errors == []
+    assert browser_errors == []
 
 
 def choose_required_values(page: BrowserPage, form_id: str) -> None:

@@ -13,7 +13,7 @@ from geoalchemy2.shape import to_shape
 from shapely import box
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_helpers import form_values, visible_text
+from web_helpers import form_of, form_values, visible_text
 
 from foncier.geometry_input import geojson_wgs84_text
 from foncier.models import AuditEvent, Commune, Epci, Owner, Site, Terrain
@@ -40,12 +40,6 @@ def plot_of(session: Session, stade: str | None = None) -> Terrain:
 def reloaded(session: Session, terr_id: str) -> Terrain:
     session.expire_all()
     return session.get(Terrain, terr_id)
-
-
-def form_of(client: FlaskClient, url: str, form_id: str) -> dict[str, str]:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    return form_values(response.get_data(as_text=True), form_id)
 
 
 def text_of(response) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from html import unescape
 from io import BytesIO
@@ -20,21 +19,26 @@ from flask_wtf import FlaskForm
 from geoalchemy2.shape import from_shape
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Page as BrowserPage
-from pyproj import Transformer
 from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
-from web_helpers import draw_on_geometry_map, wait_for_geometry_map
-from werkzeug.serving import make_server
+from web_helpers import (
+    TEST_CONFIG,
+    csrf_token_of,
+    draw_on_geometry_map,
+    in_degrees,
+    record_errors,
+    serving,
+    sign_in_browser,
+    wait_for_geometry_map,
+)
 from wtforms import StringField
 
 from foncier.cadastre import import_cadastre
 from foncier.models import CadastralParcel
-from foncier.pgcluster import free_port
 from foncier.web import create_app
 from foncier.web.database import db_session
 from foncier.web.inventory.geometry_field import GeometryField, site_context, terrain_context
-from seed.accounts import DEMO_PASSWORD
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "cadastre" / "cadastre-37167-parcelles.json"
 POLAXIS = "37167_SITE-ECO_00005"
@@ -42,7 +46,6 @@ GATINE_RACAN = "200073237"
 REFERENT = "referent.gatine-racan@demo.foncier.test"
 # A free strip of Polaxis, north of its plots, in Lambert-93 metres.
 PLOT = box(517_900, 6_719_745, 518_000, 6_719_785)
-TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
 PAGE = """{% extends "base.html" %}
 {% from "inventory/_geometry.html" import geometry_input %}
 {% block title %}Essai{% endblock %}
@@ -95,14 +98,6 @@ def add_test_pages(app: Flask, stored: Polygon | None = None) -> None:
     )
 
 
-def in_degrees(geometry):
-    return shapely.transform(geometry, TO_WGS84.transform, interleaved=False)
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
 def json_script(html: str, element_id: str) -> dict:
     match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html)
     return json.loads(match.group(1))
@@ -120,7 +115,7 @@ def referent(app: Flask, client_for: Callable[[str], FlaskClient]) -> FlaskClien
 
 
 def post(client: FlaskClient, url: str, **fields) -> str:
-    token = csrf_token(client.get(url).get_data(as_text=True))
+    token = csrf_token_of(client, url)
     response = client.post(
         url, data={"csrf_token": token, **fields}, content_type="multipart/form-data"
     )
@@ -252,19 +247,12 @@ def drawing_server(browser_database_url: str, browser_engine: Engine) -> Iterato
     fixture's parcels are imported for the module and removed afterwards."""
     with Session(browser_engine) as session, session.begin():
         import_cadastre(session, [FIXTURE])
-    app = create_app(
-        {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": "",
-         "DATABASE_URL": browser_database_url}
-    )  # fmt: skip
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": browser_database_url})
     add_test_pages(app)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join()
         with Session(browser_engine) as session, session.begin():
             session.execute(delete(CadastralParcel).where(CadastralParcel.source == FIXTURE.name))
 
@@ -281,23 +269,13 @@ def drawing_page(
 ) -> Iterator[BrowserPage]:
     context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
     page = context.new_page()
-    errors = page_errors
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in_as(page, drawing_server, REFERENT)
+    record_errors(page, page_errors)
+    sign_in_browser(page, drawing_server, REFERENT)
     page.goto(f"{drawing_server}/essai/terrain")
     wait_for_geometry_map(page, "contour")
     yield page
-    assert errors == []
+    assert page_errors == []
     context.close()
-
-
-def sign_in_as(page: BrowserPage, server: str, email: str) -> None:
-    page.goto(f"{server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 def draw_polygon(page: BrowserPage, polygon: Polygon) -> None:

@@ -19,7 +19,7 @@ from geoalchemy2.shape import to_shape
 from shapely import box
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
-from web_helpers import csrf_token_of, form_values
+from web_helpers import csrf_token_of, form_of
 
 from foncier.geometry_input import geojson_wgs84_text
 from foncier.models import Commune, Owner, Terrain
@@ -165,9 +165,7 @@ def client_as(role: str, app, client_for) -> FlaskClient:
 def permitted_values(client_for, route: WriteRoute, session: Session, target: Target):
     """The URL and the values a permitted person (the coordinator) would post."""
     url, form_page, form_id, changes = route.request(session, target)
-    page = client_for(COORDINATOR_EMAIL).get(form_page)
-    assert page.status_code == 200, form_page
-    values = form_values(page.get_data(as_text=True), form_id) | changes
+    values = form_of(client_for(COORDINATOR_EMAIL), form_page, form_id) | changes
     if route.name == "change_status":
         values["action"] = "retrait"
     return url, values

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
-from web_helpers import csrf_token_of, post_form, sign_in, visible_text
+from web_helpers import TEST_CONFIG, csrf_token_of, post_form, sign_in, visible_text
 
 from foncier import transfer
 from foncier.cnig import SourceFile, export_cnig
@@ -28,7 +28,6 @@ POLAXIS = "37167_SITE-ECO_00005"
 LES_ATLANTES = "37233_SITE-ECO_00019"
 NEW_PLOT = "37167_TERRAIN-ECO_98001"
 INDEX = "/imports-exports"
-TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
 
 
 @pytest.fixture

@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import html
+import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
+import shapely
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page as BrowserPage
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from foncier.models import User
+from foncier.pgcluster import free_port
+from seed.accounts import DEMO_PASSWORD
+
+# The application's settings in tests: no basemap, so that no page loads anything from outside.
+TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
+TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A response read as a person would: its status, its visible text, its data attributes."""
+
+    status: int
+    html: str
+
+    @property
+    def text(self) -> str:
+        return visible_text(self.html)
+
+    def values(self, attribute: str) -> list[str]:
+        """Values of ``attribute`` (e.g. data-site-id), in document order."""
+        return [html.unescape(v) for v in re.findall(rf'\b{attribute}="([^"]*)"', self.html)]
+
+    def json_script(self, element_id: str) -> object:
+        """The data of a <script type="application/json"> element."""
+        match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>',
+                          self.html, flags=re.S)  # fmt: skip
+        assert match, f"no JSON script #{element_id}"
+        return json.loads(match.group(1))
+
+    def element_text(self, element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', self.html, flags=re.S)
+        assert match, f"no element #{element_id}"
+        return " ".join(html.unescape(match.group(1)).split())
+
+
+def page_of(response: TestResponse) -> Page:
+    return Page(response.status_code, response.get_data(as_text=True))
 
 
 def sign_in(client: FlaskClient, session: Session, email: str) -> FlaskClient:
@@ -91,10 +139,55 @@ def form_values(html: str, form_id: str) -> dict[str, str]:
     return reader.values
 
 
+def form_of(client: FlaskClient, url: str, form_id: str) -> dict[str, str]:
+    """What submitting the form ``form_id`` of the page at ``url`` unchanged would send."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return form_values(response.get_data(as_text=True), form_id)
+
+
 def visible_text(page_html: str) -> str:
-    """A page's text as a person reads it (as conftest's Page.text), e.g. of a POST's answer."""
+    """A page's text as a person reads it, e.g. of a POST's answer."""
     without_scripts = re.sub(r"<script\b.*?</script>", " ", page_html, flags=re.S)
+    # Folding white space also folds French no-break spaces.
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", without_scripts)).split())
+
+
+def in_degrees(geometry: BaseGeometry) -> BaseGeometry:
+    """A Lambert-93 geometry in WGS84 longitude, latitude."""
+    return shapely.transform(geometry, TO_WGS84.transform, interleaved=False)
+
+
+# --- browser tests -------------------------------------------------------------------------
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The application served from a thread on a free local port: its base URL."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def record_errors(page: BrowserPage, errors: list[str]) -> None:
+    """Collect in ``errors`` what the page reports: script errors, and console errors such as
+    failed loads and CSP violations."""
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+
+def sign_in_browser(page: BrowserPage, server: str, email: str) -> None:
+    """Sign in through the sign-in page, as a person would."""
+    page.goto(f"{server}/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 # --- the geometry input's map, in a browser (static/js/draw.js) ------------------------------

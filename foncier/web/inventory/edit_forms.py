@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from flask_wtf import FlaskForm
@@ -31,7 +31,7 @@ from foncier.cnig.labels import UNITS
 from foncier.editing import OWNER_NATURES
 from foncier.history import COLUMN_LABELS, COLUMN_TYPES
 from foncier.models import Commune
-from foncier.web.inventory.forms import WITHOUT_SPACES
+from foncier.web.inventory.forms import WITHOUT_SPACES, french_decimal
 from foncier.web.inventory.geometry_field import GeometryField
 
 REQUIRED: Final = "Ce champ est obligatoire."
@@ -78,15 +78,9 @@ class NumberField(StringField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
-        text = valuelist[0].translate(WITHOUT_SPACES).replace(",", ".") if valuelist else ""
-        if not text:
+        number = french_decimal(valuelist, "Saisissez un nombre, par exemple 2,5.")
+        if number is None:
             return
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise ValueError("Saisissez un nombre, par exemple 2,5.")
         # Compared before rounding too: rounding 1e40 to the column's decimals overflows.
         if abs(number) >= self.maximum or abs(self._rounded(number)) >= self.maximum:
             raise ValueError(

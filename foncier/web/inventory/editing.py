@@ -9,7 +9,8 @@ messages when the values are refused, 409 when someone else saved the record in 
 from __future__ import annotations
 
 import io
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -37,10 +38,40 @@ from foncier.web.inventory.views import inventory, page_numbers
 
 INVALID: Final = 400
 CONFLICT: Final = 409
+T = TypeVar("T")
 
 
 def _status(form: EditForm | StatusForm) -> int:
     return INVALID if form.errors or form.form_errors else 200
+
+
+def _submit(
+    session: Session,
+    actor: Actor,
+    form: EditForm,
+    save: Callable[..., T],
+    *keys: Any,
+    versioned: bool = False,
+) -> tuple[T | None, dict[str, Any] | None]:
+    """Save a submitted, valid ``form`` with ``save(session, actor, *keys, values)``, given the
+    version the form was loaded from when ``versioned``. Returns what ``save`` returns, else
+    None with the core's messages beside the fields, or the conflict when someone else saved
+    the record in between."""
+    if not form.validate_on_submit():
+        return None, None
+    version = {"expected_version": _loaded_version(form)} if versioned else {}
+    try:
+        return save(session, actor, *keys, form.values(), **version), None
+    except ValidationError as error:
+        form.add_errors(error.errors)
+        return None, None
+    except StaleVersionError as stale:
+        return None, _conflict(session, actor, form, stale)
+
+
+def _loaded_version(form: EditForm | StatusForm) -> int:
+    """The version of the record the form was loaded from."""
+    return form.version.data or 0
 
 
 def _saved(message: str, surface: core.SurfaceCheck | None = None) -> None:
@@ -60,14 +91,10 @@ def create_site() -> Any:
         actor.require_edit(actor.epci_siren, "l’inventaire")  # explains the refusal
     form = SiteForm()
     form.set_communes(communes)
-    if form.validate_on_submit():
-        try:
-            saved = core.create_site(session, actor, form.values())
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        else:
-            _saved(f"Parc « {saved.record.site_nom} » créé.", saved.surface)
-            return redirect(url_for("inventory.site", site_id=saved.record.site_id))
+    saved, _ = _submit(session, actor, form, core.create_site)
+    if saved is not None:
+        _saved(f"Parc « {saved.record.site_nom} » créé.", saved.surface)
+        return redirect(url_for("inventory.site", site_id=saved.record.site_id))
     page = _site_page(session, form, site=None, epci_siren=actor.epci_siren)
     return page, _status(form)
 
@@ -78,19 +105,10 @@ def edit_site(site_id: str) -> Any:
     site = core.site_for_edit(session, actor, site_id)
     form = SiteForm(obj=site)
     form.set_communes(core.editable_communes(session, actor))
-    conflict = None
-    if form.validate_on_submit():
-        try:
-            saved = core.update_site(
-                session, actor, site_id, form.values(), expected_version=form.version.data or 0
-            )
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        except StaleVersionError as stale:
-            conflict = _conflict(session, actor, form, stale)
-        else:
-            _saved(f"Parc « {saved.record.site_nom} » enregistré.", saved.surface)
-            return redirect(url_for("inventory.site", site_id=site_id))
+    saved, conflict = _submit(session, actor, form, core.update_site, site_id, versioned=True)
+    if saved is not None:
+        _saved(f"Parc « {saved.record.site_nom} » enregistré.", saved.surface)
+        return redirect(url_for("inventory.site", site_id=site_id))
     page = _site_page(session, form, site=site, epci_siren=site.site_epci_siren, conflict=conflict)
     return page, CONFLICT if conflict else _status(form)
 
@@ -117,14 +135,10 @@ def create_terrain(site_id: str) -> Any:
     session, actor = db_session(), current_actor()
     site = core.site_for_edit(session, actor, site_id)
     form = TerrainForm()
-    if form.validate_on_submit():
-        try:
-            saved = core.create_terrain(session, actor, site_id, form.values())
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        else:
-            _saved(f"Terrain {saved.record.terr_id} créé.", saved.surface)
-            return redirect(url_for("inventory.terrain", terr_id=saved.record.terr_id))
+    saved, _ = _submit(session, actor, form, core.create_terrain, site_id)
+    if saved is not None:
+        _saved(f"Terrain {saved.record.terr_id} créé.", saved.surface)
+        return redirect(url_for("inventory.terrain", terr_id=saved.record.terr_id))
     return _terrain_page(form, site=site, terrain=None), _status(form)
 
 
@@ -133,19 +147,10 @@ def edit_terrain(terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
     terrain = core.terrain_for_edit(session, actor, terr_id)
     form = TerrainForm(obj=terrain)
-    conflict = None
-    if form.validate_on_submit():
-        try:
-            saved = core.update_terrain(
-                session, actor, terr_id, form.values(), expected_version=form.version.data or 0
-            )
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        except StaleVersionError as stale:
-            conflict = _conflict(session, actor, form, stale)
-        else:
-            _saved(f"Terrain {terr_id} enregistré.", saved.surface)
-            return redirect(url_for("inventory.terrain", terr_id=terr_id))
+    saved, conflict = _submit(session, actor, form, core.update_terrain, terr_id, versioned=True)
+    if saved is not None:
+        _saved(f"Terrain {terr_id} enregistré.", saved.surface)
+        return redirect(url_for("inventory.terrain", terr_id=terr_id))
     page = _terrain_page(form, site=terrain.site, terrain=terrain, conflict=conflict)
     return page, CONFLICT if conflict else _status(form)
 
@@ -171,7 +176,7 @@ def _conflict(
 ) -> dict[str, Any]:
     """What the page shows of the other person's save; the form then carries the version
     saved now, so that saving again applies the values typed here over it, knowingly."""
-    loaded = form.version.data or 0
+    loaded = _loaded_version(form)
     current = stale.current
     assert isinstance(current, Site | Terrain)
     form.version.data = current.version
@@ -199,7 +204,7 @@ def change_status(terr_id: str) -> Any:
         try:
             core.change_terrain_status(
                 session, actor, terr_id, change.action,
-                expected_version=form.version.data or 0, sale=_sale(form, change.needs_sale),
+                expected_version=_loaded_version(form), sale=_sale(form, change.needs_sale),
             )  # fmt: skip
         except ValidationError as error:
             for name, message in error.errors.items():
@@ -234,14 +239,10 @@ def add_owner(terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
     terrain = core.terrain_for_edit(session, actor, terr_id)
     form = OwnerForm()
-    if form.validate_on_submit():
-        try:
-            core.add_owner(session, actor, terr_id, form.values())
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        else:
-            flash("Propriétaire ajouté.", "succes")
-            return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
+    added, _ = _submit(session, actor, form, core.add_owner, terr_id)
+    if added is not None:
+        flash("Propriétaire ajouté.", "succes")
+        return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
     page = render_template("inventory/owner_edit.html", form=form, terrain=terrain, owner=None)
     return page, _status(form)
 
@@ -251,16 +252,12 @@ def edit_owner(owner_id: int) -> Any:
     session, actor = db_session(), current_actor()
     owner = core.owner_for_edit(session, actor, owner_id)
     form = OwnerForm(obj=owner)
-    if form.validate_on_submit():
-        try:
-            core.update_owner(session, actor, owner_id, form.values())
-        except ValidationError as error:
-            form.add_errors(error.errors)
-        else:
-            flash("Propriétaire enregistré.", "succes")
-            return redirect(
-                url_for("inventory.terrain", terr_id=owner.terr_id, _anchor="proprietaires")
-            )
+    saved, _ = _submit(session, actor, form, core.update_owner, owner_id)
+    if saved is not None:
+        flash("Propriétaire enregistré.", "succes")
+        return redirect(
+            url_for("inventory.terrain", terr_id=owner.terr_id, _anchor="proprietaires")
+        )
     page = render_template(
         "inventory/owner_edit.html", form=form, terrain=owner.terrain, owner=owner
     )

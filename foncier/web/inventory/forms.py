@@ -33,20 +33,32 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
+def french_decimal(valuelist: list[Any], refusal: str) -> Decimal | None:
+    """The finite number typed the French way (« 1 234,5 ») or with a point, None when nothing
+    was typed; ValueError(``refusal``) for anything else."""
+    text = valuelist[0].translate(WITHOUT_SPACES).replace(",", ".") if valuelist else ""
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(refusal) from None
+    if not number.is_finite():
+        raise ValueError(refusal)
+    return number
+
+
 class HectaresField(StringField):
     """A positive number of hectares, with a French decimal comma (« 2,5 ») or a point."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
-        text = valuelist[0].translate(WITHOUT_SPACES).replace(",", ".") if valuelist else ""
-        if not text:
+        refusal = "Saisissez un nombre positif d’hectares, par exemple 2,5."
+        hectares = french_decimal(valuelist, refusal)
+        if hectares is None:
             return
-        try:
-            hectares = Decimal(text)
-        except InvalidOperation:
-            hectares = None
-        if hectares is None or not hectares.is_finite() or hectares < 0:
-            raise ValueError("Saisissez un nombre positif d’hectares, par exemple 2,5.")
+        if hectares < 0:
+            raise ValueError(refusal)
         if hectares > MAX_HECTARES:
             raise ValueError(f"Saisissez au plus {number(MAX_HECTARES)} hectares.")
         # Rounded up to the stored precision, « at least » keeps its meaning, and 1e-999999999
