@@ -3,9 +3,12 @@
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended
 profile). A new account has no password: its owner sets one through a one-time link, valid
 for LINK_VALIDITY, of which only a SHA-256 hash is stored; issuing a new link revokes the
-older ones. Sign-in is slowed down per e-mail and per address: after MAX_FAILURES_PER_EMAIL
-failures in THROTTLE_WINDOW, that e-mail is refused until the window has passed, even with the
-right password.
+older ones. Sign-in is slowed down: after MAX_FAILURES_PER_EMAIL failures for one e-mail from
+one address in THROTTLE_WINDOW, that e-mail is refused from that address until the window has
+passed, even with the right password; an address is stopped after MAX_FAILURES_PER_ADDRESS
+failures whatever the e-mails, and an e-mail after MAX_FAILURES_PER_ACCOUNT failures whatever
+the addresses (guessing spread over many machines). Counting per address first means that a
+stranger typing wrong passwords for the coordinator's e-mail does not lock the coordinator out.
 
 Managing accounts (creating, listing, sending links, deactivating) is for the network-wide
 roles: every such function takes the acting person and checks it first, whoever calls it
@@ -30,14 +33,16 @@ from sqlalchemy.orm import Session
 
 from foncier.errors import FoncierError, NotFoundError, PermissionDeniedError, ValidationError
 from foncier.inventory import FRENCH_COLLATION
-from foncier.mail import MailSettings, send_mail
+from foncier.mail import MailSettings, outbox_page, send_mail
 from foncier.models import Epci, LoginAttempt, PasswordToken, User
+from foncier.paging import Paging
 from foncier.permissions import Actor, Role
 
 LINK_VALIDITY: Final = timedelta(days=7)
 THROTTLE_WINDOW: Final = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL: Final = 5
 MAX_FAILURES_PER_ADDRESS: Final = 20
+MAX_FAILURES_PER_ACCOUNT: Final = 50
 MIN_PASSWORD_LENGTH: Final = 12
 EMAIL_PATTERN: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The web path of a one-time link, followed by the token: the web route is declared with
@@ -260,11 +265,14 @@ def _recent_failures(session: Session, since: datetime, *criteria: object) -> in
 
 def _check_throttle(session: Session, email: str, remote_addr: str | None, now: datetime) -> None:
     since = now - THROTTLE_WINDOW
-    if _recent_failures(session, since, LoginAttempt.email == email) >= MAX_FAILURES_PER_EMAIL or (
-        remote_addr is not None
-        and _recent_failures(session, since, LoginAttempt.remote_addr == remote_addr)
-        >= MAX_FAILURES_PER_ADDRESS
-    ):
+    same_email = LoginAttempt.email == email
+    same_address = LoginAttempt.remote_addr.is_not_distinct_from(remote_addr)
+    limits = (
+        (MAX_FAILURES_PER_EMAIL, (same_email, same_address)),
+        (MAX_FAILURES_PER_ADDRESS, (same_address,)),
+        (MAX_FAILURES_PER_ACCOUNT, (same_email,)),
+    )
+    if any(_recent_failures(session, since, *where) >= limit for limit, where in limits):
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         raise LoginThrottledError(
             f"Trop de tentatives de connexion infructueuses : réessayez dans {minutes} minutes."
@@ -398,3 +406,55 @@ def reactivate_user(session: Session, actor: Actor, user: User) -> None:
     require_role_management(actor, Role(user.role))
     user.active = True
     session.flush()
+
+
+MASKED_LINK: Final = "[lien personnel masqué : seul un administrateur peut le lire]"
+_LINK_IN_BODY: Final = re.compile(re.escape(SET_PASSWORD_PATH) + r"[A-Za-z0-9_\-]+")
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """An outbox message as ``actor`` may read it."""
+
+    subject: str
+    recipient: str
+    created_at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class ReadableOutbox(Paging):
+    messages: list[ShownMessage]
+
+
+def readable_outbox(
+    session: Session, actor: Actor, page: int = 1, per_page: int = 20
+) -> ReadableOutbox:
+    """The outbox page, with the one-time links of accounts ``actor`` may not manage masked.
+
+    Reading a link is signing in as its recipient: a coordinator, who may not issue a link to
+    an administrator, must not read one in the outbox either.
+    """
+    shown = outbox_page(session, actor, page, per_page)
+    roles = dict(
+        session.execute(
+            select(User.email, User.role).where(
+                User.email.in_({message.recipient for message in shown.messages})
+            )
+        ).all()
+    )
+    allowed = set(assignable_roles(actor))
+    messages = [
+        ShownMessage(
+            message.subject,
+            message.recipient,
+            message.created_at,
+            message.body
+            if message.recipient not in roles or Role(roles[message.recipient]) in allowed
+            else _LINK_IN_BODY.sub(MASKED_LINK, message.body),
+        )
+        for message in shown.messages
+    ]
+    return ReadableOutbox(
+        total=shown.total, page=shown.page, per_page=shown.per_page, messages=messages
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from foncier import accounts
 from foncier.accounts import (
     LINK_VALIDITY,
+    MAX_FAILURES_PER_ACCOUNT,
     MAX_FAILURES_PER_ADDRESS,
     MAX_FAILURES_PER_EMAIL,
     SET_PASSWORD_PATH,
@@ -117,9 +118,27 @@ def test_after_five_failures_even_the_right_password_is_refused(session):
     with pytest.raises(LoginThrottledError, match="réessayez dans 15 minutes"):
         sign_in(session, user, PASSWORD, later)
     assert user.last_login_at is None
-    # Another address does not help: the e-mail itself is throttled.
+
+
+def test_failures_from_a_stranger_do_not_lock_the_owner_out(session):
+    user = new_user(session)
+    for _ in range(MAX_FAILURES_PER_EMAIL):
+        sign_in(session, user, "wrong", NOW, address="198.51.100.66")
     with pytest.raises(LoginThrottledError):
-        sign_in(session, user, PASSWORD, later, address="198.51.100.7")
+        sign_in(session, user, PASSWORD, NOW, address="198.51.100.66")
+    assert sign_in(session, user, PASSWORD, NOW, address="192.0.2.10") is user
+
+
+def test_guessing_one_account_from_many_addresses_is_throttled(session):
+    user = new_user(session)
+    # Recorded directly: fifty real attempts would only make the test verify fifty hashes.
+    session.add_all(
+        LoginAttempt(email=user.email, remote_addr=f"10.0.0.{n}", succeeded=False, at=NOW)
+        for n in range(MAX_FAILURES_PER_ACCOUNT - 1)
+    )
+    assert sign_in(session, user, "wrong", NOW, address="10.0.1.1") is None
+    with pytest.raises(LoginThrottledError):
+        sign_in(session, user, PASSWORD, NOW, address="192.0.2.10")
 
 
 def test_four_failures_do_not_throttle(session):
@@ -377,3 +396,26 @@ def test_account_list_orders(session, coordinator):
     inactive = new_user(session)
     accounts.deactivate_user(session, coordinator, inactive)
     assert accounts.list_users(session, coordinator, UserSort.ACTIVE)[-1].active is False
+
+
+def test_the_outbox_hides_the_links_its_reader_could_not_issue(session):
+    admin_actor = Actor("admin", Role.ADMIN, None)
+    admin = new_user(session, role=Role.ADMIN, password=None)
+    colleague = new_user(session, role=Role.COORDINATEUR, password=None)
+    links = {
+        user.email: accounts.send_password_link(session, admin_actor, MAIL, user).url
+        for user in (admin, colleague)
+    }
+    coordinator = Actor.of(
+        session.scalars(select(User).where(User.email == COORDINATOR_EMAIL)).one()
+    )
+
+    def bodies(actor: Actor) -> dict[str, str]:
+        outbox = accounts.readable_outbox(session, actor, per_page=100)
+        return {message.recipient: message.body for message in outbox.messages}
+
+    as_coordinator, as_admin = bodies(coordinator), bodies(admin_actor)
+    assert links[admin.email] not in as_coordinator[admin.email]
+    assert accounts.MASKED_LINK in as_coordinator[admin.email]
+    assert links[colleague.email] in as_coordinator[colleague.email]
+    assert links[admin.email] in as_admin[admin.email]

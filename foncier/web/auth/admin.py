@@ -26,7 +26,7 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from foncier import accounts, mail
+from foncier import accounts
 from foncier.errors import ValidationError
 from foncier.inventory import list_epcis
 from foncier.mail import MailBackend, MailDeliveryError, MailSettings
@@ -219,7 +219,7 @@ def renew_link(user_id: int) -> Response:
 @auth.get("/messages", endpoint="outbox")
 def outbox_page() -> str:
     requested = request.args.get("page", default=1, type=int)
-    page = mail.outbox_page(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
+    page = accounts.readable_outbox(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
     return render_template(
         "auth/outbox.html",
         page=page,

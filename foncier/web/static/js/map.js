@@ -46,13 +46,21 @@
     return `${numbers.format(value)} ha`;
   }
 
+  // French plural: 0 and 1 take the singular.
+  function plural(count, singular, pluralForm) {
+    return `${numbers.format(count)} ${count > 1 ? pluralForm : singular}`;
+  }
+
   const POPUPS = {
     site(p, config) {
       const vacancy = p.site_taux_vacance === null ? "non calculable" : `${p.site_taux_vacance} %`;
       return [
         title(pageLink(config.pages.site, p.site_id, p.site_nom)),
         line(`${p.site_comm_nom} · ${p.site_epci_nom}`),
-        line(`${hectares(p.surf_disponible)} disponibles (${p.terrains_disponibles} terrains)`),
+        line(
+          `${hectares(p.surf_disponible)} disponibles ` +
+            `(${plural(p.terrains_disponibles, "terrain", "terrains")})`,
+        ),
         line(`Taux de vacance : ${vacancy}`),
       ];
     },
