@@ -133,8 +133,6 @@ GEOCODAGE_QUALITE: Final = (
     *CONVENTIONAL,
 )
 
-OUI_NON: Final = ("oui", "non")
-
 # foncier's extension: the most demanding ICPE (classified installation) regime a plot accepts,
 # from least to most demanding; a plot accepting one regime accepts every lower one.
 ICPE_REGIMES: Final = (

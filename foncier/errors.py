@@ -32,6 +32,12 @@ class ImportRejectedError(FoncierError):
         self.report = report
 
 
+class ImportConflictError(FoncierError):
+    """Parks or plots an import was about to write were saved by someone else after the
+    import read them (or, for an import made through the web, after its preview): nothing was
+    written."""
+
+
 class PermissionDeniedError(FoncierError):
     """The acting person may not do this (another EPCI's inventory, a read-only role...)."""
 

@@ -2,13 +2,20 @@
 
 The uploaded files wait in PendingImportFile between the preview and the confirmation, as one
 batch named by a random token. Only the person who uploaded a batch can see its preview and
-confirm it; the confirmation runs the import again on the same files (the inventory may have
-changed in between), all or nothing, with that person's EPCI scope, then deletes the batch.
-Batches left unconfirmed are purged after a day.
+confirm it; the confirmation runs the import again on the same files, all or nothing, with that
+person's EPCI scope, then deletes the batch. Batches left unconfirmed are purged after a day.
+
+The inventory may change between the preview and the confirmation: the confirmation carries
+the preview's fingerprint (the version of every park and plot it compared the files with), and
+is refused, with nothing written, unless the import finds them as the preview did. Otherwise it
+could do something other than what the person approved, such as put back a price someone has
+just changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +28,12 @@ from sqlalchemy.orm import Session
 from foncier.cnig import ImportReport, Issue, SourceFile, import_cnig
 from foncier.cnig.importer import require_import_right
 from foncier.cnig.sources import Format, csv_table, format_of
-from foncier.errors import ImportRejectedError, NotFoundError, PermissionDeniedError
+from foncier.errors import (
+    ImportConflictError,
+    ImportRejectedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from foncier.models import PendingImportFile
 from foncier.permissions import Actor
 
@@ -29,6 +41,11 @@ PENDING_LIFETIME: Final = timedelta(days=1)
 # What a batch's files are, as PendingImportFile.role stores it.
 ROLES_OF_TABLES: Final = {"SITE-ECO": "sites", "TERRAIN-ECO": "terrains"}
 GEO_ROLE: Final = "geo"
+CHANGED_SINCE_PREVIEW: Final = (
+    "Des parcs ou terrains de cet import ont été modifiés depuis l’aperçu : rien n’a été "
+    "enregistré. Voici l’aperçu à jour ; confirmez à nouveau si l’import doit toujours "
+    "s’appliquer."
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,23 @@ class ImportPreview:
     @property
     def issues(self) -> list[Issue]:
         return self.report.issues
+
+    @property
+    def fingerprint(self) -> str:
+        """What the preview saw of the inventory; confirming it is checked against it."""
+        return fingerprint_of(self.report)
+
+
+def fingerprint_of(report: ImportReport) -> str:
+    """A digest of the version of every stored park and plot the import compared its rows with
+    (None for the rows it creates): any save to them in between changes it."""
+    seen = [
+        [outcome.key, outcome.version]
+        for counts in (report.sites, report.terrains)
+        if counts
+        for outcome in counts.rows
+    ]
+    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()
 
 
 def role_of(upload: SourceFile) -> str:
@@ -129,14 +163,25 @@ def preview_import(session: Session, actor: Actor, batch: str) -> ImportPreview:
     return ImportPreview(batch, [file.filename for file in files], report)
 
 
-def confirm_import(session: Session, actor: Actor, batch: str) -> ImportReport:
-    """Import the batch (all or nothing) and forget it; flush, no commit.
+def confirm_import(session: Session, actor: Actor, batch: str, seen: str) -> ImportReport:
+    """Import the batch (all or nothing) as its preview showed it, and forget it; flush, no
+    commit. ``seen``: the fingerprint of the preview the person confirms.
 
-    Raises ImportRejectedError when the files are refused (the batch is kept, so that the
-    preview can show why), PermissionDeniedError for anyone but the uploader.
+    Raises ImportConflictError when a park or plot of the import was saved since that preview
+    or while the import ran, ImportRejectedError when the files are refused: then nothing was
+    written and the batch is kept, so that a new preview can show what changed or why.
+    PermissionDeniedError for anyone but the uploader.
     """
     files = _batch_files(session, actor, batch)
-    report = _run(session, actor, files, dry_run=False)
+    try:
+        with session.begin_nested():
+            report = _run(session, actor, files, dry_run=False)
+            if fingerprint_of(report) != seen:
+                raise ImportConflictError(CHANGED_SINCE_PREVIEW)
+    except ImportConflictError:
+        # Changed before the import read the inventory or while it wrote: the same refusal.
+        session.expire_all()  # the new preview must read what the others saved
+        raise ImportConflictError(CHANGED_SINCE_PREVIEW) from None
     for file in files:
         session.delete(file)
     session.flush()

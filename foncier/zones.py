@@ -17,7 +17,7 @@ import shapely
 from geoalchemy2.shape import from_shape
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from shapely import MultiPolygon
+from shapely import MultiPolygon, Polygon
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,8 @@ class FeatureReader:
 
     source: str
     crs: CRS
+    # Whether the system is the --crs option's rather than the file's (or RFC 7946's WGS84).
+    crs_from_option: bool
     name_field: str | None
     to_lambert93: Transformer
 
@@ -78,7 +80,7 @@ class FeatureReader:
             raise IssueError("missing_geometry")
         geometry = geometry_from_geojson(feature["geometry"], POLYGONAL)
         if self.crs.is_geographic:
-            check_degrees(geometry, self.crs.name)
+            self.check_degrees(geometry)
         # Checked before reprojection, so that the reported point is in the file's coordinates.
         check_valid(geometry)
         projected = shapely.transform(geometry, self.to_lambert93.transform, interleaved=False)
@@ -93,6 +95,15 @@ class FeatureReader:
             properties=properties,
             geometry=as_multipolygon(projected),
         )
+
+    def check_degrees(self, geometry: Polygon | MultiPolygon) -> None:
+        try:
+            check_degrees(geometry, self.crs.name)
+        except IssueError as error:
+            # Giving --crs is the remedy for a file's system, not for the option's own.
+            if self.crs_from_option:
+                raise IssueError("not_degrees_option", **error.params) from None
+            raise
 
     def name(self, properties: dict[str, Any], index: int) -> str:
         if self.name_field is None:
@@ -129,7 +140,7 @@ def read_zones(
     if crs is None:
         return []
     to_lambert93 = Transformer.from_crs(crs, LAMBERT93, always_xy=True)
-    reader = FeatureReader(source.basename, crs, name_field, to_lambert93)
+    reader = FeatureReader(source.basename, crs, bool(crs_override), name_field, to_lambert93)
     zones = []
     for index, feature in enumerate(features):
         try:

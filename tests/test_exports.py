@@ -215,3 +215,22 @@ def test_excel_hides_private_fields_from_other_epcis(session):
     own = plots_of_epci(session, GATINE_RACAN)
     buyers = {row[plot_id].value for row in plots.iter_rows(min_row=2) if row[buyer].value}
     assert buyers and buyers <= own
+
+
+def test_text_that_looks_like_a_formula_stays_text(session):
+    """A park named like a formula runs nothing in a spreadsheet; the CNIG CSV keeps the value
+    as it is (the standard's format, which imports back unchanged)."""
+    trap = '=HYPERLINK("http://evil.example/x","Cliquez")'
+    session.get_one(Site, POLAXIS).site_nom = trap
+    session.flush()
+
+    download = export(session, format="xlsx", site=POLAXIS)
+    parks = load_workbook(io.BytesIO(download.content))["Parcs"]
+    header = [cell.value for cell in parks[1]]
+    name = parks[2][header.index("Nom du site")]
+    assert (name.value, name.data_type) == (trap, "s")
+    assert name.quotePrefix  # edited in the spreadsheet, it stays text too
+    assert b"<f>" not in unzipped(download.content)["xl/worksheets/sheet1.xml"]
+
+    csv_files = unzipped(export(session, site=POLAXIS).content)
+    assert csv_rows(csv_files["site-eco.csv"])[0]["site_nom"] == trap

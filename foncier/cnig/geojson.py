@@ -22,7 +22,7 @@ PROPERTIES_NOT_OBJECT: Final = {
 }
 # What json.loads reads but PostgreSQL cannot store (the flush would fail on the whole file).
 NOT_FINITE: Final = {
-    "detail_fr": "nombre NaN ou infini, que JSON n'admet pas",
+    "detail_fr": "nombre NaN ou infini, que JSON n’admet pas",
     "detail_en": "NaN or infinite number, which JSON does not allow",
 }
 NUL_CHARACTER: Final = {

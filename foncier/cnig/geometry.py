@@ -25,7 +25,7 @@ LAMBERT93_BOUNDS: Final = (-378_306.0, 6_005_281.0, 1_320_650.0, 7_235_613.0)
 DEGREE_BOUNDS: Final = (-180.0, -90.0, 180.0, 90.0)
 POLYGONAL: Final = ("Polygon", "MultiPolygon")
 
-NOT_JSON: Final = {"detail_fr": "ce n'est pas du JSON", "detail_en": "not JSON"}
+NOT_JSON: Final = {"detail_fr": "ce n’est pas du JSON", "detail_en": "not JSON"}
 NO_TYPE: Final = {"detail_fr": "objet sans « type »", "detail_en": "object without 'type'"}
 MALFORMED: Final = {
     "detail_fr": "coordonnées mal structurées",

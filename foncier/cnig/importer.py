@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,15 +27,16 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, codelists
 from foncier.cnig.columns import Column
 from foncier.cnig.issues import FileReport, Issue, IssueError, IssueLog, SourceFile
-from foncier.cnig.sources import Layer, read_csv, read_layers
+from foncier.cnig.sources import Layer, read_layers
 from foncier.cnig.tables import SITES, TERRAINS, Table
 from foncier.cnig.values import parse_cell, plain_number
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.errors import ImportRejectedError, PermissionDeniedError
+from foncier.errors import ImportConflictError, ImportRejectedError, PermissionDeniedError
 from foncier.models import SRID, Commune, Epci, Site, Terrain
 from foncier.permissions import Actor
 
@@ -48,6 +49,10 @@ SITE_TOLERANCE_M: Final = 1.0
 # Geographic files are often in degrees: reprojecting an export back moves vertices by less
 # than the centimetre exports round to. Below it, a geometry is unchanged, not redrawn.
 REPROJECTION_TOLERANCE_M: Final = 0.01
+CONCURRENT_SAVE: Final = (
+    "Someone saved parks or plots of this import while it ran: nothing was written. "
+    "Run the import again."
+)
 
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -88,6 +93,8 @@ class RowOutcome:
     by_feature: bool
     # Columns an update changes, in the table's order.
     changed: tuple[str, ...] = ()
+    # The version of the stored park or plot the row was compared with (None: a creation).
+    version: int | None = None
 
 
 @dataclass
@@ -119,11 +126,6 @@ class ImportReport(FileReport):
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def parse_file(source: SourceFile, table: Table, log: IssueLog) -> ParsedFile:
-    """A CNIG CSV file of ``table``, its cells parsed and checked."""
-    return parse_layer(read_csv(source, table, log)[0], log)
 
 
 def parse_layer(layer: Layer, log: IssueLog) -> ParsedFile:
@@ -235,7 +237,11 @@ class Territory:
         self.session = session
         epcis = session.execute(select(Epci.siren, Epci.nom).where(Epci.siren.in_(sirens)))
         self.epci_names = {siren: nom for siren, nom in epcis}
-        self.communes = set(session.scalars(select(Commune.insee).where(Commune.insee.in_(insees))))
+        communes = session.execute(
+            select(Commune.insee, Commune.nom, Commune.epci_siren).where(Commune.insee.in_(insees))
+        )
+        # Each commune's name and the SIREN of its EPCI.
+        self.communes = {insee: (nom, siren) for insee, nom, siren in communes}
         self._outlines: dict[str, Outline] = {}
 
     def epci_outline(self, siren: str) -> Outline:
@@ -267,6 +273,14 @@ def _check_site_territory(row: Row, territory: Territory, name: str, log: IssueL
         error = IssueError("unknown_epci", departement=departement)
         log.add(error, name, line=row.line, column="site_epci_siren", value=siren)
         return
+    if insee in territory.communes and siren:
+        commune, commune_epci = territory.communes[insee]
+        if commune_epci != siren:
+            # A park belongs to its commune's EPCI, as the park form sets it.
+            error = IssueError(
+                "commune_outside_epci", commune=commune, epci=territory.epci_names[siren]
+            )
+            log.add(error, name, line=row.line, column="site_comm_insee", value=insee)
     perimeter = row.values.get("site_geomsurf")
     if siren and perimeter is not None and not territory.epci_outline(siren).covers(perimeter):
         error = IssueError(
@@ -520,7 +534,9 @@ def apply_rows(
         }
         outcome: Outcome = "updated" if changes else "unchanged"
         changed = tuple(name for name in parsed.table.columns_by_name if name in changes)
-        counts.count(RowOutcome(key, outcome, row.line, parsed.by_feature, changed))
+        counts.count(
+            RowOutcome(key, outcome, row.line, parsed.by_feature, changed, current.version)
+        )
         if changes and not dry_run:
             for name, value in _for_database(changes).items():
                 setattr(current, name, value)
@@ -592,6 +608,20 @@ def _reason(sites: Source | None, terrains: Source | None, files: Sequence[Sourc
     return "Import " + ", ".join(names)
 
 
+@contextmanager
+def _writing(session: Session, reason: str) -> Iterator[None]:
+    """Write the changes made in the block, labelled ``reason``, or none of them.
+
+    A park or plot saved by someone else after the import read it makes its UPDATE match no
+    row (the version check): the savepoint is rolled back and the session stays usable.
+    """
+    try:
+        with session.begin_nested(), audit.reason(session, reason):
+            yield  # the reason block flushes: the changes and their audit events are written
+    except StaleDataError:
+        raise ImportConflictError(CONCURRENT_SAVE) from None
+
+
 def import_cnig(
     session: Session,
     *,
@@ -608,8 +638,9 @@ def import_cnig(
     person importing, who may only touch the parks and plots of EPCIs they may edit (None: an
     operator's command, unrestricted).
 
-    Raises ImportRejectedError, whose report lists every error, when anything is wrong: then
-    nothing was written. A dry run checks and counts but writes nothing.
+    Raises ImportRejectedError, whose report lists every error, when anything is wrong, and
+    ImportConflictError when someone saved a park or plot of the import after it read them:
+    then nothing was written. A dry run checks and counts but writes nothing.
     """
     if sites is None and terrains is None and not files:
         raise ValueError("import_cnig needs a sites file, a terrains file or both")
@@ -642,8 +673,8 @@ def import_cnig(
     if log:
         raise ImportRejectedError(report)
     # A dry run writes nothing, hence flushes nothing either.
-    labelled = nullcontext() if dry_run else audit.reason(session, _reason(sites, terrains, files))
-    with labelled:
+    writing = nullcontext() if dry_run else _writing(session, _reason(sites, terrains, files))
+    with writing:
         if site_file:
             report.sites = apply_rows(session, site_file, existing_sites, dry_run)
         if terrain_file:

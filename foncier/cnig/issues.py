@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Final
 
 # code: (French template, English template); the templates take the error's parameters.
+# French messages are read on the page « Imports et exports », where no command can be run;
+# English ones on the command line, whose commands and options they may name.
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "encoding": (
-        "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
+        "Le fichier n’est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
         "The file is not UTF-8 encoded: save it as 'CSV UTF-8'.",
     ),
     "empty_file": ("Le fichier est vide.", "The file is empty."),
@@ -24,7 +26,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Malformed CSV from this line on (quotes?): {reason}.",
     ),
     "missing_column": (
-        "Colonne obligatoire absente de l'en-tête.",
+        "Colonne obligatoire absente de l’en-tête.",
         "Required column missing from the header.",
     ),
     "unknown_column": (
@@ -32,12 +34,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Unknown column: neither in the CNIG {table} standard nor a foncier extension.",
     ),
     "duplicate_column": (
-        "Colonne présente deux fois dans l'en-tête.",
+        "Colonne présente deux fois dans l’en-tête.",
         "Column appears twice in the header.",
     ),
     "field_count": (
         "La ligne compte {found} champs au lieu de {expected} : un « {delimiter} » dans une "
-        "valeur sans guillemets décale les colonnes. La ligne n'a pas été lue.",
+        "valeur sans guillemets décale les colonnes. La ligne n’a pas été lue.",
         "The row has {found} fields instead of {expected}: a '{delimiter}' inside an unquoted "
         "value shifts the columns. The row was not read.",
     ),
@@ -84,7 +86,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "bad_boolean": ("« oui » ou « non » attendu.", "'oui' or 'non' expected."),
     "bad_url": (
-        "Adresse web invalide : elle commence par http:// ou https:// et ne contient pas d'espace.",
+        "Adresse web invalide : elle commence par http:// ou https:// et ne contient pas d’espace.",
         "Invalid URL: it starts with http:// or https:// and contains no space.",
     ),
     "bad_refcad": (
@@ -128,35 +130,43 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Coordinates look like WGS84 degrees: geometries must be in Lambert-93 (EPSG:2154) metres.",
     ),
     "not_lambert93": (
-        "Coordonnées hors de l'emprise de Lambert-93 (EPSG:2154, France métropolitaine).",
+        "Coordonnées hors de l’emprise de Lambert-93 (EPSG:2154, France métropolitaine).",
         "Coordinates outside the extent of Lambert-93 (EPSG:2154, metropolitan France).",
     ),
     "unknown_epci": (
-        "EPCI inconnu : chargez le territoire avec « foncier territory load --departement "
-        "{departement} ».",
+        "EPCI inconnu de la plateforme : vérifiez le SIREN ; si l’EPCI est bien celui du "
+        "département {departement}, demandez à l’administrateur de la plateforme d’en charger "
+        "le territoire.",
         "Unknown EPCI: load the territory with `foncier territory load --departement "
         "{departement}`.",
     ),
     "unknown_commune": (
-        "Commune inconnue : chargez le territoire avec « foncier territory load "
-        "--departement {departement} ».",
+        "Commune inconnue de la plateforme : vérifiez le code INSEE ; si la commune est bien "
+        "dans le département {departement}, demandez à l’administrateur de la plateforme d’en "
+        "charger le territoire.",
         "Unknown commune: load the territory with `foncier territory load --departement "
         "{departement}`.",
     ),
+    "commune_outside_epci": (
+        "La commune {commune} n’est pas dans l’EPCI {epci} donné par site_epci_siren : un "
+        "parc relève de l’EPCI de sa commune.",
+        "The commune {commune} is not in the EPCI {epci} given by site_epci_siren: a park "
+        "belongs to its commune's EPCI.",
+    ),
     "site_outside_epci": (
-        "Le site n'est pas dans son EPCI ({epci}), même à {tolerance} m près.",
+        "Le parc n’est pas dans son EPCI ({epci}), même à {tolerance} m près.",
         "The site is not inside its EPCI ({epci}), even within {tolerance} m.",
     ),
     "site_excludes_plots": (
-        "Le nouveau périmètre laisse hors du site des terrains déjà enregistrés : {plots}.",
+        "Le nouveau périmètre laisse hors du parc des terrains déjà enregistrés : {plots}.",
         "The new perimeter leaves plots already recorded outside the site: {plots}.",
     ),
     "unknown_site": (
-        "Site inconnu : ni dans le fichier des sites, ni dans la base.",
+        "Parc inconnu : ni dans le fichier des parcs, ni dans la base.",
         "Unknown site: neither in the sites file nor in the database.",
     ),
     "plot_outside_site": (
-        "Le terrain sort du périmètre de son site, même à {tolerance} m près.",
+        "Le terrain sort du périmètre de son parc, même à {tolerance} m près.",
         "The plot lies outside its site's perimeter, even within {tolerance} m.",
     ),
     "lot_min_not_divisible": (
@@ -174,8 +184,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "no_features": ("Le fichier ne contient aucune entité.", "The file holds no feature."),
     "unknown_crs": (
-        "Système de coordonnées du fichier (membre « crs ») inconnu ; précisez-le avec --crs "
-        "(par exemple EPSG:2154).",
+        "Système de coordonnées du fichier (membre « crs ») inconnu : déclarez-y un système "
+        "connu (par exemple EPSG:2154).",
         "Unknown coordinate reference system in the file's 'crs' member; give it with --crs "
         "(e.g. EPSG:2154).",
     ),
@@ -185,9 +195,16 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "not_degrees": (
         "Coordonnées hors des bornes des degrés alors que le fichier est en {crs} (sans membre "
-        "« crs », GeoJSON est en WGS84) ; précisez le système avec --crs.",
+        "« crs », GeoJSON est en WGS84) : déclarez le système de coordonnées dans le fichier "
+        "(membre « crs »).",
         "Coordinates out of degree bounds although the file is in {crs} (without a 'crs' "
         "member GeoJSON is WGS84); give the system with --crs.",
+    ),
+    "not_degrees_option": (
+        "Coordonnées hors des bornes des degrés alors que le système donné par --crs, {crs}, "
+        "est en degrés : vérifiez l’option.",
+        "Coordinates out of degree bounds although the system given with --crs, {crs}, is in "
+        "degrees: check the option.",
     ),
     "missing_geometry": ("Entité sans géométrie.", "Feature without geometry."),
     "missing_name": (

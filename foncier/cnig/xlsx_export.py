@@ -2,7 +2,8 @@
 
 One sheet per CNIG class, « Parcs » and « Terrains », with French headers (their unit in
 brackets; the CNIG column name in the header cell's comment), numbers as numbers, dates as
-dates, the header row and the identifier column frozen, filters and column widths set.
+dates, text as text (never a formula), the header row and the identifier column frozen,
+filters and column widths set.
 Geometries are left out (a spreadsheet cannot show them); each park's centroid is given as
 longitude and latitude. Plots carry foncier's extension columns: they are what companies ask.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -33,6 +35,7 @@ from foncier.cnig.exporter import (
     terrain_rows,
 )
 from foncier.cnig.labels import header
+from foncier.history import FORMULA_STARTS
 from foncier.permissions import Actor
 
 SITES_SHEET: Final = "Parcs"
@@ -87,6 +90,19 @@ def _terrains_sheet(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -
     return Sheet(TERRAINS_SHEET, headers, values)
 
 
+def _as_cell(worksheet: Worksheet, value: Any) -> Any:
+    """Text as a text cell. openpyxl writes a string starting with "=" as a live formula (a
+    park named =HYPERLINK(…) would become a link) and "#N/A" as an error; the quote prefix
+    keeps such text as text when the cell is edited in the spreadsheet."""
+    if not isinstance(value, str):
+        return value
+    cell = Cell(worksheet, value=value)
+    cell.data_type = "s"
+    if value[:1] in FORMULA_STARTS:
+        cell.quotePrefix = True
+    return cell
+
+
 def _width(value: Any) -> int:
     if value is None:
         return 0
@@ -102,7 +118,7 @@ def _fill(worksheet: Worksheet, sheet: Sheet) -> None:
         if name:
             cell.comment = Comment(f"Colonne CNIG : {name}", "foncier")
     for row in sheet.rows:
-        worksheet.append(row)
+        worksheet.append([_as_cell(worksheet, value) for value in row])
     for index, (title, _name) in enumerate(sheet.headers, 1):
         values = [row[index - 1] for row in sheet.rows]
         widest = max([len(title) // 2, *map(_width, values)], default=0)

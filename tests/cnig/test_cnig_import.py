@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from cnig_helpers import CsvTable, inventory_checksum, located
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from foncier.cnig import SourceFile, import_cnig
+from foncier.errors import ImportConflictError
 from foncier.models import Site, Terrain
 
 PLOT_ROW = 5
@@ -28,6 +30,26 @@ def test_refreshing_a_plot_updates_it_and_bumps_its_version(session, terrains_ta
     assert plot.terr_m2_prix == Decimal("31.5")
     assert plot.version == version + 1
     assert plot.is_demo is was_demo is True
+
+
+def test_a_save_between_the_imports_read_and_its_write_refuses_it_whole(
+    session, terrains_table, tmp_path
+):
+    """Someone commits a plot after the import read it: the UPDATE's version check matches no
+    row. The import is refused with a clean error (the command prints it), nothing written."""
+    row = terrains_table.rows[PLOT_ROW]
+    row["terr_m2_prix"] = "33.3"
+    terrains_table.rows.append(dict(row, terr_id="37003_TERRAIN-ECO_99004"))
+    plot = session.get_one(Terrain, row["terr_id"])  # the copy the import will read
+    session.execute(
+        text("UPDATE terrain SET version = version + 1, terr_m2_prix = 99 WHERE terr_id = :id"),
+        {"id": plot.terr_id},
+    )
+    with pytest.raises(ImportConflictError, match="nothing was written"):
+        import_cnig(session, terrains=terrains_table.write(tmp_path / "terrain-eco.csv"))
+    session.expire_all()
+    assert session.get_one(Terrain, row["terr_id"]).terr_m2_prix == Decimal("99")
+    assert session.get(Terrain, "37003_TERRAIN-ECO_99004") is None
 
 
 def test_new_plot_of_a_site_already_stored(session, terrains_table, tmp_path):

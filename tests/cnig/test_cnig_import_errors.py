@@ -12,11 +12,12 @@ from pyproj import Transformer
 from shapely import affinity
 from shapely.geometry import box, shape
 from shapely.ops import nearest_points
+from sqlalchemy import select
 
 from foncier.cnig import import_cnig
 from foncier.cnig.geometry import geojson_text
 from foncier.cnig.importer import EPCI_TOLERANCE_M
-from foncier.models import Epci, Site
+from foncier.models import Commune, Epci, Site
 
 SITE_ROW = 2  # the third park: line 4 of site-eco.csv
 PLOT_ROW = 5  # the sixth plot: line 7 of terrain-eco.csv
@@ -160,8 +161,27 @@ def test_report_details(refused, sites_table, tmp_path):
     epci, commune = refused(import_cnig, sites=path)
     assert epci.value == "200071223"
     assert "foncier territory load --departement 80" in epci.message_en
-    assert "foncier territory load --departement 80" in commune.message_fr
+    # The French message is read on the web page, where no command can be run.
+    assert "département 80" in commune.message_fr and "administrateur" in commune.message_fr
+    assert "foncier" not in commune.message_fr
     assert epci.english() == f"{path}:4 site_epci_siren: {epci.message_en} (value: '200071223')"
+
+
+def test_a_park_in_a_commune_of_another_epci_is_refused(session, refused, sites_table, tmp_path):
+    row = sites_table.rows[SITE_ROW]
+    elsewhere = session.scalars(
+        select(Commune)
+        .where(Commune.epci_siren.is_not(None), Commune.epci_siren != row["site_epci_siren"])
+        .order_by(Commune.insee)
+    ).first()
+    row["site_comm_insee"] = elsewhere.insee
+    issues = refused(import_cnig, sites=sites_table.write(tmp_path / "site-eco.csv"))
+    assert located(issues) == [
+        ("site-eco.csv", SITE_ROW + 2, "site_comm_insee", "commune_outside_epci")
+    ]
+    epci = session.get_one(Epci, row["site_epci_siren"])
+    assert f"{elsewhere.nom} n’est pas dans l’EPCI {epci.nom}" in issues[0].message_fr
+    assert issues[0].value == elsewhere.insee
 
 
 @pytest.mark.parametrize(

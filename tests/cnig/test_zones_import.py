@@ -121,7 +121,7 @@ def test_one_invalid_zone_refuses_the_whole_file(refused, tmp_path):
         ([feature(SQUARE), feature(LineString([(0, 0), (1, 1)]))], {}, [(1, "geometry_type")]),
         ([feature(SQUARE, nom=" ")], {"name_field": "nom"}, [(0, "missing_name")]),
         ([feature(SQUARE)], {"crs": "EPSG:999999"}, [(None, "unknown_crs_option")]),
-        ([feature(SQUARE)], {"crs": "EPSG:4326"}, [(0, "not_degrees")]),
+        ([feature(SQUARE)], {"crs": "EPSG:4326"}, [(0, "not_degrees_option")]),
         ([feature(SQUARE.buffer(3e6))], {}, [(0, "not_lambert93")]),
         ([{"type": "Feature", "properties": {}, "geometry": None}], {}, [(0, "missing_geometry")]),
         ([], {}, [(None, "no_features")]),
@@ -164,11 +164,23 @@ def test_unknown_crs_says_whether_the_file_or_the_option_gave_it(refused, tmp_pa
     (from_file,) = refused(import_zones, path, "autre")
     assert from_file.code == "unknown_crs"
     assert "urn:ogc:def:crs:EPSG::999999" in from_file.value
-    assert "--crs" in from_file.message_en and "--crs" in from_file.message_fr
+    assert "--crs" in from_file.message_en
+    assert "déclarez" in from_file.message_fr and "--crs" not in from_file.message_fr
     (from_option,) = refused(import_zones, path, "autre", crs="EPSG:999999")
     assert (from_option.code, from_option.value) == ("unknown_crs_option", "EPSG:999999")
     assert "give it with --crs" not in from_option.message_en
     assert "précisez-le avec --crs" not in from_option.message_fr
+
+
+def test_out_of_degrees_says_whether_the_file_or_the_option_gave_the_system(refused, tmp_path):
+    path = geojson_file(tmp_path / "zones.geojson", feature(SQUARE))
+    (from_file,) = refused(import_zones, path, "autre")
+    assert from_file.code == "not_degrees"
+    assert "give the system with --crs" in from_file.message_en
+    (from_option,) = refused(import_zones, path, "autre", crs="EPSG:4326")
+    assert from_option.code == "not_degrees_option"
+    assert "give the system with --crs" not in from_option.message_en
+    assert "--crs" not in from_file.message_fr  # French messages are for the web page
 
 
 @pytest.mark.parametrize(

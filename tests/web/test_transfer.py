@@ -7,6 +7,7 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,19 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
-from web_helpers import TEST_CONFIG, csrf_token_of, post_form, sign_in, visible_text
+from web_helpers import (
+    TEST_CONFIG,
+    csrf_token_of,
+    form_of,
+    form_values,
+    post_form,
+    sign_in,
+    visible_text,
+)
 
 from foncier import transfer
 from foncier.cnig import SourceFile, export_cnig
+from foncier.errors import ImportConflictError
 from foncier.models import AuditEvent, Epci, PendingImportFile, Site, Terrain, User
 from foncier.permissions import Actor
 from foncier.web import create_app
@@ -28,6 +38,7 @@ POLAXIS = "37167_SITE-ECO_00005"
 LES_ATLANTES = "37233_SITE-ECO_00019"
 NEW_PLOT = "37167_TERRAIN-ECO_98001"
 INDEX = "/imports-exports"
+CONFIRM_FORM = "confirmer-import"
 
 
 @pytest.fixture
@@ -192,7 +203,8 @@ def test_confirming_writes_the_import_with_its_audit_trail(
     name, content, repriced = polaxis_plots_file(session, tmp_path)
     preview_url = staged(referent, (name, content))
 
-    confirmed = post_form(referent, f"{preview_url}/confirmer", form_page=preview_url)
+    confirm = form_of(referent, preview_url, CONFIRM_FORM)
+    confirmed = referent.post(f"{preview_url}/confirmer", data=confirm)
 
     assert confirmed.status_code == 303
     assert confirmed.headers["Location"].endswith(INDEX)
@@ -209,6 +221,62 @@ def test_confirming_writes_the_import_with_its_audit_trail(
     assert {event.actor_label for event in events} == {referent_email_gatine}
     batch = preview_url.rsplit("/", 1)[1]
     assert session.scalar(select(func.count()).where(PendingImportFile.batch == batch)) == 0
+
+
+def test_a_change_made_after_the_preview_refuses_the_confirmation(session, referent, tmp_path):
+    """The preview says the file leaves Polaxis's plots as they are; then someone changes a
+    price. Confirming must not silently put the file's price back: it is refused (409) with
+    the preview as it now stands, which can then be confirmed knowingly."""
+    export_cnig(session, tmp_path, site=POLAXIS, confidential=True)
+    content = (tmp_path / "terrain-eco.csv").read_bytes()
+    preview_url = staged(referent, ("terrain-eco.csv", content))
+    preview = referent.get(preview_url).get_data(as_text=True)
+    assert "0 création, 0 modification," in visible_text(preview)
+    plot = session.scalars(
+        select(Terrain).where(Terrain.site_id == POLAXIS).order_by(Terrain.terr_id)
+    ).first()
+    price_in_file = plot.terr_m2_prix
+    plot.terr_m2_prix = Decimal("44.40")
+    session.flush()
+
+    refused = referent.post(f"{preview_url}/confirmer", data=form_values(preview, CONFIRM_FORM))
+
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "ont été modifiés depuis l’aperçu : rien n’a été enregistré" in visible_text(page)
+    assert f'data-key="{plot.terr_id}" data-outcome="updated"' in page
+    session.expire_all()
+    assert session.get_one(Terrain, plot.terr_id).terr_m2_prix == Decimal("44.40")
+
+    confirmed = referent.post(f"{preview_url}/confirmer", data=form_values(page, CONFIRM_FORM))
+    assert confirmed.status_code == 303
+    session.expire_all()
+    assert session.get_one(Terrain, plot.terr_id).terr_m2_prix == price_in_file
+
+
+def test_a_save_racing_the_confirmation_refuses_it_and_writes_nothing(
+    session, referent_email_gatine, tmp_path
+):
+    """Someone commits a plot between the confirmation's read and its write: the UPDATE's
+    version check fails, and that is the same refusal, with nothing written."""
+    user = session.scalars(select(User).where(User.email == referent_email_gatine)).one()
+    actor = Actor.of(user)
+    name, content, repriced = polaxis_plots_file(session, tmp_path)
+    batch = transfer.stage_import(session, actor, [SourceFile(name, content)])
+    preview = transfer.preview_import(session, actor, batch)
+    # The copies the confirmation reads, taken before someone else's commit.
+    plots = session.scalars(select(Terrain).where(Terrain.site_id == POLAXIS)).all()
+    session.execute(
+        text("UPDATE terrain SET version = version + 1, terr_m2_prix = 99 WHERE terr_id = :id"),
+        {"id": repriced["terr_id"]},
+    )
+
+    with pytest.raises(ImportConflictError, match="depuis l’aperçu"):
+        transfer.confirm_import(session, actor, batch, preview.fingerprint)
+
+    assert plots and session.get(Terrain, NEW_PLOT) is None
+    assert session.get_one(Terrain, repriced["terr_id"]).terr_m2_prix == Decimal("99")
+    assert transfer.preview_import(session, actor, batch).fingerprint != preview.fingerprint
 
 
 def test_only_the_uploader_can_see_and_confirm_an_import(

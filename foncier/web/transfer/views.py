@@ -15,7 +15,7 @@ from foncier.cnig import ImportReport
 from foncier.cnig.exporter import ExportScope
 from foncier.cnig.issues import SourceFile
 from foncier.cnig.labels import LABELS
-from foncier.errors import ImportRejectedError
+from foncier.errors import ImportConflictError, ImportRejectedError
 from foncier.exports import ExportFormat, ExportRequest, build_export, list_parks
 from foncier.inventory import list_epcis
 from foncier.models import Epci
@@ -104,8 +104,11 @@ def upload() -> Response | tuple[str, int]:
     return redirect(url_for("transfer.preview", batch=batch), 303)
 
 
-def _preview_page(preview: transfers.ImportPreview, status: int = 200) -> tuple[str, int]:
-    return render_template("transfer/preview.html", preview=preview), status
+def _preview_page(
+    preview: transfers.ImportPreview, status: int = 200, conflict: str | None = None
+) -> tuple[str, int]:
+    page = render_template("transfer/preview.html", preview=preview, conflict=conflict)
+    return page, status
 
 
 @transfer.get("/import/<batch>", endpoint="preview")
@@ -116,11 +119,17 @@ def preview(batch: str) -> tuple[str, int]:
 @transfer.post("/import/<batch>/confirmer", endpoint="confirm")
 def confirm(batch: str) -> Response | tuple[str, int]:
     session, actor = db_session(), current_actor()
+    # The fingerprint of the preview the person read (a hidden field of its form).
+    seen = request.form.get("apercu", "")
     try:
-        report = transfers.confirm_import(session, actor, batch)
+        report = transfers.confirm_import(session, actor, batch, seen)
     except ImportRejectedError:
         # The inventory changed since the preview: nothing was written, the preview says why.
         return _preview_page(transfers.preview_import(session, actor, batch), 409)
+    except ImportConflictError as conflict:
+        # Nothing was written: the preview as it now stands, to be confirmed knowingly.
+        preview = transfers.preview_import(session, actor, batch)
+        return _preview_page(preview, 409, conflict=str(conflict))
     flash(_done_message(report), "succes")
     return redirect(url_for("transfer.index"), 303)
 
