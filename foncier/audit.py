@@ -117,6 +117,11 @@ def _placement(session: Session, obj: Site | Terrain | Owner) -> dict[str, str |
     }
 
 
+def entity_of(obj: Site | Terrain | Owner) -> tuple[str, str]:
+    """The (entity_type, entity_id) that ``obj``'s events are recorded under."""
+    return ENTITY_TYPES[type(obj)], _entity_id(obj)
+
+
 def _entity_id(obj: Site | Terrain | Owner) -> str:
     # The primary key as set during the flush (a new owner's number has no identity yet).
     return str(inspect(obj).mapper.primary_key_from_instance(obj)[0])

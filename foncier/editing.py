@@ -23,22 +23,24 @@ from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar
 
 from geoalchemy2.shape import from_shape, to_shape
-from shapely import MultiPolygon, Polygon
+from shapely import MultiPolygon, Polygon, wkt
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from foncier import audit, codelists
+from foncier import audit, codelists, history
 from foncier.cnig.geometry import as_multipolygon, check_valid
 from foncier.cnig.importer import EPCI_TOLERANCE_M, SITE_TOLERANCE_M, Outline
 from foncier.cnig.issues import IssueError
-from foncier.cnig.values import INSEE_PREFIX, REFCAD
+from foncier.cnig.values import INSEE_PREFIX, REFCAD, URL
 from foncier.errors import NotFoundError, StaleVersionError, ValidationError
 from foncier.models import SRID, Commune, Epci, Owner, Site, Terrain
 from foncier.permissions import Actor
 
 Record = TypeVar("Record", Site, Terrain)
+# The records that carry a version (optimistic locking).
+Versioned = Site | Terrain | Owner
 
 # Columns nobody types: keys, dates the platform sets, bookkeeping. Everything else of a
 # park or a plot is editable.
@@ -85,6 +87,15 @@ TERRAIN_REQUIRED: Final = (
     "terr_geomsurf",
 )
 REQUIRED_MESSAGE: Final = "Ce champ est obligatoire."
+# Checked as the CNIG import checks them, so that what the editor saves, its export re-imports.
+URL_FIELDS: Final = ("site_url", "site_media", "terr_url_cartofriches")
+URL_MESSAGE: Final = (
+    "Adresse web attendue, commençant par https:// ou http:// et sans espace, par exemple "
+    "https://www.exemple.fr/page."
+)
+
+SOLD: Final = "vendu, commercialisation achevée"
+SALE_FIELDS: Final = ("terr_acquereur", "terr_cession_date", "terr_vente_montant")
 
 # Above this gap between the surface people declare and the area of the outline they drew,
 # one of the two is probably wrong: the page says so, the save goes through.
@@ -275,7 +286,7 @@ def _validate_site(
     current: Site | None,
     check_perimeter: bool = True,
 ) -> None:
-    errors = _required(values, SITE_REQUIRED) | _code_lists(values)
+    errors = _required(values, SITE_REQUIRED) | _code_lists(values) | _url_problems(values)
     errors |= _at_least(values, ("site_surf_brute", "site_surf_utile"), minimum=0)
     errors |= _at_least(values, ("site_surf_comm_dispo", "site_surf_projet"), minimum=0)
     errors |= _at_least(values, ("site_nb_etab", "site_nb_emploi"), minimum=0)
@@ -344,14 +355,15 @@ def create_terrain(
     actor.require_edit(site.site_epci_siren, "les terrains de ce parc")
     audit.acting_as(session, actor)
     values = _with_defaults(_known(values, TERRAIN_FIELDS))
-    _validate_terrain(values, site)
     today = today or date.today()
+    sale, sale_problems = _sale_rules(None, values, today)
+    _validate_terrain(values | sale, site, extra_errors=sale_problems)
     terrain = Terrain(
         terr_id=next_terrain_id(session, site),
         site_id=site.site_id,
         terr_identif_date=today,
         terr_actu_date=today,
-        **_for_database(values),
+        **_for_database(values | sale),
     )
     return _added(session, terrain, "Création du terrain")
 
@@ -370,11 +382,15 @@ def update_terrain(
     values = _with_defaults(_known(values, TERRAIN_FIELDS))
     audit.acting_as(session, actor)
     _check_version(terrain, expected_version)
+    today = today or date.today()
     merged = _current_values(terrain, TERRAIN_FIELDS) | values
+    sale, sale_problems = _sale_rules(terrain, merged, today)
     recheck = _geometry_changed(terrain, values)
-    _validate_terrain(merged, terrain.site, check_outline=recheck)
+    _validate_terrain(
+        merged | sale, terrain.site, check_outline=recheck, extra_errors=sale_problems
+    )
     with _saving(session, terrain, "Modification du terrain"):
-        _apply(terrain, values, today=today)
+        _apply(terrain, values | sale, today=today)
     return Saved.of(terrain)
 
 
@@ -385,8 +401,14 @@ def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _validate_terrain(values: Mapping[str, Any], site: Site, *, check_outline: bool = True) -> None:
-    errors = _required(values, TERRAIN_REQUIRED) | _code_lists(values)
+def _validate_terrain(
+    values: Mapping[str, Any],
+    site: Site,
+    *,
+    check_outline: bool = True,
+    extra_errors: Mapping[str, str] | None = None,
+) -> None:
+    errors = _required(values, TERRAIN_REQUIRED) | _code_lists(values) | _url_problems(values)
     errors |= _at_least(values, ("terr_surf_brute", "terr_hauteur_max_m"), minimum=0, strict=True)
     errors |= _at_least(values, ("terr_m2_prix", "terr_puissance_kva"), minimum=0)
     errors |= _at_least(values, ("terr_vente_montant",), minimum=0)
@@ -401,6 +423,7 @@ def _validate_terrain(values: Mapping[str, Any], site: Site, *, check_outline: b
     checked = check_outline and outline is not None and "terr_geomsurf" not in errors
     if checked and (message := _outline_problem(outline, site)):
         errors["terr_geomsurf"] = message
+    errors |= extra_errors or {}
     if errors:
         raise ValidationError(errors)
 
@@ -446,10 +469,17 @@ class StatusChange:
     action: StatusAction
     button: str
     stade: str
-    # Recorded as the reason of the change in the audit trail.
+    # Recorded as the reason of the change in the audit trail; a noun phrase whose gender
+    # the confirmation agrees with (« Mise en vente enregistrée », « Retrait … enregistré »).
     reason: str
+    feminine: bool
     question: str
     needs_sale: bool = False
+
+    @property
+    def confirmation(self) -> str:
+        """« Mise en vente enregistrée »: what the page says once the change is saved."""
+        return f"{self.reason} {'enregistrée' if self.feminine else 'enregistré'}"
 
 
 STATUS_CHANGES: Final = {
@@ -460,6 +490,7 @@ STATUS_CHANGES: Final = {
             "Mettre en vente",
             "en vente",
             "Mise en vente",
+            True,
             "Mettre ce terrain en vente ? Il sera proposé aux entreprises de tout le réseau.",
         ),
         StatusChange(
@@ -467,13 +498,15 @@ STATUS_CHANGES: Final = {
             "Réserver (option)",
             "réservé par option de réservation",
             "Réservation (option)",
+            True,
             "Marquer ce terrain comme réservé par une option ou un compromis de vente ?",
         ),
         StatusChange(
             StatusAction.SELL,
             "Marquer vendu",
-            "vendu, commercialisation achevée",
+            SOLD,
             "Vente",
+            True,
             "Enregistrer la vente de ce terrain ? Indiquez l’acquéreur, la date et le montant.",
             needs_sale=True,
         ),
@@ -482,6 +515,7 @@ STATUS_CHANGES: Final = {
             "Retirer de la commercialisation",
             "non commercialisé",
             "Retrait de la commercialisation",
+            False,
             "Retirer ce terrain de la commercialisation ? Il ne sera plus proposé aux entreprises.",
         ),
     )
@@ -502,6 +536,11 @@ def status_changes_for(terrain: Terrain) -> list[StatusChange]:
     return [c for c in STATUS_CHANGES.values() if c.stade != terrain.terr_stade_comm]
 
 
+def clears_sale(terrain: Terrain, change: StatusChange) -> bool:
+    """Whether ``change`` takes a sold plot back, which erases its sale (see _sale_rules)."""
+    return terrain.terr_stade_comm == SOLD and change.stade != SOLD
+
+
 def change_terrain_status(
     session: Session,
     actor: Actor,
@@ -520,32 +559,57 @@ def change_terrain_status(
     today = today or date.today()
     values: dict[str, Any] = {"terr_stade_comm": change.stade}
     if change.needs_sale:
-        values |= _sale_values(sale, today)
+        sale = sale or Sale(None, None, None)
+        typed = {
+            "terr_acquereur": sale.acquereur,
+            "terr_cession_date": sale.cession_date,
+            "terr_vente_montant": sale.vente_montant,
+        }
+        values |= _known(typed, SALE_FIELDS)
+    merged = _current_values(terrain, (*SALE_FIELDS, "terr_stade_comm")) | values
+    implied, problems = _sale_rules(terrain, merged, today)
+    if problems:
+        raise ValidationError(problems)
     with _saving(session, terrain, change.reason):
-        _apply(terrain, values, today=today)
+        _apply(terrain, values | implied, today=today)
     return terrain
 
 
-def _sale_values(sale: Sale | None, today: date) -> dict[str, Any]:
-    sale = sale or Sale(None, None, None)
+def _sale_rules(
+    current: Terrain | None, values: Mapping[str, Any], today: date
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What the marketing stage in ``values`` (the plot's values after the edit) implies for
+    its sale, the same for the edit form and the quick actions. Returns the sale fields to
+    write and the problems, by field.
+
+    A plot becomes sold only with its buyer, a date not in the future and an amount. A sold
+    plot that goes back to another stage loses them: they describe a sale that no longer
+    holds (the audit trail keeps them). A sold plot edited for something else keeps its sale
+    as it is, even incomplete: a CNIG file may have recorded the sale without it.
+    """
+    was_sold = current is not None and current.terr_stade_comm == SOLD
+    if values.get("terr_stade_comm") != SOLD:
+        return (dict.fromkeys(SALE_FIELDS) if was_sold else {}), {}
+    sale = {name: values.get(name) for name in SALE_FIELDS}
+    if was_sold and all(sale[name] == getattr(current, name) for name in SALE_FIELDS):
+        return {}, {}
+    return sale, _sale_problems(sale, today)
+
+
+def _sale_problems(sale: Mapping[str, Any], today: date) -> dict[str, str]:
     errors = {}
-    if not (sale.acquereur or "").strip():
+    if not sale["terr_acquereur"]:
         errors["terr_acquereur"] = "Indiquez l’acquéreur."
-    if sale.cession_date is None:
+    cession_date, amount = sale["terr_cession_date"], sale["terr_vente_montant"]
+    if cession_date is None:
         errors["terr_cession_date"] = "Indiquez la date de la vente."
-    elif sale.cession_date > today:
+    elif cession_date > today:
         errors["terr_cession_date"] = "La date de la vente ne peut pas être dans le futur."
-    if sale.vente_montant is None:
+    if amount is None:
         errors["terr_vente_montant"] = "Indiquez le montant de la vente."
-    elif sale.vente_montant <= 0:
+    elif amount <= 0:
         errors["terr_vente_montant"] = "Le montant doit être strictement positif."
-    if errors:
-        raise ValidationError(errors)
-    return {
-        "terr_acquereur": (sale.acquereur or "").strip(),
-        "terr_cession_date": sale.cession_date,
-        "terr_vente_montant": sale.vente_montant,
-    }
+    return errors
 
 
 # --- owners (personal data: only those who may edit the plot see and change them) ---------
@@ -561,13 +625,23 @@ def add_owner(session: Session, actor: Actor, terr_id: str, values: Mapping[str,
     return owner
 
 
-def update_owner(session: Session, actor: Actor, owner_id: int, values: Mapping[str, Any]) -> Owner:
+def update_owner(
+    session: Session,
+    actor: Actor,
+    owner_id: int,
+    values: Mapping[str, Any],
+    *,
+    expected_version: int,
+) -> Owner:
+    """Apply ``values`` to the owner, if nobody saved it since ``expected_version``."""
     owner = owner_for_edit(session, actor, owner_id)
-    cleaned = _owner_values(values)
     audit.acting_as(session, actor)
-    with audit.reason(session, "Modification d’un propriétaire"):
+    _check_version(owner, expected_version)
+    cleaned = _owner_values(values)
+    with _saving(session, owner, "Modification d’un propriétaire"):
         for name, value in cleaned.items():
-            setattr(owner, name, value)
+            if getattr(owner, name) != value:
+                setattr(owner, name, value)
     return owner
 
 
@@ -670,6 +744,14 @@ def _at_least(
     return errors
 
 
+def _url_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        name: URL_MESSAGE
+        for name in URL_FIELDS
+        if (value := values.get(name)) is not None and not URL.match(value)
+    }
+
+
 def _invalid(geometry: BaseGeometry, types: tuple[type, ...], expected: str) -> str | None:
     if not isinstance(geometry, types):
         return f"Dessinez {expected}."
@@ -730,13 +812,13 @@ def _same_shape(stored: Any, new: Any) -> bool:
     return before.equals_exact(after, tolerance=SAME_SHAPE_TOLERANCE_M)
 
 
-def _check_version(record: Site | Terrain, expected_version: int) -> None:
+def _check_version(record: Versioned, expected_version: int) -> None:
     if record.version != expected_version:
         raise StaleVersionError(_stale_message(record), record)
 
 
-def _stale_message(record: Site | Terrain) -> str:
-    what = "ce parc" if isinstance(record, Site) else "ce terrain"
+def _stale_message(record: Versioned) -> str:
+    what = {Site: "ce parc", Terrain: "ce terrain", Owner: "ce propriétaire"}[type(record)]
     return (
         f"Quelqu’un a enregistré {what} pendant que vous le modifiiez : vos modifications "
         "n’ont pas été appliquées, pour ne pas effacer les siennes."
@@ -744,7 +826,7 @@ def _stale_message(record: Site | Terrain) -> str:
 
 
 @contextmanager
-def _saving(session: Session, record: Site | Terrain, reason: str) -> Iterator[None]:
+def _saving(session: Session, record: Versioned, reason: str) -> Iterator[None]:
     """Write the changes made in the block under ``reason``, or raise StaleVersionError.
 
     The version check compares with the version read at the start of the request; a save
@@ -757,3 +839,81 @@ def _saving(session: Session, record: Site | Terrain, reason: str) -> Iterator[N
     except StaleDataError:
         session.refresh(record)
         raise StaleVersionError(_stale_message(record), record) from None
+
+
+# --- a refused edit, replayed on the record as it is now -------------------------------------
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A field that the late person and someone else both changed, both values as the pages
+    write them."""
+
+    name: str
+    mine: str
+    theirs: str
+    who: str
+
+    @property
+    def message(self) -> str:
+        theirs, mine = self.theirs, self.mine
+        if self.name.endswith("_geomsurf"):
+            theirs, mine = f"un contour de {theirs}", f"un contour de {mine}"
+        return (
+            f"Modifié aussi entre-temps par {self.who} : {theirs}. Le formulaire garde votre "
+            f"valeur ({mine}) : enregistrez pour la confirmer, ou reprenez la sienne."
+        )
+
+
+@dataclass(frozen=True)
+class Rebased:
+    """Which values of a refused edit are the person's own changes."""
+
+    # Fields only someone else changed: the form takes them from the record as it is now.
+    from_current: frozenset[str]
+    # Fields both changed: the form keeps the person's value and shows the other one.
+    clashes: dict[str, Clash]
+
+
+def rebase_edit(
+    session: Session, record: Versioned, loaded_version: int, values: Mapping[str, Any]
+) -> Rebased:
+    """Compare ``values`` — an edit of ``record`` loaded at ``loaded_version`` and refused as
+    stale — with the record at that version, as the audit trail tells it: the fields the
+    others saved since are those of their events, and each one's value at the loaded version
+    is the "before" of the first event that changed it. A field the person left as loaded is
+    theirs to take; one the person changed too is a clash, unless both typed the same."""
+    loaded: dict[str, Any] = {}
+    authors: dict[str, str] = {}
+    for event, who in history.with_authors(session, history.events_since(record, loaded_version)):
+        for name, (before, _after) in event.changes.items():
+            loaded.setdefault(name, before)
+            authors[name] = who
+    from_current, clashes = set(), {}
+    for name, mine in values.items():
+        if name not in loaded:
+            continue
+        now = _as_audited(name, getattr(record, name))
+        if _same_value(name, mine, loaded[name]):
+            from_current.add(name)
+        elif not _same_value(name, mine, now):
+            shown = _as_audited(name, _blank_to_none(mine))
+            clashes[name] = Clash(
+                name, history.display_value(name, shown), history.display_value(name, now),
+                authors[name],
+            )  # fmt: skip
+    return Rebased(frozenset(from_current), clashes)
+
+
+def _as_audited(name: str, value: Any) -> Any:
+    """A value as the audit trail keeps it (JSON; outlines as WKT)."""
+    return audit.geometry_wkt(value) if name.endswith("_geomsurf") else audit.json_value(value)
+
+
+def _same_value(name: str, typed: Any, audited: Any) -> bool:
+    typed = _blank_to_none(typed)
+    if name.endswith("_geomsurf"):
+        return _same_shape(wkt.loads(audited) if audited else None, typed)
+    if name == "terr_divisible" and typed is None:
+        typed = False  # see _with_defaults
+    return audit.json_value(typed) == audited

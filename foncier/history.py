@@ -165,15 +165,10 @@ def network_events(epci_siren: str | None = None) -> Select[tuple[AuditEvent]]:
     return query
 
 
-def changes_since(
-    session: Session, actor: Actor, record: Site | Terrain, version: int
-) -> list[HistoryEntry]:
-    """What was saved on ``record`` after ``version``, oldest first: the other person's edit
-    that made a save stale."""
-    entity_type, entity_id = (
-        ("site", record.site_id) if isinstance(record, Site) else ("terrain", record.terr_id)
-    )
-    query = (
+def events_since(record: Site | Terrain | Owner, version: int) -> Select[tuple[AuditEvent]]:
+    """The events of ``record`` saved after ``version``, oldest first."""
+    entity_type, entity_id = audit.entity_of(record)
+    return (
         select(AuditEvent)
         .where(
             AuditEvent.entity_type == entity_type,
@@ -182,7 +177,14 @@ def changes_since(
         )
         .order_by(AuditEvent.id)
     )
-    return read_entries(session, actor, query)
+
+
+def changes_since(
+    session: Session, actor: Actor, record: Site | Terrain | Owner, version: int
+) -> list[HistoryEntry]:
+    """What was saved on ``record`` after ``version``, oldest first: the other person's edit
+    that made a save stale."""
+    return read_entries(session, actor, events_since(record, version))
 
 
 # --- reading them --------------------------------------------------------------------------
@@ -213,9 +215,17 @@ def history_page(
 def _entries(
     session: Session, actor: Actor, events: Select[tuple[AuditEvent]]
 ) -> Iterator[HistoryEntry]:
+    for event, who in with_authors(session, events):
+        yield entry_of(event, who, may_see_private=actor.can_see_private(event.epci_siren))
+
+
+def with_authors(
+    session: Session, events: Select[tuple[AuditEvent]]
+) -> Iterator[tuple[AuditEvent, str]]:
+    """Each event with its author's name (the account label for a script or a removed user)."""
     with_names = events.add_columns(User.nom).outerjoin(User, User.id == AuditEvent.user_id)
     for event, name in session.execute(with_names).yield_per(500):
-        yield entry_of(event, name, may_see_private=actor.can_see_private(event.epci_siren))
+        yield event, name or event.actor_label
 
 
 def entry_of(event: AuditEvent, name: str | None, *, may_see_private: bool) -> HistoryEntry:

@@ -249,6 +249,58 @@ def test_a_save_racing_another_one_is_refused_too(session):
     assert session.scalar(select(func.count()).select_from(Terrain)) > 0  # still usable
 
 
+def test_a_stale_edit_is_replayed_on_the_record_as_it_is_now(session):
+    """Only what the late person changed from the version they loaded is theirs; the rest is
+    taken from the record as it is now; a field both changed is a clash with both values."""
+    plot = first_plot(session)
+    loaded = plot.version
+    as_loaded = {
+        "terr_m2_prix": plot.terr_m2_prix,
+        "terr_hauteur_max_m": plot.terr_hauteur_max_m,
+        "terr_puissance_kva": plot.terr_puissance_kva,
+        "terr_geomsurf": to_shape(plot.terr_geomsurf),
+    }
+    redrawn = inside(plot, 2)
+    editing.update_terrain(
+        session, COORDINATOR, plot.terr_id,
+        {"terr_m2_prix": Decimal("55"), "terr_puissance_kva": 250, "terr_geomsurf": redrawn},
+        expected_version=loaded,
+    )  # fmt: skip
+    late = as_loaded | {"terr_hauteur_max_m": Decimal("18"), "terr_puissance_kva": 400}
+    rebased = editing.rebase_edit(session, plot, loaded, late)
+    assert rebased.from_current == {"terr_m2_prix", "terr_geomsurf"}
+    assert set(rebased.clashes) == {"terr_puissance_kva"}
+    clash = rebased.clashes["terr_puissance_kva"]
+    assert (clash.mine, clash.theirs) == ("400\u00a0kVA", "250\u00a0kVA")
+    assert clash.who == COORDINATOR.label
+
+
+@pytest.mark.parametrize(
+    "url, accepted",
+    [
+        ("https://cartofriches.cerema.fr/cartofriches/?site=37167_1", True),
+        ("http://exemple.fr", True),
+        ("www.exemple.fr", False),
+        ("https://exemple.fr/une page", False),
+        ("ftp://exemple.fr/fichier", False),
+    ],
+)
+def test_a_plot_url_must_pass_the_cnig_import_check(session, url, accepted):
+    plot = first_plot(session)
+    values = {"terr_url_cartofriches": url}
+    if accepted:
+        editing.update_terrain(
+            session, REFERENT, plot.terr_id, values, expected_version=plot.version
+        )
+        assert plot.terr_url_cartofriches == url
+        return
+    with pytest.raises(ValidationError) as refused:
+        editing.update_terrain(
+            session, REFERENT, plot.terr_id, values, expected_version=plot.version
+        )
+    assert "Adresse web" in refused.value.errors["terr_url_cartofriches"]
+
+
 def test_unknown_records_are_not_found(session):
     with pytest.raises(NotFoundError):
         editing.update_terrain(session, REFERENT, "37167_TERRAIN-ECO_99999", {}, expected_version=1)
@@ -319,6 +371,89 @@ def test_a_sale_records_the_buyer_with_the_stage(session):
     assert tuple(row) == ("vendu, commercialisation achevée", "SAS Logistique Essai", 350000)
     event = session.scalars(audit.terrain_history(plot.terr_id)).first()
     assert event.reason == "Vente" and event.changes["terr_acquereur"][1] == "SAS Logistique Essai"
+
+
+def sold_plot(session: Session) -> Terrain:
+    return session.scalars(
+        select(Terrain)
+        .where(Terrain.site_id == POLAXIS, Terrain.terr_stade_comm == editing.SOLD)
+        .order_by(Terrain.terr_id)
+    ).first()
+
+
+def test_the_edit_form_sells_a_plot_only_with_the_quick_actions_rules(session):
+    plot = session.scalars(
+        select(Terrain).where(Terrain.site_id == POLAXIS, Terrain.terr_stade_comm == "en vente")
+    ).first()
+    sold = {"terr_stade_comm": editing.SOLD}
+    with pytest.raises(ValidationError) as refused:
+        editing.update_terrain(
+            session, REFERENT, plot.terr_id, sold, expected_version=plot.version, today=TODAY
+        )
+    assert set(refused.value.errors) == {
+        "terr_acquereur",
+        "terr_cession_date",
+        "terr_vente_montant",
+    }
+    future = sold | {"terr_acquereur": "SAS Essai", "terr_cession_date": TODAY + timedelta(1),
+                     "terr_vente_montant": Decimal("0")}  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        editing.update_terrain(
+            session, REFERENT, plot.terr_id, future, expected_version=plot.version, today=TODAY
+        )
+    assert "futur" in refused.value.errors["terr_cession_date"]
+    assert "strictement positif" in refused.value.errors["terr_vente_montant"]
+    assert plot.terr_stade_comm == "en vente"
+    editing.update_terrain(
+        session, REFERENT, plot.terr_id,
+        future | {"terr_cession_date": TODAY, "terr_vente_montant": Decimal("90000")},
+        expected_version=plot.version, today=TODAY,
+    )  # fmt: skip
+    assert (plot.terr_stade_comm, plot.terr_acquereur) == (editing.SOLD, "SAS Essai")
+
+
+def test_a_sold_plot_keeps_being_editable_without_retyping_its_sale(session):
+    plot = sold_plot(session)
+    editing.update_terrain(
+        session, REFERENT, plot.terr_id, {"terr_m2_prix": Decimal("33")},
+        expected_version=plot.version, today=TODAY,
+    )  # fmt: skip
+    assert plot.terr_m2_prix == Decimal("33") and plot.terr_acquereur
+
+
+@pytest.mark.parametrize("action", [StatusAction.PUT_ON_SALE, StatusAction.RESERVE,
+                                    StatusAction.WITHDRAW])  # fmt: skip
+def test_a_sold_plot_back_on_the_market_loses_its_sale_kept_in_the_history(session, action):
+    plot = sold_plot(session)
+    buyer, amount = plot.terr_acquereur, plot.terr_vente_montant
+    assert buyer and amount
+    editing.change_terrain_status(
+        session, REFERENT, plot.terr_id, action, expected_version=plot.version, today=TODAY
+    )
+    assert (plot.terr_acquereur, plot.terr_cession_date, plot.terr_vente_montant) == (
+        None,
+        None,
+        None,
+    )
+    event = session.scalars(audit.terrain_history(plot.terr_id)).first()
+    assert event.changes["terr_acquereur"] == [buyer, None]
+    assert event.changes["terr_vente_montant"][0] == format(amount.normalize(), "f")
+
+
+def test_the_edit_form_clears_the_sale_of_a_plot_no_longer_sold(session):
+    plot = sold_plot(session)
+    editing.update_terrain(
+        session, REFERENT, plot.terr_id,
+        {"terr_stade_comm": "en vente", "terr_acquereur": plot.terr_acquereur,
+         "terr_cession_date": plot.terr_cession_date,
+         "terr_vente_montant": plot.terr_vente_montant},
+        expected_version=plot.version, today=TODAY,
+    )  # fmt: skip
+    assert (plot.terr_stade_comm, plot.terr_acquereur, plot.terr_vente_montant) == (
+        "en vente",
+        None,
+        None,
+    )
 
 
 def test_the_offered_changes_leave_out_the_present_stage(session):
@@ -406,6 +541,21 @@ def test_a_park_update_checks_its_version_and_is_recorded(session):
     assert site.site_nom == "Polaxis (renommé)"
 
 
+@pytest.mark.parametrize("field", ["site_url", "site_media"])
+def test_park_urls_must_pass_the_cnig_import_check(session, field):
+    site = session.get(Site, POLAXIS)
+    with pytest.raises(ValidationError) as refused:
+        editing.update_site(
+            session, REFERENT, POLAXIS, {field: "polaxis.fr"}, expected_version=site.version
+        )
+    assert "Adresse web" in refused.value.errors[field]
+    editing.update_site(
+        session, REFERENT, POLAXIS, {field: "https://www.polaxis.fr/"},
+        expected_version=site.version,
+    )  # fmt: skip
+    assert getattr(site, field) == "https://www.polaxis.fr/"
+
+
 def test_the_communes_offered_for_a_new_park_are_those_of_the_actor(session):
     mine = {c.epci_siren for c in editing.editable_communes(session, REFERENT)}
     everywhere = {c.epci_siren for c in editing.editable_communes(session, COORDINATOR)}
@@ -422,8 +572,10 @@ def test_owners_are_added_changed_and_removed_by_the_plot_epci_only(session):
         session, REFERENT, plot.terr_id, {"nom": "SCI des Essais", "nature": "personne morale",
                                           "siren": "123456789"}
     )  # fmt: skip
+    session.flush()
     editing.update_owner(session, REFERENT, owner.id, {"nom": "SCI des Essais", "nature":
-                         "personne morale", "adresse": "1 rue du Test"})  # fmt: skip
+                         "personne morale", "adresse": "1 rue du Test"},
+                         expected_version=owner.version)  # fmt: skip
     assert owner.adresse == "1 rue du Test" and owner.siren is None
     with pytest.raises(PermissionDeniedError):
         editing.remove_owner(session, OTHER_REFERENT, owner.id)
@@ -439,6 +591,45 @@ def test_owners_are_added_changed_and_removed_by_the_plot_epci_only(session):
         "Modification d’un propriétaire",
         "Ajout d’un propriétaire",
     ]
+
+
+def test_an_owner_edit_from_an_old_version_is_refused(session):
+    owner = session.scalars(select(Owner).order_by(Owner.id)).first()
+    loaded = owner.version
+    values = {"nom": owner.nom, "nature": owner.nature, "siren": owner.siren}
+    editing.update_owner(
+        session, REFERENT if _of_gatine(owner) else COORDINATOR, owner.id,
+        values | {"adresse": "2 rue Première"}, expected_version=loaded,
+    )  # fmt: skip
+    assert owner.version == loaded + 1
+    events = audit_count(session)
+    with pytest.raises(StaleVersionError) as stale:
+        editing.update_owner(
+            session, COORDINATOR, owner.id, values | {"adresse": "9 rue Seconde"},
+            expected_version=loaded,
+        )  # fmt: skip
+    assert "Quelqu’un a enregistré ce propriétaire" in str(stale.value)
+    assert stale.value.current is owner and owner.adresse == "2 rue Première"
+    assert audit_count(session) == events
+
+
+def test_an_owner_edit_racing_another_one_is_refused_too(session):
+    owner = session.scalars(select(Owner).order_by(Owner.id)).first()
+    loaded = owner.version
+    session.execute(
+        text("UPDATE owner SET version = version + 1, adresse = 'ailleurs' WHERE id = :id"),
+        {"id": owner.id},
+    )
+    with pytest.raises(StaleVersionError) as stale:
+        editing.update_owner(
+            session, COORDINATOR, owner.id, {"nom": owner.nom, "nature": owner.nature},
+            expected_version=loaded,
+        )  # fmt: skip
+    assert (stale.value.current.version, stale.value.current.adresse) == (loaded + 1, "ailleurs")
+
+
+def _of_gatine(owner: Owner) -> bool:
+    return owner.terrain.site.site_epci_siren == GATINE_RACAN
 
 
 def test_an_owner_needs_a_name_and_a_nature_and_a_valid_siren(session):

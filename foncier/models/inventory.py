@@ -213,8 +213,12 @@ class Owner(Timestamped, Base):
     siren: Mapped[str | None] = mapped_column(String(9))
     adresse: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Optimistic locking, as for parks and plots: two people editing one owner at once.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     terrain: Mapped[Terrain] = relationship(back_populates="owners")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 etablissement_terrain = Table(

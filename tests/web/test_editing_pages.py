@@ -107,6 +107,32 @@ def test_refused_values_stay_as_typed_with_french_messages_beside_them(session, 
     assert reloaded(session, plot.terr_id).version == plot.version
 
 
+def test_a_url_the_cnig_import_would_refuse_is_refused_beside_its_field(session, referent):
+    plot = plot_of(session)
+    url = f"/terrains/{plot.terr_id}/modifier"
+    values = form_of(referent, url, "formulaire-terrain")
+    response = referent.post(url, data=values | {"terr_url_cartofriches": "cartofriches.fr/x"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    errors = html.split('id="terr_url_cartofriches-erreurs"')[1].split("</ul>")[0]
+    assert "Adresse web attendue" in errors and "https://" in errors
+    assert reloaded(session, plot.terr_id).version == plot.version
+
+
+def test_the_edit_form_refuses_a_sale_without_buyer_date_and_amount(session, referent):
+    plot = plot_of(session, "en vente")
+    url = f"/terrains/{plot.terr_id}/modifier"
+    values = form_of(referent, url, "formulaire-terrain")
+    refused = referent.post(
+        url, data=values | {"terr_stade_comm": "vendu, commercialisation achevée"}
+    )
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    for name in ("terr_acquereur", "terr_cession_date", "terr_vente_montant"):
+        assert f'id="{name}-erreurs"' in html
+    assert reloaded(session, plot.terr_id).terr_stade_comm == "en vente"
+
+
 def test_an_outline_outside_the_park_is_refused_beside_the_map(session, referent):
     plot = plot_of(session)
     values = form_of(referent, f"/terrains/{plot.terr_id}/modifier", "formulaire-terrain")
@@ -226,6 +252,47 @@ def test_a_sale_asks_for_buyer_date_and_amount(session, referent):
     assert tuple(sale) == ("vendu, commercialisation achevée", "SAS Essai", Decimal("412000"))
 
 
+@pytest.mark.parametrize(
+    "action, stade, message",
+    [
+        ("mise-en-vente", "non commercialisé", "mise en vente enregistrée."),
+        ("reservation", "en vente", "réservation (option) enregistrée."),
+        ("vente", "en vente", "vente enregistrée."),
+        ("retrait", "en vente", "retrait de la commercialisation enregistré."),
+    ],
+)
+def test_each_status_change_is_confirmed_in_correct_french(
+    session, referent, action, stade, message
+):
+    plot = plot_of(session, "en vente")
+    plot.terr_stade_comm = stade
+    session.flush()
+    url = f"/terrains/{plot.terr_id}/statut"
+    values = form_of(referent, f"{url}?action={action}", "confirmation-statut")
+    values |= {"terr_acquereur": "SAS Essai", "terr_cession_date": "2024-06-30",
+               "terr_vente_montant": "412000"}  # fmt: skip
+    response = referent.post(url, data=values)
+    assert response.status_code == 302
+    assert f"Terrain {plot.terr_id} : {message}" in text_of(
+        referent.get(response.headers["Location"])
+    )
+
+
+def test_putting_a_sold_plot_back_on_sale_says_its_sale_is_cleared(session, referent):
+    plot = plot_of(session, "vendu, commercialisation achevée")
+    url = f"/terrains/{plot.terr_id}/statut"
+    confirm = referent.get(f"{url}?action=mise-en-vente")
+    assert "L’acquéreur, la date et le montant de la vente seront effacés" in text_of(confirm)
+    values = form_values(confirm.get_data(as_text=True), "confirmation-statut")
+    assert referent.post(url, data=values).status_code == 302
+    saved = reloaded(session, plot.terr_id)
+    assert (saved.terr_stade_comm, saved.terr_acquereur, saved.terr_vente_montant) == (
+        "en vente",
+        None,
+        None,
+    )
+
+
 def test_an_unknown_status_action_is_a_bad_request(session, referent):
     assert (
         referent.get(f"/terrains/{plot_of(session).terr_id}/statut?action=brader").status_code
@@ -259,6 +326,10 @@ def test_edit_buttons_and_private_data_show_only_to_who_may_use_them(
     assert ('id="modifier-terrain"' in plot_page) is edits
     assert ('id="changements-statut"' in plot_page) is edits
     assert ('id="donnees-confidentielles"' in plot_page) is edits
+    if edits:  # the sale is exported, on request, by those who see it: say so truthfully
+        note = visible_text(plot_page.split('id="donnees-confidentielles"')[1].split("</p>")[0])
+        assert "jamais export" not in note.replace("Les propriétaires ne sont jamais exportés", "")
+        assert "sur demande" in note and "coordinateur du réseau" in note
     assert (owner_name in plot_page) is edits
     assert ('id="modifier-parc"' in park_page) is edits
     assert 'id="historique-terrain"' in plot_page and 'id="historique-parc"' in park_page

@@ -409,6 +409,7 @@ class StatusForm(FlaskForm):
 
 
 class OwnerForm(EditForm):
+    version = VersionField()
     nom = _text("nom", required=True, max_length=300)
     nature = CodeListField(_label("nature"), OWNER_NATURES, required=True)
     siren = _text("siren", max_length=20)

@@ -21,7 +21,7 @@ from foncier.codelists import STADE_COMM_COLOURS
 from foncier.editing import STATUS_CHANGES, Sale, StatusAction
 from foncier.errors import StaleVersionError, ValidationError
 from foncier.inventory import list_epcis
-from foncier.models import Site, Terrain
+from foncier.models import Owner, Site, Terrain
 from foncier.permissions import Actor
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
@@ -174,16 +174,33 @@ def _terrain_page(form: TerrainForm, *, site: Site, terrain: Terrain | None,
 def _conflict(
     session: Session, actor: Actor, form: EditForm | StatusForm, stale: StaleVersionError
 ) -> dict[str, Any]:
-    """What the page shows of the other person's save; the form then carries the version
-    saved now, so that saving again applies the values typed here over it, knowingly."""
+    """What the page shows of the other person's save. An edit form is rebuilt on the record
+    as it is now with this person's own changes on top (see _rebase), and carries the version
+    saved now: saving it again keeps the other change and applies these, knowingly."""
     loaded = _loaded_version(form)
     current = stale.current
-    assert isinstance(current, Site | Terrain)
+    assert isinstance(current, Site | Terrain | Owner)
+    clashes = _rebase(session, form, current, loaded) if isinstance(form, EditForm) else {}
     form.version.data = current.version
     return {
         "message": str(stale),
         "changes": history.changes_since(session, actor, current, loaded),
+        "rebased": isinstance(form, EditForm),
+        "clashes": clashes,
     }
+
+
+def _rebase(
+    session: Session, form: EditForm, current: Site | Terrain | Owner, loaded: int
+) -> dict[str, str]:
+    """Put back in ``form`` the current values of the fields only others changed since
+    ``loaded`` (the person left them as loaded); keep the fields the person changed. Returns
+    the French note of each field both changed, with the other value."""
+    rebased = core.rebase_edit(session, current, loaded, form.values())
+    for name in rebased.from_current:
+        form[name].process(None, getattr(current, name))
+        form[name].raw_data = []  # shown from the data now, not from what was posted
+    return {name: clash.message for name, clash in rebased.clashes.items()}
 
 
 # --- quick status changes ------------------------------------------------------------------
@@ -212,13 +229,14 @@ def change_status(terr_id: str) -> Any:
         except StaleVersionError as stale:
             conflict = _conflict(session, actor, form, stale)
         else:
-            flash(f"Terrain {terr_id} : {change.reason.lower()} enregistrée.", "succes")
+            flash(f"Terrain {terr_id} : {change.confirmation.lower()}.", "succes")
             return redirect(url_for("inventory.terrain", terr_id=terr_id))
     page = render_template(
         "inventory/status_confirm.html",
         form=form,
         terrain=terrain,
         change=change,
+        clears_sale=core.clears_sale(terrain, change),
         conflict=conflict,
         colours=STADE_COMM_COLOURS,
     )
@@ -243,7 +261,9 @@ def add_owner(terr_id: str) -> Any:
     if added is not None:
         flash("Propriétaire ajouté.", "succes")
         return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
-    page = render_template("inventory/owner_edit.html", form=form, terrain=terrain, owner=None)
+    page = render_template(
+        "inventory/owner_edit.html", form=form, terrain=terrain, owner=None, conflict=None
+    )
     return page, _status(form)
 
 
@@ -252,16 +272,17 @@ def edit_owner(owner_id: int) -> Any:
     session, actor = db_session(), current_actor()
     owner = core.owner_for_edit(session, actor, owner_id)
     form = OwnerForm(obj=owner)
-    saved, _ = _submit(session, actor, form, core.update_owner, owner_id)
+    saved, conflict = _submit(session, actor, form, core.update_owner, owner_id, versioned=True)
     if saved is not None:
         flash("Propriétaire enregistré.", "succes")
         return redirect(
             url_for("inventory.terrain", terr_id=owner.terr_id, _anchor="proprietaires")
         )
     page = render_template(
-        "inventory/owner_edit.html", form=form, terrain=owner.terrain, owner=owner
-    )
-    return page, _status(form)
+        "inventory/owner_edit.html", form=form, terrain=owner.terrain, owner=owner,
+        conflict=conflict,
+    )  # fmt: skip
+    return page, CONFLICT if conflict else _status(form)
 
 
 @inventory.route("/proprietaires/<int:owner_id>/supprimer", methods=["GET", "POST"])
