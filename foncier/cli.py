@@ -405,3 +405,51 @@ def _echo_link(email: str, url: str, backend: str) -> None:
         f"Sent to {email} through the {backend} mail backend. One-time link, "
         f"valid for {LINK_VALIDITY.days} days:\n{url}"
     )
+
+
+@main.command("match")
+@click.argument(
+    "needs_files",
+    nargs=-1,
+    required=True,
+    metavar="NEEDS.json [MORE.json ...]",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=0))
+@click.option("--why", "terr_id", metavar="TERR_ID", help="Explain one plot instead of ranking.")
+@reports_errors
+def match_command(needs_files: tuple[Path, ...], limit: int, terr_id: str | None) -> None:
+    """Rank the plots of the network for a company's needs (docs/matching.md), as JSON.
+
+    Several needs files print one JSON object per line (JSON Lines), in order. Every file is
+    checked before any search runs: one invalid file prints its problems and exits with 1.
+    """
+    import json
+
+    from foncier import matching
+
+    all_needs = [_read_needs(path) for path in needs_files]
+    compact = len(all_needs) > 1
+    with unit_of_work() as session:
+        for needs in all_needs:
+            if terr_id is None:
+                output = matching.match(session, needs, limit=limit).to_json()
+            else:
+                output = matching.why_not(session, needs, terr_id).to_json()
+            click.echo(json.dumps(output, ensure_ascii=False, indent=None if compact else 2))
+
+
+def _read_needs(path: Path) -> Any:
+    import json
+
+    from foncier.matching import NeedsError, parse_needs
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise click.ClickException(f"{path}: not a JSON file ({error})") from error
+    try:
+        return parse_needs(data)
+    except NeedsError as error:
+        lines = [f"{issue.path or '(needs)'}: {issue.english}" for issue in error.issues]
+        raise click.ClickException(f"{path}: invalid needs\n  " + "\n  ".join(lines)) from error

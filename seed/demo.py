@@ -47,8 +47,9 @@ DEFAULT_AREA_HA = {
     "tertiaire": 15.0,
 }
 
-# Parks given a rail siding (ITE) in the demo: along the Paris, Le Mans and Saumur lines.
-RAIL_PARKS = {"P05", "P10", "P13", "P19", "P21", "P23"}
+# Parks given a rail siding (ITE) in the demo: along the Paris, Le Mans, Saumur and Bordeaux
+# lines.
+RAIL_PARKS = {"P01", "P05", "P10", "P13", "P19", "P21", "P23"}
 LAND_RESERVES = {"P14"}
 BROWNFIELDS = {"P27"}
 AGEING_PARKS = {"P17", "P18", "P21"}
@@ -265,13 +266,21 @@ def _price(park: ParkFacts, rng: random.Random) -> Decimal:
     return Decimal(str(round(rng.uniform(low, high) * 2) / 2))
 
 
-def _power_kva(park: ParkFacts, rng: random.Random) -> int:
+# From this surface on, a plot is marketed with its own high-voltage (HTA) delivery point,
+# as the big logistics and industrial lots are: at least 1 MW.
+HTA_PLOT_HA = 5.0
+HTA_MIN_KVA = 1000
+
+
+def _power_kva(park: ParkFacts, surface_ha: float, rng: random.Random) -> int:
     low, high = {
         "entrepôts, logistique": (250, 1500),
         "industrielle": (400, 3000),
         "artisanale": (36, 250),
         "tertiaire": (100, 400),
     }.get(park.vocation, (100, 1000))
+    if surface_ha >= HTA_PLOT_HA:
+        low, high = max(low, HTA_MIN_KVA), max(high, 2.5 * HTA_MIN_KVA)
     return int(round(rng.uniform(low, high), -1))
 
 
@@ -384,7 +393,7 @@ def _matching_extensions(park: ParkFacts, surface_ha: float, in_flood_zone: bool
     if divisible:
         lot_min = Decimal(str(max(0.5, round(surface_ha * rng.uniform(0.2, 0.45), 1))))
     return {
-        "terr_puissance_kva": _power_kva(park, rng),
+        "terr_puissance_kva": _power_kva(park, surface_ha, rng),
         "terr_icpe_max": _icpe_max(park, in_flood_zone, rng),
         "terr_divisible": divisible,
         "terr_lot_min_ha": lot_min,
