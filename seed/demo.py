@@ -270,6 +270,8 @@ def _price(park: ParkFacts, rng: random.Random) -> Decimal:
 # as the big logistics and industrial lots are: at least 1 MW.
 HTA_PLOT_HA = 5.0
 HTA_MIN_KVA = 1000
+HEAVY_INDUSTRY_ICPE = frozenset({"autorisation", "seveso seuil bas", "seveso seuil haut"})
+HEAVY_INDUSTRY_MIN_HA = 2.0
 
 
 def _power_kva(park: ParkFacts, surface_ha: float, rng: random.Random) -> int:
@@ -392,9 +394,14 @@ def _matching_extensions(park: ParkFacts, surface_ha: float, in_flood_zone: bool
     lot_min = None
     if divisible:
         lot_min = Decimal(str(max(0.5, round(surface_ha * rng.uniform(0.2, 0.45), 1))))
+    power = _power_kva(park, surface_ha, rng)
+    icpe_max = _icpe_max(park, in_flood_zone, rng)
+    if icpe_max in HEAVY_INDUSTRY_ICPE and surface_ha >= HEAVY_INDUSTRY_MIN_HA:
+        # Land opened to authorised installations is equipped for heavy industry.
+        power = max(power, int(round(1500 + 250 * surface_ha, -1)))
     return {
-        "terr_puissance_kva": _power_kva(park, surface_ha, rng),
-        "terr_icpe_max": _icpe_max(park, in_flood_zone, rng),
+        "terr_puissance_kva": power,
+        "terr_icpe_max": icpe_max,
         "terr_divisible": divisible,
         "terr_lot_min_ha": lot_min,
         "terr_hauteur_max_m": _height_m(park, rng),

@@ -1,8 +1,9 @@
 """The web adapter: a Flask application over the domain core, in French.
 
 ``create_app`` builds it; each feature is a blueprint (``auth`` sign-in and accounts,
-``inventory`` pages, ``api`` GeoJSON) with its views and its templates
-(templates/<blueprint>/). Every page but the sign-in ones needs a signed-in member.
+``inventory`` pages, ``matching`` search for plots, ``api`` GeoJSON and matching) with its
+views and its templates (templates/<blueprint>/). Every page but the sign-in ones needs a
+signed-in member.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from foncier.web import auth, database, errors, formatting, navigation, security, settings
 from foncier.web.api import api
 from foncier.web.inventory import inventory
+from foncier.web.matching import matching
 from foncier.web.transfer import transfer
 
 API_PREFIX = "/api"
@@ -43,4 +45,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inventory)
     app.register_blueprint(api, url_prefix=API_PREFIX)
     app.register_blueprint(transfer)
+    app.register_blueprint(matching)
     return app

@@ -22,6 +22,7 @@ class Link:
 
 LINKS: tuple[Link, ...] = (
     Link("inventory.map_page", "Carte", lambda actor: True),
+    Link("matching.search", "Recherche de terrain", lambda actor: True),
     Link("inventory.sites", "Parcs d’activités", lambda actor: True),
     Link("transfer.index", "Imports et exports", lambda actor: True),
     Link("inventory.network_history", "Historique", lambda actor: True),

@@ -1,0 +1,93 @@
+"""The matching engine for scripts: POST the needs as JSON, get the ranked plots (docs/api.md).
+
+Answers in English, like the ``foncier match`` command. The body is the needs
+(foncier/matching/needs.schema.json); the answer is the command's JSON.
+
+CSRF: these POSTs only read, and they take JSON only. A page of another site can make a
+browser send a form (urlencoded, multipart or text/plain), which is refused here (415), but
+cannot send ``application/json`` without a CORS preflight, which this application never
+grants; and it could not read the answer anyway. So the check of Flask-WTF's CSRFProtect,
+which would require scripts to scrape a token, is lifted for these views only; the session
+cookie (or a sign-in) is still required.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from foncier.features import InvalidParameterError
+from foncier.matching import Needs, NeedsError, match, parse_needs, why_not
+from foncier.web.api.views import INTEGER, api
+from foncier.web.database import db_session
+
+DEFAULT_LIMIT: Final = 20
+MAX_LIMIT: Final = 1000
+
+
+@api.post("/match")
+def match_plots() -> Response:
+    """The needs in the body -> the best plots of the network, explained (?limit=1..1000)."""
+    _check_parameters({"limit"})
+    limit = _limit()
+    return jsonify(match(db_session(), _needs(), limit=limit).to_json())
+
+
+@api.post("/match/why/<terr_id>")
+def why_not_plot(terr_id: str) -> Response:
+    """The needs in the body -> why this plot is not among the results (or its rank)."""
+    _check_parameters(set())
+    return jsonify(why_not(db_session(), _needs(), terr_id).to_json())
+
+
+@api.record_once
+def _lift_csrf_check(state: BlueprintSetupState) -> None:
+    csrf = state.app.extensions["csrf"]
+    csrf.exempt(match_plots)
+    csrf.exempt(why_not_plot)
+
+
+@api.errorhandler(NeedsError)
+def _invalid_needs(error: NeedsError) -> tuple[Response, int]:
+    """A 400 listing every problem with the needs, each with its path in the JSON."""
+    return jsonify(
+        code="Bad Request",
+        description=f"invalid needs: {error}",
+        errors=[{"path": issue.path, "message": issue.english} for issue in error.issues],
+    ), 400
+
+
+def _needs() -> Needs:
+    """The needs of the JSON body; NeedsError when they cannot be used."""
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            "send the needs as a JSON body with the header Content-Type: application/json"
+        )
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the body is not valid JSON")
+    return parse_needs(data)
+
+
+def _check_parameters(known: set[str]) -> None:
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        expected = ", ".join(sorted(known)) or "none"
+        raise InvalidParameterError(f"unknown parameter {unknown[0]!r} (expected: {expected})")
+    repeated = sorted(name for name in request.args if len(request.args.getlist(name)) > 1)
+    if repeated:
+        raise InvalidParameterError(f"{repeated[0]} must be given once, not repeated")
+
+
+def _limit() -> int:
+    text = request.args.get("limit")
+    if text is None:
+        return DEFAULT_LIMIT
+    # Plain ASCII digits, few enough that int() is cheap: more are out of range anyway.
+    value = int(text) if INTEGER.fullmatch(text) and len(text) <= len(str(MAX_LIMIT)) else 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidParameterError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {text!r}")
+    return value
