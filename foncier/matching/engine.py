@@ -3,14 +3,16 @@
 A search reads ``matching_plot`` (one narrow row per plot on offer, kept by triggers in the
 same transaction as every edit, see foncier.models.matching):
 
-1. one pass over the plots on offer (``scan_offer``) computes each plot's first failed hard
-   constraint, counts the excluded plots per constraint (plots not on offer are counted from
-   ``matching_state``) and brings the candidates' packed facts into numpy, without a Python
-   object per plot;
+1. one statement, one pass over the plots on offer (``scan_offer``), computes each plot's
+   first failed hard constraint, counts the excluded plots per constraint (plots not on offer
+   are counted from ``matching_plot_count``, in the same statement, hence the same snapshot)
+   and brings the candidates' packed facts into numpy, without a Python object per plot;
 2. the scorer (foncier.matching.scoring.score_arrays) scores them all, and argpartition picks
-   the best ``limit``, ties broken by terr_id;
+   the best ``limit``, ties broken by ``scoring.tie_key``;
 3. for those only, the park's name and EPCI (for display) and the facts the one-plot scorer
-   explains are read through the ORM.
+   explains are read through the ORM. These are later statements: under READ COMMITTED a
+   plot deleted meanwhile by another transaction is no longer there, and is left out of the
+   results (the others keep their order) instead of failing the search.
 
 The hard constraints exist twice: as SQL conditions here and as ``scoring.hard_failures``,
 which explains a refusal; tests check that both agree. Neither the candidate query nor the
@@ -28,11 +30,13 @@ from typing import Any, Final
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     LargeBinary,
     Select,
     and_,
     case,
+    cast,
     false,
     func,
     literal,
@@ -54,7 +58,7 @@ from foncier.matching.scoring import (
     PlotArrays,
     PlotFacts,
 )
-from foncier.models import ConstraintZone, MatchingPlot, MatchingState, Site, Terrain
+from foncier.models import ConstraintZone, MatchingPlot, MatchingPlotCount, Site, Terrain
 from foncier.models.base import WGS84
 
 log = logging.getLogger(__name__)
@@ -273,7 +277,11 @@ def scan_offer(session: Session, needs: Needs) -> Offer:
         .subquery()
     )
     passes = per_plot.c.failure == 0
+    plots = select(
+        cast(func.coalesce(func.sum(MatchingPlotCount.delta), 0), BigInteger)
+    ).scalar_subquery()
     query = select(
+        plots,
         func.count(),
         func.string_agg(per_plot.c.facts, literal(b"", LargeBinary)).filter(passes),
         func.string_agg(func.rpad(per_plot.c.terr_id, TERR_ID_WIDTH), literal("")).filter(passes),
@@ -282,8 +290,7 @@ def scan_offer(session: Session, needs: Needs) -> Offer:
             for code in range(1, len(conditions) + 1)
         ],
     )
-    available, facts, terr_ids, *counts = _fetch_binary(session, query)
-    plots = session.scalar(select(MatchingState.plots).where(MatchingState.id == 1)) or 0
+    plots, available, facts, terr_ids, *counts = _fetch_binary(session, query)
     excluded = dict.fromkeys(HARD_CONSTRAINT_NAMES, 0)
     excluded["disponibilite"] = plots - available
     for (name, _), count in zip(conditions, counts, strict=True):
@@ -313,8 +320,10 @@ def _unpack(facts: bytes, terr_ids: str) -> PlotArrays:
     )
 
 
-def top_indices(scores: np.ndarray, terr_ids: Sequence[str], limit: int) -> np.ndarray:
-    """Indices of the ``limit`` best plots: score descending, then terr_id ascending.
+def top_indices(
+    scores: np.ndarray, terr_ids: Sequence[str], limit: int, needs: Needs
+) -> np.ndarray:
+    """Indices of the ``limit`` best plots: score descending, then ``scoring.tie_key``.
 
     np.partition finds the limit-th best score without sorting everything; every plot tied
     with it is kept before the final sort, so that the tie-break never depends on the
@@ -327,7 +336,9 @@ def top_indices(scores: np.ndarray, terr_ids: Sequence[str], limit: int) -> np.n
         chosen = np.nonzero(scores >= threshold)[0]
     else:
         chosen = np.arange(len(scores))
-    order = sorted(chosen.tolist(), key=lambda i: (-scores[i], terr_ids[i]))
+    ties = scoring.tie_key([terr_ids[i] for i in chosen], needs)
+    keys = dict(zip(chosen.tolist(), ties, strict=True))
+    order = sorted(keys, key=lambda i: (-scores[i], keys[i]))
     return np.array(order[:limit], dtype=np.int64)
 
 
@@ -446,7 +457,7 @@ def match(session: Session, needs: Needs, *, limit: int = DEFAULT_LIMIT) -> Matc
     candidates = offer.candidates
     with _timed("scoring"):
         scores = scoring.score_arrays(candidates, needs, weights)
-        top = top_indices(scores, candidates.terr_id, limit)
+        top = top_indices(scores, candidates.terr_id, limit, needs)
     with _timed("results"):
         results = _results(session, needs, weights, [candidates.terr_id[i] for i in top])
     return MatchResult(
@@ -468,7 +479,9 @@ def _results(
     display = _display_fields(session, ranked)
     facts = {plot.terr_id: plot for plot in load_plot_facts(session, ranked)}
     results = []
-    for rank, terr_id in enumerate(ranked, start=1):
+    # A plot deleted since the scan (another transaction committed) is simply left out.
+    still_there = [terr_id for terr_id in ranked if terr_id in display and terr_id in facts]
+    for rank, terr_id in enumerate(still_there, start=1):
         scored = scoring.score_plot(facts[terr_id], needs, weights)
         _, site_id, site_nom, epci_siren, lon, lat = display[terr_id]
         results.append(
@@ -503,7 +516,7 @@ def why_not(session: Session, needs: Needs, terr_id: str) -> WhyNot:
     return WhyNot(
         terr_id=terr_id,
         failed=[],
-        rank=_rank_of(terr_id, scores, candidates.terr_id),
+        rank=_rank_of(terr_id, scores, candidates.terr_id, needs),
         candidates=len(candidates),
         **_breakdown(plot, needs, weights),
     )
@@ -514,14 +527,15 @@ def _breakdown(plot: PlotFacts, needs: Needs, weights: dict[str, float]) -> dict
     return {"score": scored.score, "criteria": scored.criteria}
 
 
-def _rank_of(terr_id: str, scores: np.ndarray, terr_ids: Sequence[str]) -> int | None:
-    """Rank as ``match`` would give it: better scores first, then lower terr_ids."""
+def _rank_of(terr_id: str, scores: np.ndarray, terr_ids: Sequence[str], needs: Needs) -> int | None:
+    """Rank as ``match`` would give it: better scores first, then ``scoring.tie_key``."""
     position = terr_ids.position(terr_id) if isinstance(terr_ids, PaddedIds) else None
     if position is None:
         return None
     score = scores[position]
     tied = np.nonzero(scores == score)[0]
-    ahead = np.count_nonzero(scores > score) + sum(1 for i in tied if terr_ids[i] < terr_id)
+    own, *others = scoring.tie_key([terr_id, *(terr_ids[i] for i in tied)], needs)
+    ahead = np.count_nonzero(scores > score) + sum(1 for key in others if key < own)
     return int(ahead) + 1
 
 

@@ -21,7 +21,7 @@ from pyproj import Transformer
 
 from foncier.errors import FoncierError
 from foncier.matching import naf as naf_codes
-from foncier.matching import scoring
+from foncier.matching import scoring, wording
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,13 @@ class Needs:
     # Accepted so that callers can pass what they know; never read by the engine.
     origin_epci: str | None = None
     label: str | None = None
+
+    def __post_init__(self) -> None:
+        # A date wanted already past means "as soon as possible": judged on the reference date.
+        # Clamping it here keeps the SQL condition and scoring.hard_failures one simple rule
+        # (available_from <= needed_by) that never excludes a plot available today.
+        if self.needed_by is not None and self.needed_by < self.reference_date:
+            object.__setattr__(self, "needed_by", self.reference_date)
 
     def to_json(self) -> dict[str, Any]:
         """The normalised needs: every key, defaults filled in, sets in a stable order."""
@@ -151,7 +158,10 @@ FIELD_MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "choisissez des réseaux de la liste, chacun une fois",
         "choose networks from the list, each once",
     ),
-    "power_min_kva": ("indiquez une puissance positive, en kVA", "give a positive power, in kVA"),
+    "power_min_kva": (
+        "indiquez une puissance positive, en kVA",
+        "give a positive power, in kVA",
+    ),
     "motorway_max_km": (
         "indiquez une distance positive, en kilomètres",
         "give a positive distance, in kilometres",
@@ -205,7 +215,7 @@ def _schema_issue(error: SchemaError) -> NeedsIssue:
         return _issue(f"{path}.{missing}" if path else missing)
     if error.validator == "additionalProperties" and not path:
         unknown = sorted(set(error.instance) - set(schema()["properties"]))
-        keys = ", ".join(unknown)
+        keys = ", ".join(key if len(key) <= 40 else key[:40] + "…" for key in unknown)
         return _issue(
             keys,
             f"clé inconnue ; clés possibles : {', '.join(schema()['properties'])}",
@@ -219,12 +229,22 @@ def _schema_issue(error: SchemaError) -> NeedsIssue:
                 f"critère inconnu ; critères : {names}",
                 f"unknown criterion; criteria: {names}",
             )
+        if error.validator == "maximum":
+            return _issue(path, "indiquez un poids de 0 à 1 000", "give a weight from 0 to 1,000")
         return _issue(path, "indiquez un poids positif ou nul", "give a non-negative weight")
     if path.startswith(("networks_", "avoid_zones")):
         path = path.split(".")[0]
     if not path:
         return _issue(
             "", "les besoins doivent être un objet JSON", "the needs must be a JSON object"
+        )
+    if error.validator == "maximum":
+        default = _issue(path)
+        limit = error.validator_value
+        return _issue(
+            path,
+            f"{default.french} ({wording.number(limit, 0)} au plus)",
+            f"{default.english} (at most {limit:,})",
         )
     return _issue(path)
 
@@ -249,21 +269,89 @@ def _to_lambert93() -> Transformer:
 # --- Parsing -------------------------------------------------------------------------------
 
 
-def _non_finite_numbers(data: object, path: str = "") -> list[str]:
-    """Paths of NaN or infinite numbers (Python's JSON reader accepts them; the schema not)."""
+# Limits checked before the schema, without recursion, so that no input can make validation
+# slow (jsonschema's uniqueItems is quadratic) or deep: the needs are an object whose values
+# are scalars, lists of scalars (networks, zones) or objects of scalars (near, weights).
+MAX_CONTAINER_DEPTH: Final = 2
+MAX_LIST_ITEMS: Final = 8
+_LARGEST_FLOAT: Final = int(1.7976931348623157e308)
+
+
+def _list_limit(field: str) -> int:
+    """A list may hold each value of its enumeration once: no more items than that."""
+    items = schema()["properties"].get(field, {}).get("items", {})
+    return len(items.get("enum", ())) or MAX_LIST_ITEMS
+
+
+def _shape_issues(data: object) -> list[NeedsIssue]:
+    """Lists too long, objects with too many keys, containers nested too deep."""
+    if not isinstance(data, dict):
+        return [
+            _issue("", "les besoins doivent être un objet JSON", "the needs must be a JSON object")
+        ]
+    key_limit = len(schema()["properties"])
+    issues: dict[str, NeedsIssue] = {}
+    stack: list[tuple[object, str, int]] = [(data, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        field = path.split(".")[0]
+        if depth > MAX_CONTAINER_DEPTH:
+            issues.setdefault(
+                field, _issue(field, "valeur trop imbriquée", "value nested too deeply")
+            )
+        elif isinstance(value, list):
+            limit = _list_limit(field)
+            if len(value) > limit:
+                fr, en = FIELD_MESSAGES.get(field, ("", ""))
+                issues.setdefault(
+                    field,
+                    _issue(
+                        field,
+                        f"{limit} éléments au plus" + (f" ; {fr}" if fr else ""),
+                        f"at most {limit} items" + (f"; {en}" if en else ""),
+                    ),
+                )
+            else:
+                stack.extend((item, path, depth + 1) for item in value)
+        elif len(value) > key_limit:
+            issues.setdefault(
+                path,
+                _issue(
+                    path,
+                    f"trop de clés : {key_limit} au plus",
+                    f"too many keys: at most {key_limit}",
+                ),
+            )
+        else:
+            stack.extend(
+                (item, f"{path}.{key}".strip("."), depth + 1) for key, item in value.items()
+            )
+    return sorted(issues.values(), key=_form_order)
+
+
+def _unreadable_numbers(data: object, path: str = "") -> list[str]:
+    """Paths of NaN or infinite numbers (Python's JSON reader accepts them; the schema not)
+    and of integers too large for a float. Called after _shape_issues: the depth is bounded."""
     if isinstance(data, float) and not math.isfinite(data):
+        return [path]
+    if isinstance(data, int) and not isinstance(data, bool) and abs(data) > _LARGEST_FLOAT:
         return [path]
     if isinstance(data, dict):
         return [
-            p for k, v in data.items() for p in _non_finite_numbers(v, f"{path}.{k}".strip("."))
+            p for k, v in data.items() for p in _unreadable_numbers(v, f"{path}.{k}".strip("."))
         ]
     if isinstance(data, list):
-        return [p for v in data for p in _non_finite_numbers(v, path)]
+        return [p for v in data for p in _unreadable_numbers(v, path)]
     return []
 
 
 def _schema_issues(data: object) -> list[NeedsIssue]:
-    issues = [_issue(path) for path in _non_finite_numbers(data)]
+    issues = _shape_issues(data)
+    if issues:
+        return issues
+    issues = [_issue(path) for path in _unreadable_numbers(data)]
     if issues:
         return issues
     unique: dict[str, NeedsIssue] = {}
@@ -342,7 +430,22 @@ def _cross_field_issues(needs: Needs) -> list[NeedsIssue]:
 
 
 def parse_needs(data: object) -> Needs:
-    """Validated, normalised needs from JSON data; NeedsError lists every problem found."""
+    """Validated, normalised needs from JSON data; NeedsError lists every problem found.
+
+    Any input gives Needs or NeedsError, quickly: sizes and depth are checked before the
+    schema, every number is bounded by it, and nothing else escapes.
+    """
+    try:
+        return _parse_needs(data)
+    except NeedsError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:
+        raise NeedsError(
+            [_issue("", "besoins illisibles", f"unreadable needs ({type(error).__name__})")]
+        ) from error
+
+
+def _parse_needs(data: object) -> Needs:
     issues = _schema_issues(data)
     if issues:
         raise NeedsError(issues)

@@ -10,6 +10,8 @@ paths agree. Every membership function is documented in docs/matching.md.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -257,11 +259,19 @@ def resolve_weights(needs: Needs, weights: Mapping[str, float] | None = None) ->
     """The weights a search uses: defaults, overridden by the needs' ``weights`` then by
     ``weights``; criteria that do not apply get 0; normalised to sum 1.
 
-    Raises ValueError when every applicable criterion weighs 0.
+    Raises ValueError when every applicable criterion weighs 0, or when a weight is negative,
+    not finite or so large that the sum overflows (the schema caps weights at 1000).
     """
     merged = {**DEFAULT_WEIGHTS, **needs.weights, **(weights or {})}
     active = {name: merged[name] if criterion_applies(name, needs) else 0.0 for name in merged}
-    total = math.fsum(active.values())
+    if not all(math.isfinite(weight) and weight >= 0 for weight in active.values()):
+        raise ValueError("weights must be finite and non-negative")
+    try:
+        total = math.fsum(active.values())
+    except OverflowError:
+        raise ValueError("weights too large") from None
+    if not math.isfinite(total):
+        raise ValueError("weights too large")
     if total <= 0:
         raise ValueError("every applicable criterion weighs 0")
     return {name: active[name] / total for name in CRITERION_NAMES}
@@ -300,21 +310,34 @@ def _surface_failure(plot: PlotFacts, needs: Needs) -> str | None:
     smin, smax = needs.surface_min_ha, needs.surface_max_ha
     if plot.surface_ha < smin:
         return (
-            f"Surface de {wording.quantity(plot.surface_ha, 'ha', 2)}, inférieure aux "
-            f"{wording.quantity(smin, 'ha', 2)} demandés."
+            f"Surface de {wording.quantity(plot.surface_ha, 'ha', 2)}, inférieure "
+            f"{_to_the(smin, 'ha', 2)} {wording.agreed(smin, 'demandé', 'demandés', 2)}."
         )
     if smax is None or plot.smallest_lot_ha <= smax:
         return None
     if plot.divisible:
         return (
             f"Terrain divisible, mais en lots d’au moins "
-            f"{wording.quantity(plot.smallest_lot_ha, 'ha', 2)}, au-delà des "
-            f"{wording.quantity(smax, 'ha', 2)} demandés au plus."
+            f"{wording.quantity(plot.smallest_lot_ha, 'ha', 2)}, au-delà "
+            f"{_of_the(smax, 'ha', 2)} {wording.agreed(smax, 'demandé', 'demandés', 2)} au plus."
         )
     return (
-        f"Surface de {wording.quantity(plot.surface_ha, 'ha', 2)}, au-delà des "
-        f"{wording.quantity(smax, 'ha', 2)} demandés au plus, et terrain non divisible."
+        f"Surface de {wording.quantity(plot.surface_ha, 'ha', 2)}, au-delà "
+        f"{_of_the(smax, 'ha', 2)} {wording.agreed(smax, 'demandé', 'demandés', 2)} au plus, "
+        "et terrain non divisible."
     )
+
+
+def _to_the(value: float, unit: str, decimals: int = 1) -> str:
+    """« aux 4 ha », « au 1,5 ha »: French agreement, singular under 2."""
+    article = "aux" if wording.plural(value, decimals) else "au"
+    return f"{article} {wording.quantity(value, unit, decimals)}"
+
+
+def _of_the(value: float, unit: str, decimals: int = 1) -> str:
+    """« des 4 ha », « du 1,5 ha »."""
+    article = "des" if wording.plural(value, decimals) else "du"
+    return f"{article} {wording.quantity(value, unit, decimals)}"
 
 
 def _icpe_failure(plot: PlotFacts, needs: Needs) -> str | None:
@@ -345,12 +368,15 @@ def _power_failure(plot: PlotFacts, needs: Needs) -> str | None:
     wanted = needs.power_min_kva
     if wanted is None or (plot.power_kva is not None and plot.power_kva >= wanted):
         return None
-    asked = wording.quantity(wanted, "kVA", 0)
+    asked = wording.agreed(wanted, "demandé", "demandés", 0)
     if plot.power_kva is None:
-        return f"Puissance électrique disponible non renseignée, {asked} demandés."
+        return (
+            f"Puissance électrique disponible non renseignée, "
+            f"{wording.quantity(wanted, 'kVA', 0)} {asked}."
+        )
     return (
         f"Puissance électrique disponible de {wording.quantity(plot.power_kva, 'kVA', 0)}, "
-        f"inférieure aux {asked} demandés."
+        f"inférieure {_to_the(wanted, 'kVA', 0)} {asked}."
     )
 
 
@@ -391,7 +417,8 @@ def _height_failure(plot: PlotFacts, needs: Needs) -> str | None:
         return None
     return (
         f"Hauteur de construction limitée à {wording.quantity(plot.height_max_m, 'm')}, "
-        f"moins que les {wording.quantity(wanted, 'm')} nécessaires."
+        f"moins que {'les' if wording.plural(wanted) else 'le'} "
+        f"{wording.quantity(wanted, 'm')} {wording.agreed(wanted, 'nécessaire', 'nécessaires')}."
     )
 
 
@@ -402,8 +429,8 @@ def _motorway_failure(plot: PlotFacts, needs: Needs) -> str | None:
     if plot.motorway_km is None:
         return "Distance à l’échangeur autoroutier non renseignée."
     return (
-        f"Échangeur autoroutier à {wording.quantity(plot.motorway_km, 'km')}, au-delà des "
-        f"{wording.quantity(limit, 'km')} acceptés."
+        f"Échangeur autoroutier à {wording.distance(plot.motorway_km)}, au-delà "
+        f"{_of_the(limit, 'km')} {wording.agreed(limit, 'accepté', 'acceptés')}."
     )
 
 
@@ -415,8 +442,8 @@ def _near_failure(plot: PlotFacts, needs: Needs) -> str | None:
         return None
     distance = distance_m(plot.x, plot.y, near.x, near.y)
     return (
-        f"À {wording.quantity(distance / 1000.0, 'km')} du lieu souhaité, au-delà des "
-        f"{wording.quantity(near.max_km, 'km')} acceptés."
+        f"À {wording.distance(distance / 1000.0)} du lieu souhaité, au-delà "
+        f"{_of_the(near.max_km, 'km')} {wording.agreed(near.max_km, 'accepté', 'acceptés')}."
     )
 
 
@@ -499,9 +526,11 @@ def _surface(plot: PlotFacts, needs: Needs) -> Evaluation:
     value = clip01(min(1.0, lot / needs.surface_min_ha, 2.0 - lot / surface_ceiling_ha(needs)))
     what = "Lot possible" if plot.divisible and lot < plot.surface_ha else "Terrain"
     asked = wording.quantity(needs.surface_min_ha, "ha", 2)
+    largest = needs.surface_min_ha
     if needs.surface_max_ha is not None:
         asked = f"{wording.number(needs.surface_min_ha, 2)} à "
         asked += wording.quantity(needs.surface_max_ha, "ha", 2)
+        largest = needs.surface_max_ha
     if value >= 1.0:
         verdict = "surface adaptée"
     elif lot < needs.surface_min_ha:
@@ -511,7 +540,8 @@ def _surface(plot: PlotFacts, needs: Needs) -> Evaluation:
     return Evaluation(
         round(lot, 4),
         value,
-        f"{what} de {wording.quantity(lot, 'ha', 2)} pour {asked} demandés : {verdict} "
+        f"{what} de {wording.quantity(lot, 'ha', 2)} pour {asked} "
+        f"{wording.agreed(largest, 'demandé', 'demandés', 2)} : {verdict} "
         f"({wording.score(value)}).",
     )
 
@@ -556,7 +586,7 @@ def _motorway(plot: PlotFacts, needs: Needs) -> Evaluation:
     return Evaluation(
         plot.motorway_km,
         value,
-        f"Échangeur autoroutier à {wording.quantity(plot.motorway_km, 'km')} : "
+        f"Échangeur autoroutier à {wording.distance(plot.motorway_km)} : "
         f"{_access_verdict(value)} ({wording.score(value)}).",
     )
 
@@ -580,7 +610,7 @@ def _availability(plot: PlotFacts, needs: Needs) -> Evaluation:
         delay = f"dans {months} mois" if months >= 1 else "dans moins d’un mois"
         text = f"Disponible le {wording.french_date(when)}, {delay}"
     if needs.needed_by is not None and late_days == 0 and when > today:
-        text += ", avant la date voulue"
+        text += ", à la date voulue" if when == needs.needed_by else ", avant la date voulue"
     return Evaluation(when.isoformat(), value, f"{text} ({wording.score(value)}).")
 
 
@@ -599,7 +629,8 @@ def _power(plot: PlotFacts, needs: Needs) -> Evaluation:
         plot.power_kva,
         value,
         f"Puissance de {wording.quantity(plot.power_kva, 'kVA', 0)} disponible pour "
-        f"{wording.quantity(wanted, 'kVA', 0)} demandés : {verdict} ({wording.score(value)}).",
+        f"{wording.quantity(wanted, 'kVA', 0)} {wording.agreed(wanted, 'demandé', 'demandés', 0)}"
+        f" : {verdict} ({wording.score(value)}).",
     )
 
 
@@ -675,7 +706,7 @@ def _proximity(plot: PlotFacts, needs: Needs) -> Evaluation:
     return Evaluation(
         round(distance, 3),
         value,
-        f"À {wording.quantity(distance, 'km')} du lieu souhaité ({wording.score(value)}).",
+        f"À {wording.distance(distance)} du lieu souhaité ({wording.score(value)}).",
     )
 
 
@@ -713,7 +744,16 @@ def score_plot(plot: PlotFacts, needs: Needs, weights: Mapping[str, float] | Non
                 explanation=evaluation.explanation,
             )
         )
-    return Scored(score=math.fsum(c.contribution for c in criteria), criteria=criteria)
+    return Scored(score=sum_contributions([c.contribution for c in criteria]), criteria=criteria)
+
+
+def sum_contributions(contributions: Sequence[float]) -> float:
+    """The score: contributions added one by one in CRITERION_NAMES order, exactly as
+    ``score_arrays`` adds them, so that the score shown and the score ranked are one float."""
+    total = 0.0
+    for contribution in contributions:
+        total += contribution
+    return total
 
 
 # --- Soft criteria, vectorised -------------------------------------------------------------
@@ -845,10 +885,37 @@ def _network_values(plots: PlotArrays, needs: Needs) -> np.ndarray:
 def score_arrays(
     plots: PlotArrays, needs: Needs, weights: Mapping[str, float] | None = None
 ) -> np.ndarray:
-    """The score of every plot, as ``score_plot`` computes it one plot at a time."""
+    """The score of every plot: the same floats as ``score_plot`` (same operations, same
+    order of addition; tests check equality, not closeness)."""
     used = resolve_weights(needs, weights)
     values = criterion_values(plots, needs)
     total = np.zeros(len(plots))
     for name in CRITERION_NAMES:
         total += values[name] * used[name]
     return total
+
+
+# --- Ties ----------------------------------------------------------------------------------
+
+# Keys of the normalised needs that do not take part in the tie-break: the label is a name,
+# and origin_epci must influence nothing.
+# What does not define the company's needs: a label, where it comes from, and the weights,
+# which only change scores (however they are written, the tie order of a search stays put).
+_TIE_IGNORED: Final = ("label", "origin_epci", "weights")
+
+
+def tie_key(terr_ids: Sequence[str], needs: Needs) -> list[tuple[bytes, str]]:
+    """Sort keys that break ties between equal scores, one per id of ``terr_ids``.
+
+    A hash (BLAKE2b, 8 bytes) of the terr_id keyed by the normalised needs, then the terr_id:
+    deterministic (same needs, same order, in every process), yet neutral between territories,
+    unlike terr_id order, which always favoured the lowest INSEE codes. Sort ascending.
+    """
+    normalised = {k: v for k, v in needs.to_json().items() if k not in _TIE_IGNORED}
+    seed = hashlib.blake2b(
+        json.dumps(normalised, sort_keys=True, ensure_ascii=True).encode(), digest_size=32
+    ).digest()
+    return [
+        (hashlib.blake2b(terr_id.encode(), digest_size=8, key=seed).digest(), terr_id)
+        for terr_id in terr_ids
+    ]

@@ -39,6 +39,23 @@ def quantity(value: float, unit: str, decimals: int = 1) -> str:
     return f"{number(value, decimals)}{UNIT}{unit}"
 
 
+def plural(value: float, decimals: int = 1) -> bool:
+    """French agreement: plural from 2 on, as the number is read (« 1,5 ha demandé »)."""
+    return abs(round(value, decimals)) >= 2
+
+
+def agreed(value: float, singular: str, plural_form: str, decimals: int = 1) -> str:
+    """``singular`` or ``plural_form``, as ``value`` shown with ``decimals`` calls for."""
+    return plural_form if plural(value, decimals) else singular
+
+
+def distance(km: float) -> str:
+    """A distance in kilometres, « moins de 0,1 km » rather than « 0 km » under 50 m."""
+    if km < 0.05:
+        return f"moins de {quantity(0.1, 'km')}"
+    return quantity(km, "km")
+
+
 def score(value: float) -> str:
     """A membership value as read aloud: two decimals, always shown, halves up (« 0,63 »)."""
     rounded = Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)

@@ -7,7 +7,7 @@ from foncier.models.cadastre import CadastralParcel
 from foncier.models.imports import PendingImportFile
 from foncier.models.inventory import Etablissement, Owner, Site, Terrain, etablissement_terrain
 from foncier.models.mail import OutboxMessage
-from foncier.models.matching import MatchingPlot, MatchingState
+from foncier.models.matching import MatchingPlot, MatchingPlotCount
 from foncier.models.territory import Commune, Departement, Epci
 from foncier.models.zones import ConstraintZone
 
@@ -25,7 +25,7 @@ __all__ = [
     "Etablissement",
     "LoginAttempt",
     "MatchingPlot",
-    "MatchingState",
+    "MatchingPlotCount",
     "OutboxMessage",
     "Owner",
     "PasswordToken",

@@ -7,7 +7,7 @@ packed, so that a search reads one narrow table in one pass, with no join, no sp
 and no per-value conversion. Triggers on ``terrain``, ``site``
 and ``constraint_zone`` (sql/triggers/matching_plot_v1.sql) rewrite the rows of the plots a
 statement touches, in the same transaction: a search sees every edit or import at once, and a
-rolled-back change leaves nothing behind. ``matching_state`` counts all plots, for the
+rolled-back change leaves nothing behind. ``matching_plot_count`` counts all plots, for the
 excluded counts of a search. Nothing here knows which EPCI a plot belongs to.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    CheckConstraint,
     Double,
+    Identity,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -58,11 +58,14 @@ class MatchingPlot(Base):
     facts: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class MatchingState(Base):
-    """One row: how many plots the inventory holds, on offer or not."""
+class MatchingPlotCount(Base):
+    """How many plots the inventory holds, on offer or not: the sum of ``delta``.
 
-    __tablename__ = "matching_state"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    Each plot insert or delete statement appends its delta (and now and then folds the rows
+    no other transaction holds into one), so concurrent transactions never wait on a counter.
+    """
 
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    plots: Mapped[int] = mapped_column(BigInteger)
+    __tablename__ = "matching_plot_count"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    delta: Mapped[int] = mapped_column(BigInteger)

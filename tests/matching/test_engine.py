@@ -12,6 +12,7 @@ import pytest
 from geoalchemy2.shape import from_shape, to_shape
 from hypothesis import HealthCheck, given, settings
 from matching_strategies import needs_data
+from shapely.affinity import translate
 from shapely.geometry import MultiPolygon
 from sqlalchemy import select, text
 
@@ -19,11 +20,13 @@ from foncier.errors import NotFoundError
 from foncier.matching import (
     HARD_CONSTRAINTS,
     PlotArrays,
+    engine,
     hard_failures,
     load_plot_facts,
     match,
     parse_needs,
     rebuild_matching_data,
+    scoring,
     why_not,
 )
 from foncier.matching.engine import scan_offer
@@ -135,7 +138,7 @@ def test_no_result_violates_a_hard_constraint_and_ranks_are_ordered(session, nam
     facts = {p.terr_id: p for p in load_plot_facts(session, [r.terr_id for r in result.results])}
     assert all(hard_failures(facts[r.terr_id], needs) == [] for r in result.results)
     assert [r.rank for r in result.results] == list(range(1, len(result.results) + 1))
-    keys = [(-r.score, r.terr_id) for r in result.results]
+    keys = [(-r.score, *scoring.tie_key([r.terr_id], needs)) for r in result.results]
     assert keys == sorted(keys)
     assert len(result.results) == min(50, result.candidates)
 
@@ -380,3 +383,69 @@ def test_emptying_the_inventory_empties_the_offer(session):
     offer = scan_offer(session, needs_for("everything"))
     assert (offer.plots, offer.available, len(offer.candidates)) == (0, 0, 0)
     assert match(session, needs_for("everything")).results == []
+
+
+def far_zone(session, plot: Terrain, shift_m: float) -> ConstraintZone:
+    """A Natura 2000 zone over where ``plot`` would be ``shift_m`` metres further south."""
+    outline = translate(to_shape(plot.terr_geomsurf).buffer(1), yoff=-shift_m)
+    zone = ConstraintZone(
+        zone_type="natura2000", nom="Zone d’essai", source="test", geom=from_shape(
+            MultiPolygon([outline]), srid=2154)
+    )  # fmt: skip
+    session.add(zone)
+    session.flush()
+    return zone
+
+
+def test_a_plot_moved_into_a_zone_leaves_searches_avoiding_it(session):
+    plot, avoid = on_offer(session), {"avoid_zones": ["natura2000"]}
+    far_zone(session, plot, 200_000)
+    assert plot.terr_id in candidate_ids(session, **avoid)
+    plot.terr_geomsurf = from_shape(
+        translate(to_shape(plot.terr_geomsurf), yoff=-200_000), srid=2154
+    )
+    session.flush()
+    assert plot.terr_id not in candidate_ids(session, **avoid)
+
+
+def test_a_zone_moved_over_a_plot_excludes_it_and_moved_away_frees_it(session):
+    plot, avoid = on_offer(session), {"avoid_zones": ["natura2000"]}
+    zone = far_zone(session, plot, 200_000)
+    here = to_shape(zone.geom)
+    zone.geom = from_shape(translate(here, yoff=200_000), srid=2154)
+    session.flush()
+    assert plot.terr_id not in candidate_ids(session, **avoid)
+    zone.geom = from_shape(here, srid=2154)
+    session.flush()
+    assert plot.terr_id in candidate_ids(session, **avoid)
+
+
+def test_a_plot_moved_to_another_park_takes_that_park_s_networks(session):
+    plot, rail = on_offer(session), {"networks_required": ["reseau_fret_ferroviaire"]}
+    with_rail = session.scalars(
+        select(Site).where(Site.reseau_fret_ferroviaire.is_(True)).order_by(Site.site_id)
+    ).first()
+    without_rail = session.scalars(
+        select(Site).where(Site.reseau_fret_ferroviaire.is_not(True)).order_by(Site.site_id)
+    ).first()
+    plot.site_id = without_rail.site_id
+    session.flush()
+    assert plot.terr_id not in candidate_ids(session, **rail)
+    plot.site_id = with_rail.site_id
+    session.flush()
+    assert plot.terr_id in candidate_ids(session, **rail)
+
+
+def test_a_result_deleted_by_another_transaction_during_a_search_is_left_out(session, monkeypatch):
+    needs = needs_for("everything")
+    expected = [r.terr_id for r in match(session, needs, limit=5).results]
+    read_results = engine._display_fields
+
+    def deleted_meanwhile(session, terr_ids):
+        session.execute(text("DELETE FROM terrain WHERE terr_id = :t"), {"t": expected[0]})
+        return read_results(session, terr_ids)
+
+    monkeypatch.setattr(engine, "_display_fields", deleted_meanwhile)
+    results = match(session, needs, limit=5).results
+    assert [r.terr_id for r in results] == expected[1:]
+    assert [r.rank for r in results] == [1, 2, 3, 4]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 
 import pytest
@@ -180,3 +181,70 @@ def test_naf_codes_are_normalised_and_every_vocation_is_a_cnig_one():
     assert normalise_naf("5") is None
     assert set(NAF_DIVISIONS.values()) <= set(codelists.SITE_VOCADOMI)
     assert "01" in NAF_DIVISIONS and "96" in NAF_DIVISIONS and "99" not in NAF_DIVISIONS
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "english"),
+    [
+        ({"surface_min_ha": 1, "networks_required": ["reseau_gaz"] * 10_000},
+         "networks_required", "at most 8 items"),
+        ({"surface_min_ha": 1, "avoid_zones": ["pprt"] * 5}, "avoid_zones", "at most 4 items"),
+        ({"surface_min_ha": 1, "couleur": list(range(100_000))}, "couleur", "at most 8 items"),
+        ({"surface_min_ha": 1, "label": _nested(5_000)}, "label", "nested too deeply"),
+        ({"surface_min_ha": 1, "near": {"lat": 47, "lon": 1, "max_km": [[1]]}},
+         "near", "nested too deeply"),
+        ({"surface_min_ha": 1, **{f"k{i}": i for i in range(10_000)}}, "", "too many keys"),
+        ({"surface_min_ha": 10**400}, "surface_min_ha", "give a positive minimum surface"),
+        ({"surface_min_ha": 10**20}, "surface_min_ha", "(at most 1,000,000)"),
+        ({"surface_min_ha": 1, "near": {"lat": 47, "lon": 1, "max_km": 1e300}},
+         "near.max_km", "(at most 1,000,000)"),
+        ({"surface_min_ha": 1, "weights": {"prix": 1e308, "surface": 1e308}},
+         "weights.prix", "give a weight from 0 to 1,000"),
+        ({"surface_min_ha": 1, "weights": {"surface": 10**400}},
+         "weights.surface", "give a non-negative weight"),
+        (_nested(5_000), "", "the needs must be a JSON object"),
+    ],
+)  # fmt: skip
+def test_oversized_or_absurd_needs_are_refused_quickly_with_a_message(data, path, english):
+    start = time.perf_counter()
+    issues = issues_of(data)
+    assert time.perf_counter() - start < 0.5
+    assert path in issues and english in issues[path][1], issues
+    assert issues[path][0]
+
+
+def test_lists_up_to_their_enumeration_and_weights_up_to_1000_are_accepted():
+    needs = parse_needs(
+        {
+            "surface_min_ha": 1_000_000,
+            "networks_required": list(NETWORKS),
+            "avoid_zones": list(codelists.ZONE_TYPES),
+            "weights": dict.fromkeys(CRITERION_NAMES, 1000),
+        }
+    )
+    assert len(needs.networks_required) == 8 and needs.weights["prix"] == 1000.0
+
+
+def test_no_exception_but_needs_error_escapes_the_parser():
+    for data in (None, 3, [], {"surface_min_ha": 1, "weights": {"prix": float("inf")}}):
+        with pytest.raises(NeedsError):
+            parse_needs(data)
+
+
+def test_a_date_wanted_already_past_means_the_reference_date():
+    needs = parse_needs(
+        {"surface_min_ha": 1, "needed_by": "2026-01-15", "reference_date": "2026-09-01"}
+    )
+    assert needs.needed_by == date(2026, 9, 1)
+    assert needs.to_json()["needed_by"] == "2026-09-01"
+    later = parse_needs(
+        {"surface_min_ha": 1, "needed_by": "2027-01-15", "reference_date": "2026-09-01"}
+    )
+    assert later.needed_by == date(2027, 1, 15)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.matching import match, parse_needs, why_not
 from foncier.models import Terrain
+from foncier.web.api import match as match_api
+from foncier.web.api.match import MAX_BODY_BYTES, TOO_BIG_NUMBERS, TOO_LARGE
 
 LOGISTICS = {
     "surface_min_ha": 5,
@@ -89,7 +93,7 @@ def test_invalid_needs_list_every_problem_in_english(client):
     assert answer["code"] == "Bad Request" and answer["description"].startswith("invalid needs")
     errors = {error["path"]: error["message"] for error in answer["errors"]}
     assert set(errors) >= {"surface_min_ha", "surface_max_ha", "icpe_regime", "near.lon", "couleur"}
-    assert errors["surface_min_ha"] == "give a positive minimum surface, in hectares"
+    assert errors["surface_min_ha"].startswith("give a positive minimum surface, in hectares")
     assert "ICPE regime" in errors["icpe_regime"]
 
 
@@ -167,3 +171,72 @@ def test_invalid_needs_are_refused_by_why_not_too(client):
         "surface_min_ha",
         "vocation",
     }
+
+
+# --- input limits: a body can neither tie up a worker nor cause a 500 ------------------------
+
+
+def test_a_body_over_64_kb_is_refused_before_it_is_read(client):
+    needs = json.dumps(SMALL_PLOTS)
+    just_under = needs + " " * (MAX_BODY_BYTES - len(needs))
+    accepted = client.post("/api/match", data=just_under, content_type="application/json")
+    assert accepted.status_code == 200
+    for url in ("/api/match", "/api/match/why/37250_TERRAIN-ECO_01001"):
+        refused = client.post(url, data=just_under + " ", content_type="application/json")
+        assert refused.status_code == 413 and refused.mimetype == "application/json"
+        answer = refused.get_json()
+        assert answer["code"] == "Request Entity Too Large"
+        assert answer["description"] == TOO_LARGE and "64 KB" in answer["description"]
+
+
+def test_a_body_without_length_is_cut_at_64_kb(client):
+    """Chunked transfer: no Content-Length to check up front, reading stops at the limit."""
+    body = (json.dumps(SMALL_PLOTS) + " " * MAX_BODY_BYTES).encode()
+    refused = client.post(
+        "/api/match",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert refused.status_code == 413 and refused.get_json()["description"] == TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 5000 + "]" * 5000,  # deeper than the JSON parser goes
+        json.dumps({**SMALL_PLOTS, "near": {"lat": 47.4, "lon": 0.7, "x": [[[[[]]]]]}}),
+        '{"surface_min_ha": ' + "9" * 400 + "}",  # beyond any float
+        '{"surface_min_ha": 1, "weights": {"surface": 1e308, "prix": 1e308}}',
+        '{"surface_min_ha": 1e999}',
+        '{"surface_min_ha": 1, "near": {"lat": 47.4, "lon": 0.7, "max_km": 1e308}}',
+    ],
+)
+def test_pathological_needs_are_a_400_never_a_500(client, body):
+    for url in ("/api/match", "/api/match/why/37250_TERRAIN-ECO_01001"):
+        response = client.post(url, data=body, content_type="application/json")
+        assert response.status_code == 400, response.get_data(as_text=True)
+        assert response.get_json()["code"] == "Bad Request"
+
+
+def test_needs_nested_just_within_the_parser_s_reach_are_a_400(client):
+    """Deep enough for the checks to recurse far, not for the JSON parser to refuse it."""
+    deep = "[" * 900 + "]" * 900
+    for url in ("/api/match", "/api/match/why/37250_TERRAIN-ECO_01001"):
+        body = '{"surface_min_ha": 1, "networks_required": ' + deep + "}"
+        response = client.post(url, data=body, content_type="application/json")
+        assert response.status_code == 400 and response.get_json()["code"] == "Bad Request"
+
+
+def test_an_overflow_in_the_engine_is_a_400(client, monkeypatch):
+    """Should a number pass the checks and overflow a computation, the client hears why."""
+
+    def overflowing(*args, **kwargs):
+        raise OverflowError("math range error")
+
+    monkeypatch.setattr(match_api, "match", overflowing)
+    monkeypatch.setattr(match_api, "why_not", overflowing)
+    for url in ("/api/match", "/api/match/why/37250_TERRAIN-ECO_01001"):
+        response = client.post(url, json=SMALL_PLOTS)
+        assert response.status_code == 400
+        assert response.get_json()["description"] == TOO_BIG_NUMBERS

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from web_helpers import form_values, visible_text
 
-from foncier.matching import CRITERIA, DEFAULT_WEIGHTS, match, parse_needs
+from foncier.matching import CRITERIA, DEFAULT_WEIGHTS, match, parse_needs, why_not
+from foncier.matching import engine as engine_module
 from foncier.models import Epci, Owner, Terrain
 from foncier.web.matching.examples import EXAMPLES
+from foncier.web.matching.explaining import explain, ranking, scan
+from foncier.web.matching.presenting import EXCLUSION_REASONS, exclusion_sentence, exclusions
 from seed.accounts import COORDINATOR_EMAIL
 
 EXAMPLE = {example.key: example for example in EXAMPLES}
@@ -337,3 +342,139 @@ def test_private_fields_never_reach_the_search_pages(client_for, session, get_pa
         page = get_page(address, through=coordinator)
         assert page.status == 200, address
         assert "Confidentiel" not in page.html, address
+
+
+# --- empty states, wording and numbers --------------------------------------------------------
+
+
+def empty_state(page) -> str:
+    box = page.html[page.html.index('id="aucun-resultat"') :]
+    return box[: box.index("</div>")]
+
+
+def test_an_empty_result_among_plots_on_sale_lists_what_excluded_them(get_page, session):
+    """No plot is that large, yet plots are on sale: say why, not that none is on sale."""
+    asked = {"surface_min_ha": "50"}
+    result = match(session, parse_needs({"surface_min_ha": 50}))
+    assert result.candidates == 0 and result.available > 0
+    page = get_page(url("/recherche", asked))
+    box = empty_state(page)
+    assert "Aucun terrain du réseau n’est en vente" not in page.text
+    surface = re.search(r'<li data-constraint="surface">(.*?)</li>', box, flags=re.S).group(1)
+    assert visible_text(surface) == exclusion_sentence(
+        exclusions({"surface": result.excluded["surface"]}, {})[0]
+    )
+    # No maximum surface to leave out: no link, and the person is told to edit the search.
+    assert "<a " not in box and "Modifiez ces critères" in box
+    assert 'data-constraint="disponibilite"' not in box  # not a reason among plots on sale
+
+
+def test_an_empty_result_offers_links_only_for_what_can_be_relaxed(get_page, session):
+    asked = {"surface_min_ha": "0,01", "power_min_kva": "1000000"}
+    result = match(session, parse_needs({"surface_min_ha": 0.01, "power_min_kva": 1_000_000}))
+    assert result.candidates == 0 and result.excluded["puissance"] > 0
+    box = empty_state(get_page(url("/recherche", asked)))
+    items = dict(re.findall(r'<li data-constraint="(\w+)">(.*?)</li>', box, flags=re.S))
+    listed = {name for name, count in result.excluded.items() if count and name != "disponibilite"}
+    assert set(items) == listed
+    for name, item in items.items():
+        link = re.search(r'<a href="([^"]+)">([^<]+)</a>', item)
+        if name == "puissance":
+            assert link and link.group(2) == "Chercher sans puissance minimale"
+            kept = set(parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query))
+            assert kept == {"surface_min_ha"}
+        else:  # nothing set in the search that leaving out would relax
+            assert link is None, item
+    assert "Modifiez ces critères" not in box
+
+
+def test_nothing_on_sale_is_said_only_when_nothing_is_on_sale(get_page, session):
+    session.query(Terrain).update({Terrain.terr_stade_comm: "vendu, commercialisation achevée"})
+    session.flush()
+    page = get_page(url("/recherche", SMALL_PLOTS))
+    assert "Aucun terrain du réseau n’est en vente en ce moment." in empty_state(page)
+    assert "sur 0 terrain en vente" in page.text
+
+
+@pytest.mark.parametrize("constraint", sorted(EXCLUSION_REASONS))
+def test_every_exclusion_agrees_with_its_count(constraint):
+    one, many = (exclusions({constraint: count}, {})[0] for count in (1, 1200))
+    singular, plural_form = EXCLUSION_REASONS[constraint]
+    assert exclusion_sentence(one) == f"1 terrain {singular}"
+    assert exclusion_sentence(many) == f"1\u202f200 terrains {plural_form}"
+    # No plural verb nor adjective is left in the singular.
+    plural_words = {"sont", "ont", "n’ont", "dépassent", "acceptent", "permettent", "clés"}
+    assert not plural_words & set(singular.split()), singular
+    assert "disponibles" not in singular and singular != plural_form
+
+
+def test_the_date_exclusion_reads_well_in_both_numbers():
+    one, two = (exclusions({"date": count}, {})[0] for count in (1, 2))
+    assert exclusion_sentence(one) == "1 terrain n’est pas disponible à temps"
+    assert exclusion_sentence(two) == "2 terrains ne sont pas disponibles à temps"
+
+
+def test_counts_are_written_with_thousands_separators(app, session):
+    result = match(session, parse_needs({"surface_min_ha": 0.3}), limit=1)
+    large = dataclasses.replace(result, plots=1_000_000, available=12_345, candidates=2_000)
+    with app.test_request_context():
+        macros = app.jinja_env.get_template("matching/_matching.html").module
+        text = str(macros.results_count(large))
+    assert "sur 12\u202f345 terrains en vente et 1\u202f000\u202f000 dans l’inventaire" in text
+    assert text.startswith("2\u202f000 terrains répondent")
+    script = (Path(app.static_folder) / "js" / "matching.js").read_text(encoding="utf-8")
+    assert "${integer(result.plots)} dans l’inventaire" in script
+
+
+# --- one pass over the plots on offer per page ---------------------------------------------------
+
+
+@pytest.fixture
+def scans(monkeypatch) -> list[int]:
+    """How many times a request read every plot on offer (the engine's scan_offer)."""
+    counted: list[int] = []
+    original = engine_module.scan_offer
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "scan_offer", counting)
+    return counted
+
+
+def test_a_search_explaining_a_plot_beyond_the_list_scans_once(get_page, session, scans):
+    everything = ranked(session, {"surface_min_ha": 0.01}, limit=100)
+    beyond = everything[24]
+    scans.clear()
+    page = get_page(url("/recherche", surface_min_ha="0,01", pourquoi=beyond))
+    assert len(scans) == 1
+    box = page.html[page.html.index('id="pourquoi-reponse"') :]
+    assert "classé 25<sup>e</sup>" in box and "au-delà des 20 résultats affichés" in box
+    assert page.values("data-terr-id") == everything[:20]
+
+
+def test_a_comparison_of_four_plots_scans_once(get_page, session, scans, plots_by_flood_risk):
+    plots = ranked(session, {"surface_min_ha": 0.01}, limit=4)
+    scans.clear()
+    page = get_page(url("/recherche/comparer", surface_min_ha="0,01", terr=plots))
+    assert page.status == 200 and len(scans) == 1
+    assert page.html.count("<sup>") >= 4
+    # Plots that fail a hard constraint need no scan at all.
+    flooded = plots_by_flood_risk[True]
+    scans.clear()
+    asked = {"surface_min_ha": "1000000", "avoid_zones": "inondation"}
+    page = get_page(url("/recherche/comparer", asked, terr=[flooded, plots[0]]))
+    assert page.status == 200 and scans == [] and page.text.count("Écarté") == 2
+
+
+def test_the_shared_scan_answers_what_match_and_why_not_answer(session, plots_by_flood_risk):
+    for data in ({"surface_min_ha": 0.01}, {"surface_min_ha": 0.3, "avoid_zones": ["inondation"]}):
+        needs = parse_needs(data)
+        scanned = scan(session, needs)
+        assert ranking(session, scanned, 30) == match(session, needs, limit=30)
+        chosen = [*ranked(session, data, limit=40)[::13], plots_by_flood_risk[True], "INCONNU"]
+        answers = explain(session, needs, chosen, lambda scanned=scanned: scanned)
+        assert set(answers) == set(chosen) - {"INCONNU"}
+        for terr_id, answer in answers.items():
+            assert answer == why_not(session, needs, terr_id)

@@ -9,15 +9,21 @@ cannot send ``application/json`` without a CORS preflight, which this applicatio
 grants; and it could not read the answer anyway. So the check of Flask-WTF's CSRFProtect,
 which would require scripts to scrape a token, is lifted for these views only; the session
 cookie (or a sign-in) is still required.
+
+Limits: the body is at most MAX_BODY_BYTES (413 beyond); a body that nests too deeply or
+holds numbers too large to compute with is refused with a 400, like any invalid needs, and
+never reaches the engine's arithmetic as a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from flask import Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from foncier.features import InvalidParameterError
 from foncier.matching import Needs, NeedsError, match, parse_needs, why_not
@@ -26,6 +32,14 @@ from foncier.web.database import db_session
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 1000
+# Needs fit in a few hundred bytes: 64 KB leaves room and keeps parsing and checking cheap.
+MAX_BODY_BYTES: Final = 64 * 1024
+TOO_LARGE: Final = (
+    f"the body is larger than {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES} bytes): "
+    "send the needs alone"
+)
+TOO_DEEP: Final = "the body nests too deeply to be needs"
+TOO_BIG_NUMBERS: Final = "a number in the needs is too large to compute with"
 
 
 @api.post("/match")
@@ -33,14 +47,18 @@ def match_plots() -> Response:
     """The needs in the body -> the best plots of the network, explained (?limit=1..1000)."""
     _check_parameters({"limit"})
     limit = _limit()
-    return jsonify(match(db_session(), _needs(), limit=limit).to_json())
+    needs = _needs()
+    with _refusing_overflows():
+        return jsonify(match(db_session(), needs, limit=limit).to_json())
 
 
 @api.post("/match/why/<terr_id>")
 def why_not_plot(terr_id: str) -> Response:
     """The needs in the body -> why this plot is not among the results (or its rank)."""
     _check_parameters(set())
-    return jsonify(why_not(db_session(), _needs(), terr_id).to_json())
+    needs = _needs()
+    with _refusing_overflows():
+        return jsonify(why_not(db_session(), needs, terr_id).to_json())
 
 
 @api.record_once
@@ -66,10 +84,34 @@ def _needs() -> Needs:
         raise UnsupportedMediaType(
             "send the needs as a JSON body with the header Content-Type: application/json"
         )
-    data = request.get_json(silent=True)
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge(TOO_LARGE)
+    # Also bounds a body sent without Content-Length (chunked): reading stops at the limit.
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        data = request.get_json(silent=True)
+    except RequestEntityTooLarge:
+        raise RequestEntityTooLarge(TOO_LARGE) from None
+    except RecursionError:
+        raise BadRequest(TOO_DEEP) from None
     if data is None:
         raise BadRequest("the body is not valid JSON")
-    return parse_needs(data)
+    try:
+        return parse_needs(data)
+    except RecursionError:
+        raise BadRequest(TOO_DEEP) from None
+    except OverflowError:
+        raise BadRequest(TOO_BIG_NUMBERS) from None
+
+
+@contextmanager
+def _refusing_overflows() -> Iterator[None]:
+    """Numbers that the checks let through but that overflow a computation are the client's
+    mistake: a 400, not a 500."""
+    try:
+        yield
+    except OverflowError:
+        raise BadRequest(TOO_BIG_NUMBERS) from None
 
 
 def _check_parameters(known: set[str]) -> None:

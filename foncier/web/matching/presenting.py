@@ -14,20 +14,37 @@ from foncier.matching import HARD_CONSTRAINTS
 from foncier.matching.scoring import NETWORK_LABELS, NETWORKS
 from foncier.web.formatting import display, french_date, plural
 
-# Why plots were left out, as the summary of a search words it (« 120 ne sont pas en vente »).
-EXCLUSION_REASONS: Final = {
-    "disponibilite": "ne sont pas en vente",
-    "surface": "n’ont pas la surface demandée",
-    "icpe": "n’acceptent pas ce régime ICPE",
-    "reseaux": "n’ont pas tous les réseaux indispensables",
-    "puissance": "n’ont pas la puissance électrique demandée",
-    "date": "ne sont pas disponibles à temps",
-    "cle_en_main": "ne sont pas clés en main",
-    "budget": "dépassent le budget impératif",
-    "hauteur": "ne permettent pas la hauteur de construction nécessaire",
-    "autoroute": "sont trop loin d’un échangeur autoroutier",
-    "proximite": "sont trop loin du lieu souhaité",
-    "zones": "sont dans une zone incompatible avec l’activité",
+# Why plots were left out, as the summary of a search words it: the verb agrees with the
+# count, « 1 terrain n’est pas disponible à temps », « 120 terrains ne sont pas en vente »
+# (French uses the singular for 0 and 1). Each form is written out: no rule derives them.
+EXCLUSION_REASONS: Final[dict[str, tuple[str, str]]] = {
+    "disponibilite": ("n’est pas en vente", "ne sont pas en vente"),
+    "surface": ("n’a pas la surface demandée", "n’ont pas la surface demandée"),
+    "icpe": ("n’accepte pas ce régime ICPE", "n’acceptent pas ce régime ICPE"),
+    "reseaux": (
+        "n’a pas tous les réseaux indispensables",
+        "n’ont pas tous les réseaux indispensables",
+    ),
+    "puissance": (
+        "n’a pas la puissance électrique demandée",
+        "n’ont pas la puissance électrique demandée",
+    ),
+    "date": ("n’est pas disponible à temps", "ne sont pas disponibles à temps"),
+    "cle_en_main": ("n’est pas clé en main", "ne sont pas clés en main"),
+    "budget": ("dépasse le budget impératif", "dépassent le budget impératif"),
+    "hauteur": (
+        "ne permet pas la hauteur de construction nécessaire",
+        "ne permettent pas la hauteur de construction nécessaire",
+    ),
+    "autoroute": (
+        "est trop loin d’un échangeur autoroutier",
+        "sont trop loin d’un échangeur autoroutier",
+    ),
+    "proximite": ("est trop loin du lieu souhaité", "sont trop loin du lieu souhaité"),
+    "zones": (
+        "est dans une zone incompatible avec l’activité",
+        "sont dans une zone incompatible avec l’activité",
+    ),
 }
 # How to relax each constraint, and the search parameters to leave out to do so. Availability
 # on the market cannot be relaxed: the plots not for sale are not on offer.
@@ -52,7 +69,7 @@ class Exclusion:
     constraint: str
     label: str
     count: int
-    reason: str
+    reason: str  # agreeing with count: « n’est pas en vente », « ne sont pas en vente »
     # A way to relax the constraint: (what to do, parameters to leave out), or None.
     relaxation: tuple[str, tuple[str, ...]] | None
 
@@ -70,7 +87,7 @@ def exclusions(excluded: Mapping[str, int], query: Mapping[str, list[str]]) -> l
             constraint=name,
             label=CONSTRAINT_LABELS.get(name, name),
             count=count,
-            reason=EXCLUSION_REASONS.get(name, f"sont exclus ({name})"),
+            reason=_reason(name, count),
             relaxation=_relaxation(name, query),
         )
         for name, count in found
@@ -91,24 +108,16 @@ def without(query: Mapping[str, list[str]], names: tuple[str, ...]) -> dict[str,
     return {name: values for name, values in query.items() if name not in names}
 
 
+def _reason(constraint: str, count: int) -> str:
+    singular, plural_form = EXCLUSION_REASONS.get(
+        constraint, (f"est exclu ({constraint})", f"sont exclus ({constraint})")
+    )
+    return singular if count <= 1 else plural_form
+
+
 def exclusion_sentence(exclusion: Exclusion) -> str:
-    """« 120 terrains ne sont pas en vente »."""
-    return f"{plural(exclusion.count, 'terrain', 'terrains')} {_singular(exclusion)}"
-
-
-def _singular(exclusion: Exclusion) -> str:
-    """The reason in the singular for one plot (« n’a pas », « est », « dépasse »)."""
-    if exclusion.count > 1:
-        return exclusion.reason
-    replacements = (
-        ("ne sont pas clés", "n’est pas clé"), ("ne sont pas", "n’est pas"),
-        ("n’ont pas", "n’a pas"), ("n’acceptent pas", "n’accepte pas"),
-        ("ne permettent pas", "ne permet pas"), ("dépassent", "dépasse"), ("sont", "est"),
-    )  # fmt: skip
-    for plural_form, singular in replacements:
-        if exclusion.reason.startswith(plural_form):
-            return singular + exclusion.reason[len(plural_form) :]
-    return exclusion.reason
+    """« 1 terrain n’est pas en vente », « 1 200 terrains ne sont pas en vente »."""
+    return f"{plural(exclusion.count, 'terrain', 'terrains')} {exclusion.reason}"
 
 
 # --- Plot facts, for the comparison and the printable sheet ---------------------------------

@@ -15,7 +15,6 @@ from flask import Blueprint, render_template, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from foncier.errors import NotFoundError
 from foncier.inventory import TerrainDetail, get_terrain_detail, list_epcis
 from foncier.matching import (
     CRITERIA,
@@ -26,9 +25,7 @@ from foncier.matching import (
     Needs,
     NeedsError,
     WhyNot,
-    match,
     parse_needs,
-    why_not,
 )
 from foncier.matching.scoring import NETWORK_LABELS
 from foncier.web.api.views import MAX_LIMIT as API_MAX_LIMIT
@@ -37,6 +34,7 @@ from foncier.web.database import db_session
 from foncier.web.formatting import UNITS, plural
 from foncier.web.inventory.views import ID_PLACEHOLDER, PLOTS_MIN_ZOOM, map_config
 from foncier.web.matching.examples import EXAMPLES
+from foncier.web.matching.explaining import Scan, explain, ranking, scan
 from foncier.web.matching.forms import LIMIT_STEP, MAX_LIMIT, WEIGHT_PREFIX, NeedsForm
 from foncier.web.matching.outline import outline_of
 from foncier.web.matching.presenting import (
@@ -95,9 +93,11 @@ def search() -> tuple[str, int]:
     session = db_session()
     current = read_search(session)
     limit = current.form.result_limit()
-    result = match(session, current.needs, limit=limit) if current.needs else None
+    # One pass over the plots on offer serves the ranking and « pourquoi pas ? ».
+    scanned = scan(session, current.needs) if current.needs else None
+    result = ranking(session, scanned, limit) if scanned else None
     epci_names = dict(list_epcis(session))
-    why = _why_not_answer(session, current.needs, request.args.get("pourquoi", "").strip())
+    why = _why_not_answer(session, scanned, request.args.get("pourquoi", "").strip())
     status = 400 if current.form.has_errors() else 200
     return render_template(
         "matching/search.html",
@@ -124,13 +124,11 @@ class WhyNotAnswer:
     answer: WhyNot | None  # None: no such plot
 
 
-def _why_not_answer(session: Session, needs: Needs | None, terr_id: str) -> WhyNotAnswer | None:
-    if not needs or not terr_id:
+def _why_not_answer(session: Session, scanned: Scan | None, terr_id: str) -> WhyNotAnswer | None:
+    if scanned is None or not terr_id:
         return None
-    try:
-        return WhyNotAnswer(terr_id, why_not(session, needs, terr_id))
-    except NotFoundError:
-        return WhyNotAnswer(terr_id, None)
+    answers = explain(session, scanned.needs, [terr_id], lambda: scanned)
+    return WhyNotAnswer(terr_id, answers.get(terr_id))
 
 
 def _more_limit(form: NeedsForm, result: MatchResult | None) -> int | None:
@@ -220,7 +218,10 @@ def compare() -> tuple[str, int]:
         )
         terr_ids = []
     today = date.today()
-    plots = [_plot_view(session, current.needs, terr_id, today) for terr_id in terr_ids]
+    # Plots failing a hard constraint need no scan; the others share one.
+    needs = current.needs
+    whys = explain(session, needs, terr_ids, lambda: scan(session, needs)) if needs else {}
+    plots = [_plot_view(session, terr_id, whys, today) for terr_id in terr_ids]
     return render_template(
         "matching/compare.html",
         plots=plots,
@@ -246,21 +247,20 @@ class PlotView:
         return next(criterion for criterion in self.why.criteria if criterion.name == name)
 
 
-def _plot_view(session: Session, needs: Needs | None, terr_id: str, today: date) -> PlotView:
+def _plot_view(session: Session, terr_id: str, whys: dict[str, WhyNot], today: date) -> PlotView:
+    """The plot ``terr_id`` (404 when unknown), explained by ``whys`` (see explaining)."""
     # No actor: the company's sheet never carries owners nor the sale, whoever prints it.
     detail = get_terrain_detail(session, terr_id, None)
-    return PlotView(
-        detail=detail,
-        facts=plot_facts(detail, today),
-        why=why_not(session, needs, terr_id) if needs else None,
-    )
+    return PlotView(detail=detail, facts=plot_facts(detail, today), why=whys.get(terr_id))
 
 
 @matching.get("/recherche/fiche/<terr_id>")
 def sheet(terr_id: str) -> str:
     session = db_session()
     current = read_search(session)
-    plot = _plot_view(session, current.needs, terr_id, date.today())
+    needs = current.needs
+    whys = explain(session, needs, [terr_id], lambda: scan(session, needs)) if needs else {}
+    plot = _plot_view(session, terr_id, whys, date.today())
     return render_template(
         "matching/sheet.html",
         plot=plot,

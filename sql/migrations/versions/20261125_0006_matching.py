@@ -32,7 +32,10 @@ TRIGGERS = (
     ("matching_zone_truncate", "constraint_zone"),
 )
 FUNCTIONS = (
+    "matching_lock_zones(boolean)",
+    "matching_lock_parks(text[])",
     "matching_refresh_plots(text[])",
+    "matching_count_plots(bigint)",
     "matching_rebuild()",
     "matching_terrain_inserted()",
     "matching_terrain_updated()",
@@ -66,13 +69,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("terr_id", name=op.f("pk_matching_plot")),
     )
     op.create_table(
-        "matching_state",
-        sa.Column("id", sa.SmallInteger(), nullable=False),
-        sa.Column("plots", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint("id = 1", name=op.f("ck_matching_state_single_row")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_matching_state")),
+        "matching_plot_count",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("delta", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_matching_plot_count")),
     )
-    op.execute("INSERT INTO matching_state (id, plots) VALUES (1, 0)")
     op.execute((SQL / "views" / "matching_plot_source_v1.sql").read_text(encoding="utf-8"))
     op.execute((SQL / "triggers" / "matching_plot_v1.sql").read_text(encoding="utf-8"))
     op.execute("SELECT matching_rebuild()")
@@ -84,5 +85,5 @@ def downgrade() -> None:
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}")
     op.execute("DROP VIEW matching_plot_source")
-    op.drop_table("matching_state")
+    op.drop_table("matching_plot_count")
     op.drop_table("matching_plot")

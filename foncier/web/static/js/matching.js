@@ -60,8 +60,13 @@
     return `${day === 1 ? "1er" : day} ${MONTHS[month - 1]} ${year}`;
   }
 
+  // « 1 000 000 », with the narrow no-break space of formatting.number whatever the browser.
+  function integer(value) {
+    return numbers(0).format(value).replace(/\u202f|\u00a0/g, "\u202f");
+  }
+
   function plural(count, singular, pluralForm) {
-    return `${numbers(0).format(count)} ${count > 1 ? pluralForm : singular}`;
+    return `${integer(count)} ${count > 1 ? pluralForm : singular}`;
   }
 
   function rawText(name, raw) {
@@ -171,10 +176,10 @@
       : plural(result.candidates, "terrain répond", "terrains répondent");
     const available = plural(result.available, "terrain en vente", "terrains en vente");
     text += ` à tous les critères impératifs, sur ${available}`;
-    text += ` et ${result.plots} dans l’inventaire`;
+    text += ` et ${integer(result.plots)} dans l’inventaire`;
     if (shown < result.candidates) {
       text +=
-        shown === 1 ? " ; le premier est affiché" : ` ; les ${shown} premiers sont affichés`;
+        shown === 1 ? " ; le premier est affiché" : ` ; les ${integer(shown)} premiers sont affichés`;
     }
     return `${text}.`;
   }
@@ -197,13 +202,14 @@
           ]))),
       ];
     }
-    const beyond = answer.rank > limit ? `, au-delà des ${limit} résultats affichés` : "";
+    const beyond =
+      answer.rank > limit ? `, au-delà des ${integer(limit)} résultats affichés` : "";
     return [
       element("p", {}, [
         element("strong", {}, [`Le terrain ${id} répond à tous les critères impératifs`]),
-        ` : classé ${answer.rank}`,
+        ` : classé ${integer(answer.rank)}`,
         element("sup", {}, [answer.rank === 1 ? "er" : "e"]),
-        ` sur ${answer.candidates}, score ${scoreText(answer.score)}${beyond}.`,
+        ` sur ${integer(answer.candidates)}, score ${scoreText(answer.score)}${beyond}.`,
       ]),
       criteriaTable(answer.criteria, `Détail du score du terrain ${id}`),
     ];
@@ -231,9 +237,18 @@
     );
   }
 
+  // The needs as the page's form sends them (NeedsForm.needs_data): only the weights that
+  // differ from their default. Ties are broken by a hash of the needs, so the script and a
+  // reload of the address must send the same needs to show the same order.
   function currentNeeds() {
     const needs = withoutNulls(config.needs);
-    if (state.weights) needs.weights = state.weights;
+    if (state.weights) {
+      const changed = Object.entries(state.weights).filter(
+        ([name, value]) => value !== config.defaultWeights[name],
+      );
+      delete needs.weights;
+      if (changed.length) needs.weights = Object.fromEntries(changed);
+    }
     return needs;
   }
 
