@@ -46,9 +46,12 @@ LANGUAGE sql AS $$
         turnkey = excluded.turnkey, height_max_m = excluded.height_max_m,
         motorway_km = excluded.motorway_km, zones = excluded.zones, x = excluded.x,
         y = excluded.y, facts = excluded.facts;
+    -- NOT IN over the ids still on offer is one hashed subplan; a correlated NOT EXISTS on
+    -- the view became a nested loop, quadratic in the size of a large import.
     DELETE FROM matching_plot m
-     WHERE m.terr_id IN (SELECT unnest(ids))
-       AND NOT EXISTS (SELECT FROM matching_plot_source s WHERE s.terr_id = m.terr_id);
+     WHERE m.terr_id = ANY(ids)
+       AND m.terr_id NOT IN (SELECT s.terr_id FROM matching_plot_source s
+                              WHERE s.terr_id = ANY(ids));
 $$;
 
 -- The plot count is a sum of deltas, one row appended per statement: inserting never waits for
