@@ -20,7 +20,7 @@ import math
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -189,6 +189,16 @@ class Geometries:
 
     table: Table
     crs: CRS
+    # One transformer for the whole file: building it costs far more than using it.
+    to_lambert93: Transformer | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        transformer = (
+            None
+            if self.crs.equals(LAMBERT93)
+            else Transformer.from_crs(self.crs, LAMBERT93, always_xy=True)
+        )
+        object.__setattr__(self, "to_lambert93", transformer)
 
     def cell(self, geometry: BaseGeometry | None) -> str:
         if geometry is None or geometry.is_empty:
@@ -198,9 +208,8 @@ class Geometries:
             _check_degrees(geometry, self.crs)
         # Checked before reprojection, so that the reported point is in the file's coordinates.
         check_valid(geometry)
-        if not self.crs.equals(LAMBERT93):
-            to_lambert93 = Transformer.from_crs(self.crs, LAMBERT93, always_xy=True)
-            geometry = shapely.transform(geometry, to_lambert93.transform, interleaved=False)
+        if self.to_lambert93 is not None:
+            geometry = shapely.transform(geometry, self.to_lambert93.transform, interleaved=False)
         return json.dumps(shapely.geometry.mapping(geometry))
 
 

@@ -527,9 +527,9 @@ def _breakdown(plot: PlotFacts, needs: Needs, weights: dict[str, float]) -> dict
     return {"score": scored.score, "criteria": scored.criteria}
 
 
-def _rank_of(terr_id: str, scores: np.ndarray, terr_ids: Sequence[str], needs: Needs) -> int | None:
+def _rank_of(terr_id: str, scores: np.ndarray, terr_ids: PaddedIds, needs: Needs) -> int | None:
     """Rank as ``match`` would give it: better scores first, then ``scoring.tie_key``."""
-    position = terr_ids.position(terr_id) if isinstance(terr_ids, PaddedIds) else None
+    position = terr_ids.position(terr_id)
     if position is None:
         return None
     score = scores[position]

@@ -8,14 +8,13 @@ from typing import Final
 
 from flask import Flask
 
+from foncier.matching.wording import THOUSANDS, UNIT, french_date
+
 NOT_GIVEN: Final = "non renseigné"
-# French typography: a narrow no-break space between thousands, a no-break space before units.
-THOUSANDS_SEPARATOR: Final = "\u202f"
-UNIT_SPACE: Final = "\u00a0"
-MONTHS: Final = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+# French typography (narrow no-break space between thousands, no-break space before units)
+# and dates, as the matching engine's explanations write them.
+THOUSANDS_SEPARATOR: Final = THOUSANDS
+UNIT_SPACE: Final = UNIT
 # Kind of value -> (unit, most decimals shown).
 UNITS: Final = {
     "ha": ("ha", 2),
@@ -34,11 +33,6 @@ def number(value: Decimal | float | int, decimals: int = 0) -> str:
     if decimals:
         text = text.rstrip("0").rstrip(".")
     return text.replace(",", THOUSANDS_SEPARATOR).replace(".", ",")
-
-
-def french_date(value: date) -> str:
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def display(value: object, kind: str = "text") -> str:

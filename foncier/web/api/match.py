@@ -27,10 +27,10 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 
 from foncier.features import InvalidParameterError
 from foncier.matching import Needs, NeedsError, match, parse_needs, why_not
-from foncier.web.api.views import INTEGER, api
+from foncier.matching.engine import DEFAULT_LIMIT
+from foncier.web.api.views import INTEGER, api, check_parameters
 from foncier.web.database import db_session
 
-DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 1000
 # Needs fit in a few hundred bytes: 64 KB leaves room and keeps parsing and checking cheap.
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -45,7 +45,7 @@ TOO_BIG_NUMBERS: Final = "a number in the needs is too large to compute with"
 @api.post("/match")
 def match_plots() -> Response:
     """The needs in the body -> the best plots of the network, explained (?limit=1..1000)."""
-    _check_parameters({"limit"})
+    check_parameters(frozenset({"limit"}))
     limit = _limit()
     needs = _needs()
     with _refusing_overflows():
@@ -55,7 +55,7 @@ def match_plots() -> Response:
 @api.post("/match/why/<terr_id>")
 def why_not_plot(terr_id: str) -> Response:
     """The needs in the body -> why this plot is not among the results (or its rank)."""
-    _check_parameters(set())
+    check_parameters(frozenset())
     needs = _needs()
     with _refusing_overflows():
         return jsonify(why_not(db_session(), needs, terr_id).to_json())
@@ -112,16 +112,6 @@ def _refusing_overflows() -> Iterator[None]:
         yield
     except OverflowError:
         raise BadRequest(TOO_BIG_NUMBERS) from None
-
-
-def _check_parameters(known: set[str]) -> None:
-    unknown = sorted(set(request.args) - known)
-    if unknown:
-        expected = ", ".join(sorted(known)) or "none"
-        raise InvalidParameterError(f"unknown parameter {unknown[0]!r} (expected: {expected})")
-    repeated = sorted(name for name in request.args if len(request.args.getlist(name)) > 1)
-    if repeated:
-        raise InvalidParameterError(f"{repeated[0]} must be given once, not repeated")
 
 
 def _limit() -> int:

@@ -72,7 +72,7 @@ def _collection(
     *,
     filters: Iterable[str] = (),
 ) -> Response:
-    _check_parameters(PARAMETERS | set(filters))
+    check_parameters(PARAMETERS | set(filters))
     bbox = BBox.parse(request.args["bbox"]) if "bbox" in request.args else None
     limit, offset = _paging()
     simplify_m = _integer("simplify", 0, MAX_SIMPLIFY_M) or 0
@@ -97,7 +97,7 @@ def _collection(
 
 
 def _item(layer: Layer, feature_id: str, collection_endpoint: str) -> Response:
-    _check_parameters(frozenset())
+    check_parameters(frozenset())
     feature = features.get_feature(db_session(), layer, feature_id)
     feature["links"] = [
         _link(request.base_url, "self", "Cet objet"),
@@ -106,7 +106,7 @@ def _item(layer: Layer, feature_id: str, collection_endpoint: str) -> Response:
     return _geojson(feature)
 
 
-def _check_parameters(known: frozenset[str]) -> None:
+def check_parameters(known: frozenset[str]) -> None:
     """Refuse unknown and repeated parameters, before any query reads them."""
     # A misspelt filter would otherwise return everything, silently.
     unknown = sorted(set(request.args) - known)

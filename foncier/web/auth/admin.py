@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response,
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from foncier import accounts
 from foncier.errors import ValidationError
+from foncier.history import LOCAL_TIME
 from foncier.inventory import list_epcis
 from foncier.mail import MailBackend, MailDeliveryError, MailSettings
 from foncier.models import User
@@ -39,7 +39,6 @@ from foncier.web.formatting import french_date
 
 MESSAGES_PER_PAGE: Final = 20
 # The network's clock: sign-in times read as the people who signed in saw them.
-LOCAL_TIME: Final = ZoneInfo("Europe/Paris")
 SORT_LABELS: Final = {
     accounts.UserSort.NOM: "Nom",
     accounts.UserSort.EMAIL: "Adresse électronique",

@@ -66,6 +66,8 @@ class Search:
 
     form: NeedsForm
     needs: Needs | None
+    # (SIREN, name) of the EPCIs: the form's choices, and the names shown beside results.
+    epcis: list[tuple[str, str]]
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -75,17 +77,18 @@ class Search:
 def read_search(session: Session) -> Search:
     """The needs typed in the query string, checked by the form then by the engine."""
     form = NeedsForm(formdata=request.args)
-    form.set_epcis(list_epcis(session))
+    epcis = list_epcis(session)
+    form.set_epcis(epcis)
     if not form.submitted:
-        return Search(form, None)
+        return Search(form, None, epcis)
     form.validate()
     # The engine checks what the form could read, so that every mistake shows at once.
     try:
         needs = parse_needs(form.needs_data())
     except NeedsError as error:
         form.show_issues(error.issues)
-        return Search(form, None)
-    return Search(form, None if form.has_errors() else needs)
+        return Search(form, None, epcis)
+    return Search(form, None if form.has_errors() else needs, epcis)
 
 
 @matching.get("/recherche")
@@ -96,7 +99,7 @@ def search() -> tuple[str, int]:
     # One pass over the plots on offer serves the ranking and « pourquoi pas ? ».
     scanned = scan(session, current.needs) if current.needs else None
     result = ranking(session, scanned, limit) if scanned else None
-    epci_names = dict(list_epcis(session))
+    epci_names = dict(current.epcis)
     why = _why_not_answer(session, scanned, request.args.get("pourquoi", "").strip())
     status = 400 if current.form.has_errors() else 200
     return render_template(
