@@ -1,9 +1,14 @@
-"""The audit trail, written by the session itself: no change to the inventory escapes it.
+"""The audit trail, written by the session itself: no change escapes it.
 
 ``acting_as(session, actor)`` says who is acting; from then on every flush that creates,
-changes or deletes a park, plot or owner writes one AuditEvent per record with the values
-before and after, in the same transaction. A flush that changes the inventory without an
-actor is refused (MissingActorError): an unattributed change is a bug.
+changes or deletes a park, plot or owner — or a company project, a shortlisted plot, a
+redirection, an agreement or a party to it — writes one AuditEvent per record with the values
+before and after, in the same transaction. A flush that changes them without an actor is
+refused (MissingActorError): an unattributed change is a bug.
+
+Events of the inventory carry their park, plot and EPCI, and the inventory's histories read
+them; events of projects and agreements carry none of these (they name companies, which are
+confidential), so no inventory history can show them.
 """
 
 from __future__ import annotations
@@ -21,14 +26,32 @@ from sqlalchemy import Select, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from foncier.errors import MissingActorError
-from foncier.models import AuditEvent, Owner, Site, Terrain
+from foncier.models import (
+    Agreement,
+    AgreementParty,
+    AuditEvent,
+    Owner,
+    Prospect,
+    Redirection,
+    ShortlistedPlot,
+    Site,
+    Terrain,
+)
 from foncier.permissions import Actor
 
 ACTOR_KEY: Final = "foncier.actor"
 REASON_KEY: Final = "foncier.reason"
 # Bookkeeping columns: they change with every save and tell nothing a person would review.
 UNAUDITED: Final = frozenset({"created_at", "updated_at", "version"})
-ENTITY_TYPES: Final = {Site: "site", Terrain: "terrain", Owner: "owner"}
+INVENTORY_TYPES: Final = {Site: "site", Terrain: "terrain", Owner: "owner"}
+CASE_TYPES: Final = {
+    Prospect: "prospect",
+    ShortlistedPlot: "shortlisted_plot",
+    Redirection: "redirection",
+    Agreement: "agreement",
+    AgreementParty: "agreement_party",
+}
+ENTITY_TYPES: Final = {**INVENTORY_TYPES, **CASE_TYPES}
 # Centimetres: the precision of the CNIG exports, enough to review a redrawn outline.
 WKT_DECIMALS: Final = 2
 
@@ -101,9 +124,11 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
     return changes
 
 
-def _placement(session: Session, obj: Site | Terrain | Owner) -> dict[str, str | None]:
+def _placement(session: Session, obj: Any) -> dict[str, str | None]:
     """The park, plot and EPCI of a record: a park's history shows its plots' events, a
-    plot's its owners', and an EPCI's export all of them."""
+    plot's its owners', and an EPCI's export all of them. Projects and agreements have none."""
+    if type(obj) in CASE_TYPES:
+        return {"site_id": None, "terr_id": None, "epci_siren": None}
     if isinstance(obj, Site):
         return {"site_id": obj.site_id, "terr_id": None, "epci_siren": obj.site_epci_siren}
     terr_id = obj.terr_id
@@ -117,12 +142,12 @@ def _placement(session: Session, obj: Site | Terrain | Owner) -> dict[str, str |
     }
 
 
-def entity_of(obj: Site | Terrain | Owner) -> tuple[str, str]:
+def entity_of(obj: Any) -> tuple[str, str]:
     """The (entity_type, entity_id) that ``obj``'s events are recorded under."""
     return ENTITY_TYPES[type(obj)], _entity_id(obj)
 
 
-def _entity_id(obj: Site | Terrain | Owner) -> str:
+def _entity_id(obj: Any) -> str:
     # The primary key as set during the flush (a new owner's number has no identity yet).
     return str(inspect(obj).mapper.primary_key_from_instance(obj)[0])
 
@@ -153,7 +178,7 @@ def _require_actor(session: Session, _context: UOWTransaction, _instances: Any) 
     touched = _audited(session.new) + _audited(session.dirty) + _audited(session.deleted)
     if touched and actor_of(session) is None:
         raise MissingActorError(
-            "Changes to the inventory need an actor: call foncier.audit.acting_as(session, …)"
+            "Audited changes need an actor: call foncier.audit.acting_as(session, …)"
         )
 
 
@@ -175,6 +200,15 @@ def _write_events(session: Session, _context: UOWTransaction) -> None:
 def site_history(site_id: str) -> Select[tuple[AuditEvent]]:
     """The events of a park and of its plots and their owners, newest first."""
     return select(AuditEvent).where(AuditEvent.site_id == site_id).order_by(AuditEvent.id.desc())
+
+
+def entity_history(entity_type: str, entity_id: object) -> Select[tuple[AuditEvent]]:
+    """The events of one record (e.g. ``("prospect", 12)``), oldest first."""
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+        .order_by(AuditEvent.id)
+    )
 
 
 def terrain_history(terr_id: str) -> Select[tuple[AuditEvent]]:

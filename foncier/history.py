@@ -158,8 +158,13 @@ def terrain_events(session: Session, terr_id: str) -> Select[tuple[AuditEvent]]:
 
 
 def network_events(epci_siren: str | None = None) -> Select[tuple[AuditEvent]]:
-    """Every event of the inventory, or of one EPCI's, newest first."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    """Every event of the inventory, or of one EPCI's, newest first (never a project's or an
+    agreement's: they name companies)."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type.in_(audit.INVENTORY_TYPES.values()))
+        .order_by(AuditEvent.id.desc())
+    )
     if epci_siren:
         query = query.where(AuditEvent.epci_siren == epci_siren)
     return query

@@ -8,12 +8,17 @@ obey the same ones (templates only hide buttons the core would refuse anyway):
   and manage accounts;
 - a **partenaire** (State, Département, Région) reads, never writes;
 - everyone in the network reads the whole inventory, except private fields (owners' identity,
-  buyer and sale figures), readable by the plot's EPCI and the network-wide roles.
+  buyer and sale figures), readable by the plot's EPCI and the network-wide roles;
+- a company project is confidential: its company's identity and contacts are read only by the
+  référents of the EPCIs "in the know" (the one that recorded it and those it was redirected
+  to) and by the coordinateur; everybody else — other référents, partners, the technical
+  admin — sees an anonymised card.
 """
 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -79,6 +84,13 @@ class Actor:
     def can_see_private(self, epci_siren: str | None) -> bool:
         """May read owners' identity and the sale fields of a plot of ``epci_siren``."""
         return self.can_edit(epci_siren)
+
+    def can_see_company(self, epcis_in_the_know: Collection[str]) -> bool:
+        """May read a project's company identity and contacts, the project being known to the
+        EPCIs ``epcis_in_the_know`` (recorder and redirection targets)."""
+        if self.role is Role.COORDINATEUR:
+            return True
+        return self.role is Role.REFERENT and self.epci_siren in epcis_in_the_know
 
     @property
     def can_write(self) -> bool:

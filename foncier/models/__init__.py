@@ -1,6 +1,12 @@
 """SQLAlchemy models of foncier; importing this package registers every table on Base.metadata."""
 
 from foncier.models.accounts import ROLES, LoginAttempt, PasswordToken, User
+from foncier.models.agreements import (
+    Agreement,
+    AgreementDocument,
+    AgreementParty,
+    AgreementRedirection,
+)
 from foncier.models.audit import AuditEvent
 from foncier.models.base import SRID, WGS84, Base
 from foncier.models.cadastre import CadastralParcel
@@ -8,6 +14,14 @@ from foncier.models.imports import PendingImportFile
 from foncier.models.inventory import Etablissement, Owner, Site, Terrain, etablissement_terrain
 from foncier.models.mail import OutboxMessage
 from foncier.models.matching import MatchingPlot, MatchingPlotCount
+from foncier.models.prospects import (
+    CaseEvent,
+    Notification,
+    Prospect,
+    RedirectedPlot,
+    Redirection,
+    ShortlistedPlot,
+)
 from foncier.models.territory import Commune, Departement, Epci
 from foncier.models.zones import ConstraintZone
 
@@ -15,9 +29,14 @@ __all__ = [
     "ROLES",
     "SRID",
     "WGS84",
+    "Agreement",
+    "AgreementDocument",
+    "AgreementParty",
+    "AgreementRedirection",
     "AuditEvent",
     "Base",
     "CadastralParcel",
+    "CaseEvent",
     "Commune",
     "ConstraintZone",
     "Departement",
@@ -26,10 +45,15 @@ __all__ = [
     "LoginAttempt",
     "MatchingPlot",
     "MatchingPlotCount",
+    "Notification",
     "OutboxMessage",
     "Owner",
     "PasswordToken",
     "PendingImportFile",
+    "Prospect",
+    "RedirectedPlot",
+    "Redirection",
+    "ShortlistedPlot",
     "Site",
     "Terrain",
     "User",
