@@ -133,7 +133,9 @@ def seed_demo(reset: bool) -> None:
         f"Demo inventory: {report.sites_created} parks and {report.terrains_created} plots "
         f"created, {report.sites_present} parks already present, "
         f"{report.zones_created} constraint zones created, "
-        f"{report.accounts_created} demo accounts created."
+        f"{report.accounts_created} demo accounts created, "
+        f"{report.prospects_created} demo company projects and "
+        f"{report.agreements_created} agreement recorded."
     )
 
 

@@ -29,6 +29,7 @@ from foncier.errors import FoncierError
 from foncier.models import AuditEvent, Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from seed import geometry
 from seed.accounts import delete_demo_accounts, seed_demo_accounts
+from seed.cases import delete_demo_cases, seed_demo_cases
 from seed.geometry import Perimeter, lambert93
 
 PARKS_CSV = Path(__file__).with_name("touraine_business_parks.csv")
@@ -176,6 +177,8 @@ class SeedReport:
     terrains_created: int = 0
     zones_created: int = 0
     accounts_created: int = 0
+    prospects_created: int = 0
+    agreements_created: int = 0
 
 
 # --- distances -----------------------------------------------------------------------------
@@ -605,11 +608,13 @@ def delete_demo(session: Session) -> None:
     session.flush()
 
 
-def seed_demo(session: Session, *, reset: bool = False) -> SeedReport:
-    """Create the demo inventory and accounts; what is already present is left as it is
-    (idempotent). The session's actor (foncier.audit.acting_as) is recorded as the author."""
+def seed_demo(session: Session, *, reset: bool = False, with_cases: bool = True) -> SeedReport:
+    """Create the demo inventory and accounts, then (``with_cases``) the demo's company
+    projects and agreement; what is already present is left as it is (idempotent). The
+    session's actor (foncier.audit.acting_as) is recorded as the author of the inventory."""
     report = SeedReport()
     if reset:
+        delete_demo_cases(session)
         delete_demo(session)
     flood = ensure_flood_zone(session, report)
     taken = _taken_area(session)
@@ -625,6 +630,9 @@ def seed_demo(session: Session, *, reset: bool = False) -> SeedReport:
     misplaced = demo_sites_outside_their_epci(session)
     if misplaced:
         raise DemoDataError(f"demo sites outside their EPCI: {', '.join(misplaced)}")
+    if with_cases:
+        cases = seed_demo_cases(session)
+        report.prospects_created, report.agreements_created = cases.prospects, cases.agreements
     return report
 
 

@@ -91,7 +91,9 @@ def build_database(pg_server: PostgresServer, prefix: str) -> str:
     with Session(engine) as session:
         audit.acting_as(session, TEST_ACTOR)
         territory.load_departement(session, "37")
-        demo.seed_demo(session)
+        # The demo's projects stay out: tests record their own (tests/test_demo_cases.py
+        # builds the demo's on top of this database).
+        demo.seed_demo(session, with_cases=False)
         session.commit()
     engine.dispose()
     return url

@@ -15,9 +15,12 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from foncier.web import auth, database, errors, formatting, navigation, security, settings
+from foncier.web.agreements import agreements
 from foncier.web.api import api
 from foncier.web.inventory import inventory
 from foncier.web.matching import matching
+from foncier.web.prospects import prospects
+from foncier.web.redirections import redirections
 from foncier.web.transfer import transfer
 
 API_PREFIX = "/api"
@@ -46,4 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api, url_prefix=API_PREFIX)
     app.register_blueprint(transfer)
     app.register_blueprint(matching)
+    app.register_blueprint(prospects)
+    app.register_blueprint(redirections)
+    app.register_blueprint(agreements)
     return app

@@ -23,8 +23,12 @@ class Link:
 LINKS: tuple[Link, ...] = (
     Link("inventory.map_page", "Carte", lambda actor: True),
     Link("matching.search", "Recherche de terrain", lambda actor: True),
+    Link("prospects.index", "Projets", lambda actor: True),
+    Link("redirections.redirection_list", "Redirections", lambda actor: True),
+    Link("redirections.inbox", "Boîte de réception", lambda actor: True),
     Link("inventory.sites", "Parcs d’activités", lambda actor: True),
     Link("transfer.index", "Imports et exports", lambda actor: True),
+    Link("agreements.index", "Conventions", lambda actor: True),
     Link("inventory.network_history", "Historique", lambda actor: True),
     Link("auth.accounts", "Comptes", lambda actor: actor.can_manage_accounts),
     Link("auth.outbox", "Messages envoyés", lambda actor: actor.can_manage_accounts),

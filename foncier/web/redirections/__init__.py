@@ -1,1 +1,5 @@
-"""Redirections between EPCIs and the case of a project (placeholder until helper B fills it)."""
+"""Redirections between EPCIs, the case of a project, and the inbox that announces them."""
+
+from foncier.web.redirections.views import redirections
+
+__all__ = ["redirections"]

@@ -1,14 +1,256 @@
-"""The case panel of a project page (placeholder until helper B fills it)."""
+"""The case panel of a project page: its stage, its path, its redirections, and the forms of
+what the person may do now (move the case, propose the project to another EPCI).
+
+The project page (blueprint ``prospects``) merges ``case_panel(...)`` into its context and
+includes templates/prospects/_case.html. The forms post to this blueprint's routes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
 
+from flask import current_app, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wtforms import SelectChoice
 
-from foncier.models import Prospect
+from foncier import cases, casework
+from foncier.codelists import STADES_DISPONIBLES
+from foncier.models import CaseEvent, Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
 from foncier.permissions import Actor
+from foncier.prospects import EVENT_LABELS as PROJECT_EVENT_LABELS
+from foncier.redirections import DECLINE_REASON_LABELS, NOT_REDIRECTABLE
+from foncier.web.redirections.forms import RedirectForm, StageForm
+
+REDIRECT_PREFIX: Final = "redirection"
+MOVE_BUTTONS: Final = {
+    "recherche": "Reprendre la recherche",
+    "visite": "Noter une visite",
+    "offre": "Noter une offre faite à l’entreprise",
+    "option": "Poser une option (ou un compromis)",
+    "installe": "Marquer l’entreprise installée",
+    "perdu": "Classer le projet comme perdu",
+}
+EVENT_LABELS: Final = {
+    "redirection_proposed": "Projet proposé à {to}",
+    "redirection_accepted": "Proposition acceptée par {epci} : il suit désormais le projet",
+    "redirection_declined": "Proposition refusée par {epci}",
+    "redirection_withdrawn": "Proposition retirée par {epci}",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the case's path, as the page shows it."""
+
+    at: datetime
+    who: str
+    epci: str | None
+    text: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class StageMove:
+    stage: str
+    label: str
+    button: str
+    form: StageForm
+    needs_plot: bool
+    needs_date_and_jobs: bool
+    needs_reason: bool
+
+
+@dataclass(frozen=True)
+class CasePanel:
+    prospect: Prospect
+    stage_label: str
+    # Whether the person reads the company's side of the case (path, messages, forms).
+    in_the_know: bool
+    may_lead: bool
+    redirections: list[Redirection] = field(default_factory=list)
+    pending: Redirection | None = None
+    redirect_form: RedirectForm | None = None
+    moves: list[StageMove] = field(default_factory=list)
+    agreement_links: list[tuple[Redirection, str]] = field(default_factory=list)
+    epci_names: dict[str, str] = field(default_factory=dict)
 
 
 def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, Any]:
-    return {}
+    """The context of templates/prospects/_case.html, under the key ``case``."""
+    stage_label = cases.STAGE_LABELS[prospect.stage]
+    if not casework.may_see_company(session, actor, prospect):
+        return {"case": CasePanel(prospect, stage_label, in_the_know=False, may_lead=False)}
+    names = epci_names(session)
+    pending = cases.pending_redirection(session, prospect)
+    leads = casework.may_lead(actor, prospect)
+    return {
+        "case": CasePanel(
+            prospect,
+            stage_label,
+            in_the_know=True,
+            may_lead=leads,
+            redirections=list(prospect.redirections),
+            pending=pending,
+            redirect_form=redirect_form(session, prospect) if leads and not pending else None,
+            moves=stage_moves(session, prospect) if leads and not pending else [],
+            agreement_links=agreement_links(prospect),
+            epci_names=names,
+        )
+    }
+
+
+def epci_names(session: Session) -> dict[str, str]:
+    return {siren: nom for siren, nom in session.execute(select(Epci.siren, Epci.nom))}
+
+
+def case_steps(session: Session, prospect: Prospect, names: dict[str, str]) -> list[Step]:
+    return [
+        Step(
+            event.at,
+            event.actor_label,
+            names.get(event.epci_siren or ""),
+            event_text(event, names),
+            event.note,
+        )
+        for event in casework.case_path(session, prospect)
+    ]
+
+
+def event_text(event: CaseEvent, names: dict[str, str]) -> str:
+    details = event.details or {}
+    if event.kind == "stage_changed":
+        return stage_text(details)
+    template = EVENT_LABELS.get(event.kind) or PROJECT_EVENT_LABELS.get(event.kind, event.kind)
+    text = template.format(
+        to=names.get(details.get("to_epci_siren", ""), "un autre EPCI"),
+        epci=names.get(event.epci_siren or "", "l’EPCI"),
+    )
+    if event.kind == "redirection_declined" and details.get("reason") in DECLINE_REASON_LABELS:
+        text += f" — motif : {DECLINE_REASON_LABELS[details['reason']].lower()}"
+    if event.kind == "redirection_proposed" and details.get("terr_ids"):
+        text += f" (terrains {', '.join(details['terr_ids'])})"
+    return text
+
+
+def stage_text(details: dict[str, Any]) -> str:
+    before, after = (cases.STAGE_LABELS.get(details.get(key, ""), "?") for key in ("from", "to"))
+    text = f"Étape : {before} → {after}"
+    if details.get("released_terr_id"):
+        text += f" ; option levée sur le terrain {details['released_terr_id']}"
+    if details.get("terr_id"):
+        text += f" ; terrain {details['terr_id']}"
+    if details.get("jobs_created") is not None:
+        text += f" ; {details['jobs_created']} emploi(s) créé(s)"
+    if details.get("reason"):
+        text += f" ; motif : {details['reason']}"
+    return text
+
+
+def redirect_form(session: Session, prospect: Prospect) -> RedirectForm | None:
+    """The proposal form, its choices filled; None when the case can no longer move away."""
+    if prospect.stage in NOT_REDIRECTABLE:
+        return None
+    form = RedirectForm(formdata=None, prefix=REDIRECT_PREFIX)
+    fill_redirect_choices(session, form, prospect)
+    return form
+
+
+def fill_redirect_choices(session: Session, form: RedirectForm, prospect: Prospect) -> None:
+    """Target EPCIs (all but the lead) and the shortlisted plots on offer elsewhere."""
+    epcis = session.execute(
+        select(Epci.siren, Epci.nom)
+        .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
+        .where(Epci.siren != prospect.lead_epci_siren)
+        .order_by(Epci.nom)
+    ).all()
+    form.to_epci_siren.choices = [
+        SelectChoice("", "Choisissez un EPCI"),
+        *(SelectChoice(siren, nom) for siren, nom in epcis),
+    ]
+    plots = session.execute(
+        select(Terrain.terr_id, Site.site_nom, Epci.nom)
+        .join(ShortlistedPlot, ShortlistedPlot.terr_id == Terrain.terr_id)
+        .join(Site, Site.site_id == Terrain.site_id)
+        .join(Epci, Epci.siren == Site.site_epci_siren)
+        .where(
+            ShortlistedPlot.prospect_id == prospect.id,
+            Site.site_epci_siren != prospect.lead_epci_siren,
+            Terrain.terr_stade_comm.in_(STADES_DISPONIBLES),
+        )
+        .order_by(Epci.nom, Terrain.terr_id)
+    ).all()
+    form.terr_ids.choices = [SelectChoice(t, f"{t} — {park} ({epci})") for t, park, epci in plots]
+
+
+def stage_moves(session: Session, prospect: Prospect) -> list[StageMove]:
+    return [
+        stage_move(session, prospect, stage, StageForm(formdata=None, prefix=stage))
+        for stage in cases.allowed_moves(prospect.stage)
+    ]
+
+
+def stage_move(session: Session, prospect: Prospect, stage: str, form: StageForm) -> StageMove:
+    """One move's form (``form`` may carry what the person typed), its choices filled."""
+    if form.version.data is None:
+        form.version.data = prospect.version
+    if stage in cases.NEEDS_PLOT:
+        form.terr_id.choices = plot_choices(session, prospect)
+        if form.terr_id.data is None and prospect.terr_id:
+            form.terr_id.data = prospect.terr_id
+    return StageMove(
+        stage,
+        cases.STAGE_LABELS[stage],
+        MOVE_BUTTONS[stage],
+        form,
+        needs_plot=stage in cases.NEEDS_PLOT,
+        needs_date_and_jobs=stage in cases.NEEDS_DATE_AND_JOBS,
+        needs_reason=stage in cases.NEEDS_REASON,
+    )
+
+
+def plot_choices(session: Session, prospect: Prospect) -> list[SelectChoice]:
+    """The lead EPCI's plots a move may name: the optioned one, the shortlisted ones on sale,
+    then its other plots on sale."""
+    shortlisted = select(ShortlistedPlot.terr_id).where(ShortlistedPlot.prospect_id == prospect.id)
+    plots = session.execute(
+        select(
+            Terrain.terr_id,
+            Site.site_nom,
+            Terrain.terr_surf_brute,
+            Terrain.terr_id.in_(shortlisted),
+        )
+        .join(Site)
+        .where(
+            Site.site_epci_siren == prospect.lead_epci_siren,
+            Terrain.terr_stade_comm.in_(STADES_DISPONIBLES) | (Terrain.terr_id == prospect.terr_id),
+        )
+        .order_by(
+            Terrain.terr_id != (prospect.terr_id or ""),
+            Terrain.terr_id.not_in(shortlisted),
+            Terrain.terr_id,
+        )
+    ).all()
+    choices = [SelectChoice("", "Choisissez un terrain")]
+    for terr_id, park, surface, kept in plots:
+        mark = (
+            " — option en cours"
+            if terr_id == prospect.terr_id
+            else (" — sélectionné" if kept else "")
+        )
+        choices.append(SelectChoice(terr_id, f"{terr_id} — {park}, {surface} ha{mark}"))
+    return choices
+
+
+def agreement_links(prospect: Prospect) -> list[tuple[Redirection, str]]:
+    """Once a redirected company is installed: where to record the agreement of each
+    accepted redirection (when the agreements feature is there)."""
+    if prospect.stage != "installe" or "agreements.new" not in current_app.view_functions:
+        return []
+    return [
+        (r, url_for("agreements.new", redirection=r.id))
+        for r in prospect.redirections
+        if r.status == "acceptee"
+    ]

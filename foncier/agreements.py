@@ -1,0 +1,1058 @@
+"""Shared-benefit agreements (conventions de partage) between EPCIs, and the network's ledger.
+
+Who may do what (checked here, whatever the page, export or command):
+
+- **everyone** signed in reads every agreement's parties, amounts, shares and status: the
+  network's aggregates are visible to all members alike;
+- the agreement's **details** — its title, free texts, the companies it covers and its
+  signed document — are read only by the coordinateur and by the référents of a party EPCI
+  that is in the know of every project the agreement covers (foncier.casework): the others
+  see « Convention n° 12 » and « entreprise confidentielle »;
+- the référents of a party EPCI and the coordinateur create and change an agreement while it
+  is a draft (brouillon), and move it from signed to in force, then ended (STATUS_MOVES);
+- a référent records their own EPCI's signature; once every party has signed the agreement
+  is « signée » and its terms no longer change. Changing the terms of a draft erases the
+  signatures already recorded: they were given to other terms.
+
+An agreement covers accepted redirections between two of its parties; a redirection is
+covered by one live (not ended) agreement at most, so the ledger counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final, TextIO
+
+from openpyxl import Workbook
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from foncier import audit, sharing
+from foncier.casework import epcis_in_the_know
+from foncier.cnig.xlsx_export import Sheet
+from foncier.cnig.xlsx_export import _fill as fill_sheet
+from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.history import _inert as inert
+from foncier.mail import MailSettings
+from foncier.models import (
+    Agreement,
+    AgreementDocument,
+    AgreementParty,
+    AgreementRedirection,
+    AuditEvent,
+    Epci,
+    Prospect,
+    Redirection,
+)
+from foncier.models.agreements import AGREEMENT_STATUSES, TAX_KINDS
+from foncier.notifications import notify_epci
+from foncier.paging import Paging, check_page
+from foncier.permissions import Actor, Role
+
+STATUS_LABELS: Final = {
+    "brouillon": "Brouillon",
+    "signee": "Signée",
+    "en_vigueur": "En vigueur",
+    "terminee": "Terminée",
+}
+TAX_KIND_LABELS: Final = {
+    "cfe": "Cotisation foncière des entreprises (CFE)",
+    "taxe_fonciere": "Taxe foncière sur les propriétés bâties",
+    "ifer": "Imposition forfaitaire sur les entreprises de réseaux (IFER)",
+    "autre": "Autre recette fiscale",
+}
+# The moves people make by hand; brouillon -> signee happens with the last signature.
+STATUS_MOVES: Final[dict[str, tuple[str, ...]]] = {
+    "brouillon": (),
+    "signee": ("en_vigueur", "terminee"),
+    "en_vigueur": ("terminee",),
+    "terminee": (),
+}
+STATUS_MOVE_LABELS: Final = {"en_vigueur": "Déclarer en vigueur", "terminee": "Déclarer terminée"}
+# Agreements that commit their parties, and so count in the ledger's totals.
+COMMITTED: Final = ("signee", "en_vigueur", "terminee")
+LIVE: Final = ("brouillon", "signee", "en_vigueur")
+CONFIDENTIAL_COMPANY: Final = "entreprise confidentielle"
+MAX_TITLE: Final = 200
+MAX_DOCUMENT_BYTES: Final = 10 * 1024 * 1024
+PDF_MAGIC: Final = b"%PDF-"
+PER_PAGE: Final = 20
+SAFE_FILENAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_FILENAME: Final = 100
+assert set(STATUS_LABELS) == set(AGREEMENT_STATUSES) and set(TAX_KIND_LABELS) == set(TAX_KINDS)
+
+
+class AgreementSort(StrEnum):
+    RECENT = "recent"
+    OLDEST = "ancien"
+    STATUS = "statut"
+
+    @property
+    def label(self) -> str:
+        return {
+            AgreementSort.RECENT: "Les plus récentes d’abord",
+            AgreementSort.OLDEST: "Les plus anciennes d’abord",
+            AgreementSort.STATUS: "Par statut",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What people type into an agreement. ``parties``: EPCI SIREN -> its share of the tax
+    revenue in percent (None when the agreement shares no tax revenue)."""
+
+    title: str
+    parties: Mapping[str, Decimal | None]
+    redirection_ids: tuple[int, ...] = ()
+    tax_kind: str | None = None
+    tax_years: int | None = None
+    first_year: int | None = None
+    estimated_annual_amount: Decimal | None = None
+    compensation_eur: Decimal | None = None
+    compensation_payer_siren: str | None = None
+    compensation_payee_siren: str | None = None
+    jobs_followup: str | None = None
+    reciprocity_credit: str | None = None
+    free_text: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+SCALAR_TERMS: Final = (
+    "title",
+    "tax_kind",
+    "tax_years",
+    "first_year",
+    "estimated_annual_amount",
+    "compensation_eur",
+    "compensation_payer_siren",
+    "compensation_payee_siren",
+    "jobs_followup",
+    "reciprocity_credit",
+    "free_text",
+    "starts_on",
+    "ends_on",
+)
+
+
+# --- who may do what -------------------------------------------------------------------------
+
+
+def may_negotiate(actor: Actor, party_sirens: Sequence[str] | set[str]) -> bool:
+    """May write an agreement between ``party_sirens``: the coordinateur, or a party's
+    référent."""
+    if actor.role is Role.COORDINATEUR:
+        return True
+    return actor.role is Role.REFERENT and actor.epci_siren in party_sirens
+
+
+def require_negotiator(actor: Actor, party_sirens: Sequence[str] | set[str]) -> None:
+    if not may_negotiate(actor, party_sirens):
+        raise PermissionDeniedError(
+            "Seuls les référents des EPCI parties à la convention et le coordinateur du réseau "
+            "peuvent l’établir ou la modifier."
+        )
+
+
+def may_see_details(session: Session, actor: Actor, agreement: Agreement) -> bool:
+    """May read the title, free texts, companies and document of ``agreement``."""
+    if actor.role is Role.COORDINATEUR:
+        return True
+    if actor.role is not Role.REFERENT or actor.epci_siren not in _party_sirens(agreement):
+        return False
+    return all(
+        actor.can_see_company(epcis_in_the_know(session, prospect))
+        for prospect in _covered_prospects(session, agreement)
+    )
+
+
+def require_editable(actor: Actor, agreement: Agreement) -> None:
+    """Refuse unless ``actor`` may change the terms of ``agreement`` now (a draft)."""
+    require_negotiator(actor, _party_sirens(agreement))
+    _require_draft(agreement)
+
+
+def _require_details(session: Session, actor: Actor, agreement: Agreement) -> None:
+    if not may_see_details(session, actor, agreement):
+        raise PermissionDeniedError(
+            "Le document et le détail de cette convention sont réservés aux EPCI parties qui "
+            "connaissent l’entreprise, et au coordinateur du réseau."
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoveredCase:
+    redirection_id: int
+    prospect_id: int
+    company: str
+    from_epci: str
+    to_epci: str
+    jobs_created: int | None
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    """An agreement as ``actor`` may read it."""
+
+    agreement: Agreement
+    label: str
+    details_visible: bool
+    cases: list[CoveredCase]
+    epci_names: dict[str, str]
+    projection: sharing.Projection | None
+    document: AgreementDocument | None
+    may_edit: bool
+    may_sign_for: str | None
+    status_moves: tuple[str, ...]
+    may_attach: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.agreement.status]
+
+
+def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
+    agreement = _agreement(session, agreement_id)
+    details = may_see_details(session, actor, agreement)
+    names = _epci_names(session)
+    document = session.get(AgreementDocument, agreement.id) if details else None
+    parties = _party_sirens(agreement)
+    negotiator = may_negotiate(actor, parties)
+    return AgreementView(
+        agreement=agreement,
+        label=agreement_label(agreement, details),
+        details_visible=details,
+        cases=_cases(session, actor, agreement, names),
+        epci_names=names,
+        projection=projection_of(agreement),
+        document=document,
+        may_edit=negotiator and agreement.status == "brouillon",
+        may_sign_for=_signable_party(actor, agreement),
+        status_moves=STATUS_MOVES[agreement.status] if negotiator else (),
+        may_attach=negotiator and details,
+    )
+
+
+def agreement_label(agreement: Agreement, details_visible: bool) -> str:
+    generic = f"Convention n° {agreement.id}"
+    return f"{generic} — {agreement.title}" if details_visible else generic
+
+
+def projection_of(agreement: Agreement) -> sharing.Projection | None:
+    """The year-by-year shares of the estimated tax revenue, when the terms allow one."""
+    shares = {party.epci_siren: party.share_percent for party in agreement.parties}
+    amount, years, first = (
+        agreement.estimated_annual_amount,
+        agreement.tax_years,
+        agreement.first_year,
+    )
+    if amount is None or years is None or first is None or None in shares.values():
+        return None
+    return sharing.project_shares(amount, years, shares, first)
+
+
+def _signable_party(actor: Actor, agreement: Agreement) -> str | None:
+    if actor.role is not Role.REFERENT or agreement.status != "brouillon":
+        return None
+    for party in agreement.parties:
+        if party.epci_siren == actor.epci_siren and party.signed_on is None:
+            return party.epci_siren
+    return None
+
+
+def _cases(
+    session: Session, actor: Actor, agreement: Agreement, names: dict[str, str]
+) -> list[CoveredCase]:
+    cases = []
+    for redirection in _covered_redirections(session, agreement):
+        prospect = redirection.prospect
+        visible = actor.can_see_company(epcis_in_the_know(session, prospect))
+        cases.append(
+            CoveredCase(
+                redirection_id=redirection.id,
+                prospect_id=prospect.id,
+                company=prospect.company_name if visible else CONFIDENTIAL_COMPANY,
+                from_epci=names[redirection.from_epci_siren],
+                to_epci=names[redirection.to_epci_siren],
+                jobs_created=prospect.jobs_created,
+            )
+        )
+    return cases
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """A line of the list of agreements."""
+
+    id: int
+    label: str
+    status: str
+    parties: list[str]
+    signed: int
+    compensation_eur: Decimal | None
+    estimated_annual_amount: Decimal | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class AgreementPage(Paging):
+    items: list[AgreementRow]
+
+
+def list_agreements(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    epci_siren: str | None = None,
+    sort: AgreementSort = AgreementSort.RECENT,
+    page: int = 1,
+) -> AgreementPage:
+    query = _filtered(status, epci_siren)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    check_page(page, total, PER_PAGE, of="the agreements")
+    order = {
+        AgreementSort.RECENT: (Agreement.created_at.desc(), Agreement.id.desc()),
+        AgreementSort.OLDEST: (Agreement.created_at, Agreement.id),
+        AgreementSort.STATUS: (_status_rank(), Agreement.id.desc()),
+    }[sort]
+    agreements = session.scalars(
+        query.options(selectinload(Agreement.parties))
+        .order_by(*order)
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    )
+    names = _epci_names(session)
+    rows = [_row(session, actor, agreement, names) for agreement in agreements]
+    return AgreementPage(total, page, PER_PAGE, rows)
+
+
+def _filtered(status: str | None, epci_siren: str | None) -> Select[tuple[Agreement]]:
+    query = select(Agreement)
+    if status:
+        query = query.where(Agreement.status == status)
+    if epci_siren:
+        query = query.where(Agreement.parties.any(AgreementParty.epci_siren == epci_siren))
+    return query
+
+
+def _status_rank() -> ColumnElement[int]:
+    return func.array_position(list(AGREEMENT_STATUSES), Agreement.status)
+
+
+def _row(
+    session: Session, actor: Actor, agreement: Agreement, names: dict[str, str]
+) -> AgreementRow:
+    return AgreementRow(
+        id=agreement.id,
+        label=agreement_label(agreement, may_see_details(session, actor, agreement)),
+        status=agreement.status,
+        parties=[names[party.epci_siren] for party in agreement.parties],
+        signed=sum(party.signed_on is not None for party in agreement.parties),
+        compensation_eur=agreement.compensation_eur,
+        estimated_annual_amount=agreement.estimated_annual_amount,
+    )
+
+
+def covered_redirection_choices(
+    session: Session, actor: Actor, current: Agreement | None = None
+) -> list[tuple[int, str]]:
+    """Accepted redirections ``actor`` may cover: (id, label naming the company), those of
+    the actor's EPCI for a référent, all for the coordinateur."""
+    query = select(Redirection).where(Redirection.status == "acceptee").order_by(Redirection.id)
+    if actor.role is Role.REFERENT:
+        query = query.where(
+            (Redirection.from_epci_siren == actor.epci_siren)
+            | (Redirection.to_epci_siren == actor.epci_siren)
+        )
+    elif actor.role is not Role.COORDINATEUR:
+        return []
+    taken = _covered_elsewhere(session, current)
+    names = _epci_names(session)
+    return [
+        (r.id, f"{r.prospect.company_name} — {names[r.from_epci_siren]} → {names[r.to_epci_siren]}")
+        for r in session.scalars(query)
+        if r.id not in taken and actor.can_see_company(epcis_in_the_know(session, r.prospect))
+    ]
+
+
+def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -> Terms:
+    """A draft's terms covering one accepted redirection, between its two EPCIs."""
+    redirection = session.get(Redirection, redirection_id)
+    if redirection is None or redirection.status != "acceptee":
+        raise NotFoundError(f"no accepted redirection {redirection_id}")
+    parties = {redirection.from_epci_siren: None, redirection.to_epci_siren: None}
+    require_negotiator(actor, set(parties))
+    names = _epci_names(session)
+    title = (
+        f"Partage entre {names[redirection.from_epci_siren]} et {names[redirection.to_epci_siren]}"
+    )
+    return Terms(title=title, parties=parties, redirection_ids=(redirection.id,))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
+    """A draft agreement with ``terms``; flushed, not committed."""
+    require_negotiator(actor, set(terms.parties))
+    _check_terms(session, terms, current=None)
+    agreement = Agreement(created_by=actor.user_id)
+    _apply(agreement, terms)
+    with audit.reason(session, "Nouvelle convention"):
+        session.add(agreement)
+    return agreement
+
+
+def update_agreement(
+    session: Session, actor: Actor, agreement_id: int, terms: Terms, expected_version: int
+) -> Agreement:
+    """Change a draft's terms; signatures already given are erased if anything changed."""
+    agreement = _agreement(session, agreement_id)
+    require_editable(actor, agreement)
+    require_negotiator(actor, set(terms.parties))
+    _check_version(agreement, expected_version)
+    _check_terms(session, terms, current=agreement)
+    with _saving(session, agreement, "Modification de la convention"):
+        before = _snapshot(agreement)
+        _apply(agreement, terms)
+        if _snapshot(agreement) != before:
+            for party in agreement.parties:
+                party.signed_on, party.signed_by = None, None
+    return agreement
+
+
+def ask_for_signatures(
+    session: Session, settings: MailSettings, actor: Actor, agreement: Agreement
+) -> None:
+    """Tell the référents of the parties other than the actor's that the agreement awaits
+    their signature (inbox and e-mail). Call it last: a mail failure undoes the whole change.
+    The message names no company: it travels by e-mail."""
+    names = _epci_names(session)
+    parties = ", ".join(names[party.epci_siren] for party in agreement.parties)
+    for party in agreement.parties:
+        if party.epci_siren == actor.epci_siren or party.signed_on is not None:
+            continue
+        notify_epci(
+            session,
+            settings,
+            party.epci_siren,
+            subject=f"Convention n° {agreement.id} à signer",
+            body=(
+                f"La convention de partage n° {agreement.id} entre {parties} attend la "
+                "signature de votre EPCI. Relisez-en les termes sur la plateforme, puis "
+                "enregistrez la date de signature."
+            ),
+            link=f"/conventions/{agreement.id}",
+        )
+
+
+def sign_agreement(
+    session: Session, actor: Actor, agreement: Agreement, epci_siren: str, signed_on: date
+) -> Agreement:
+    """Record ``epci_siren``'s signature; the last one makes the agreement « signée »."""
+    agreement = _locked(session, agreement.id)
+    if actor.role is not Role.REFERENT or actor.epci_siren != epci_siren:
+        raise PermissionDeniedError(
+            "Seul un référent d’un EPCI partie peut enregistrer la signature de son EPCI."
+        )
+    party = next((p for p in agreement.parties if p.epci_siren == epci_siren), None)
+    if party is None:
+        raise PermissionDeniedError("Votre EPCI n’est pas partie à cette convention.")
+    _require_draft(agreement)
+    errors = {}
+    if party.signed_on is not None:
+        errors["signed_on"] = "Votre EPCI a déjà signé cette convention."
+    elif signed_on > date.today():
+        errors["signed_on"] = "La date de signature ne peut pas être dans le futur."
+    if errors:
+        raise ValidationError(errors)
+    with _saving(session, agreement, "Signature de la convention"):
+        party.signed_on, party.signed_by = signed_on, actor.user_id
+        if all(p.signed_on is not None for p in agreement.parties):
+            agreement.status = "signee"
+    return agreement
+
+
+def set_status(
+    session: Session, actor: Actor, agreement: Agreement, status: str, expected_version: int
+) -> Agreement:
+    """Move a signed agreement into force, or end it (STATUS_MOVES)."""
+    agreement = _locked(session, agreement.id)
+    require_negotiator(actor, _party_sirens(agreement))
+    _check_version(agreement, expected_version)
+    if status not in STATUS_MOVES[agreement.status]:
+        raise ValidationError(
+            {
+                "status": f"Une convention « {STATUS_LABELS[agreement.status].lower()} » ne "
+                f"peut pas passer au statut « {STATUS_LABELS.get(status, status).lower()} »."
+            }
+        )
+    with _saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}"):
+        agreement.status = status
+    return agreement
+
+
+def attach_document(
+    session: Session, actor: Actor, agreement: Agreement, filename: str, content: bytes
+) -> AgreementDocument:
+    """Keep ``content`` (a PDF of 10 MB at most) as the agreement's signed document, in place
+    of the previous one; the replacement is recorded in the agreement's audit trail."""
+    agreement = _locked(session, agreement.id)
+    require_negotiator(actor, _party_sirens(agreement))
+    _require_details(session, actor, agreement)
+    _check_pdf(content)
+    name = safe_filename(filename)
+    digest = hashlib.sha256(content).hexdigest()
+    document = session.get(AgreementDocument, agreement.id)
+    before = f"{document.filename} ({document.sha256[:12]})" if document else None
+    if document is None:
+        document = AgreementDocument(agreement_id=agreement.id)
+        session.add(document)
+    document.filename, document.content, document.sha256 = name, content, digest
+    document.size, document.uploaded_by = len(content), actor.user_id
+    document.uploaded_at = func.now()
+    session.add(_document_event(actor, agreement, before, f"{name} ({digest[:12]})"))
+    session.flush()
+    return document
+
+
+def document_for(session: Session, actor: Actor, agreement_id: int) -> AgreementDocument:
+    """The signed PDF, for the parties in the know and the coordinateur."""
+    agreement = _agreement(session, agreement_id)
+    _require_details(session, actor, agreement)
+    document = session.get(AgreementDocument, agreement.id)
+    if document is None:
+        raise NotFoundError(f"agreement {agreement_id} has no document")
+    return document
+
+
+def safe_filename(filename: str) -> str:
+    """A file name without path, accents nor characters a header or a disk would mind."""
+    base = re.split(r"[\\/]", filename)[-1]
+    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    cleaned = SAFE_FILENAME.sub("_", ascii_name).strip("._")[:MAX_FILENAME]
+    stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
+    return f"{stem or 'convention'}.pdf"
+
+
+def _check_pdf(content: bytes) -> None:
+    if not content.startswith(PDF_MAGIC):
+        raise ValidationError({"document": "Le fichier n’est pas un PDF."})
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise ValidationError(
+            {"document": f"Le PDF dépasse {MAX_DOCUMENT_BYTES // (1024 * 1024)} Mo."}
+        )
+
+
+def _document_event(
+    actor: Actor, agreement: Agreement, before: str | None, after: str
+) -> AuditEvent:
+    # The document is not an audited model (its bytes have no place in the trail): its
+    # replacement is written as a change of the agreement's "document" field.
+    return AuditEvent(
+        user_id=actor.user_id,
+        actor_label=actor.label,
+        action="update",
+        entity_type=audit.ENTITY_TYPES[Agreement],
+        entity_id=str(agreement.id),
+        changes={"document": [before, after]},
+        reason="Dépôt du document signé",
+        version=agreement.version,
+    )
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _check_terms(session: Session, terms: Terms, current: Agreement | None) -> None:
+    errors: dict[str, str] = {}
+    title = terms.title.strip()
+    if not title:
+        errors["title"] = "Donnez un intitulé à la convention."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"{MAX_TITLE} caractères au plus."
+    errors |= _party_errors(session, terms)
+    errors |= _tax_errors(terms)
+    errors |= _compensation_errors(terms)
+    errors |= _redirection_errors(session, terms, current)
+    if terms.starts_on and terms.ends_on and terms.ends_on < terms.starts_on:
+        errors["ends_on"] = "La fin ne peut pas précéder le début."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _party_errors(session: Session, terms: Terms) -> dict[str, str]:
+    sirens = set(terms.parties)
+    if len(sirens) < 2:
+        return {"parties": "Une convention lie au moins deux EPCI."}
+    known = set(session.scalars(select(Epci.siren).where(Epci.siren.in_(sirens))))
+    if known != sirens:
+        return {"parties": f"EPCI inconnu : {', '.join(sorted(sirens - known))}."}
+    return {}
+
+
+def _tax_errors(terms: Terms) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    shares = list(terms.parties.values())
+    given = [share for share in shares if share is not None]
+    if given and len(given) != len(shares):
+        errors["shares"] = "Indiquez la part de chaque EPCI, ou d’aucun."
+    elif given:
+        try:
+            sharing.check_percents(dict(terms.parties))
+        except ValidationError as refused:
+            errors["shares"] = refused.errors["weights"]
+    if terms.tax_kind is not None and terms.tax_kind not in TAX_KINDS:
+        errors["tax_kind"] = "Recette fiscale inconnue."
+    if terms.tax_years is not None and not 1 <= terms.tax_years <= sharing.MAX_YEARS:
+        errors["tax_years"] = f"Entre 1 et {sharing.MAX_YEARS} ans."
+    if terms.first_year is not None and terms.first_year not in sharing.YEAR_RANGE:
+        errors["first_year"] = "Année non valide."
+    sharing_tax = given or terms.tax_years or terms.estimated_annual_amount is not None
+    if sharing_tax and terms.tax_kind is None:
+        errors.setdefault("tax_kind", "Précisez la recette fiscale partagée.")
+    if sharing_tax and terms.tax_years is None:
+        errors.setdefault("tax_years", "Précisez pendant combien d’années.")
+    if terms.estimated_annual_amount is not None:
+        errors |= _amount_errors("estimated_annual_amount", terms.estimated_annual_amount)
+        if terms.first_year is None:
+            errors.setdefault("first_year", "Précisez la première année, pour la projection.")
+        if not given:
+            errors.setdefault("shares", "Indiquez la part de chaque EPCI, pour la projection.")
+    return errors
+
+
+def _compensation_errors(terms: Terms) -> dict[str, str]:
+    payer, payee = terms.compensation_payer_siren, terms.compensation_payee_siren
+    if terms.compensation_eur is None:
+        if payer or payee:
+            return {"compensation_eur": "Indiquez le montant de la compensation."}
+        return {}
+    errors = _amount_errors("compensation_eur", terms.compensation_eur)
+    for key, siren in (("compensation_payer_siren", payer), ("compensation_payee_siren", payee)):
+        if siren is None:
+            errors[key] = "Choisissez un EPCI partie."
+        elif siren not in terms.parties:
+            errors[key] = "Cet EPCI n’est pas partie à la convention."
+    if payer and payer == payee:
+        errors["compensation_payee_siren"] = "Un EPCI ne se verse pas de compensation à lui-même."
+    return errors
+
+
+def _amount_errors(key: str, amount: Decimal) -> dict[str, str]:
+    if amount < 0:
+        return {key: "Le montant ne peut pas être négatif."}
+    if amount != amount.quantize(Decimal("0.01")):
+        return {key: "Deux décimales au plus."}
+    if amount >= Decimal("1e12"):
+        return {key: "Montant trop élevé."}
+    return {}
+
+
+def _redirection_errors(
+    session: Session, terms: Terms, current: Agreement | None
+) -> dict[str, str]:
+    taken = _covered_elsewhere(session, current)
+    for redirection_id in terms.redirection_ids:
+        redirection = session.get(Redirection, redirection_id)
+        if redirection is None or redirection.status != "acceptee":
+            return {"redirections": "Une convention ne couvre que des redirections acceptées."}
+        ends = {redirection.from_epci_siren, redirection.to_epci_siren}
+        if not ends <= set(terms.parties):
+            return {"redirections": "Les deux EPCI de chaque redirection doivent être parties."}
+        if redirection_id in taken:
+            return {"redirections": "Une redirection est déjà couverte par une autre convention."}
+    return {}
+
+
+def _covered_elsewhere(session: Session, current: Agreement | None) -> set[int]:
+    """Redirections covered by a live agreement other than ``current``."""
+    query = (
+        select(AgreementRedirection.redirection_id)
+        .join(Agreement, Agreement.id == AgreementRedirection.agreement_id)
+        .where(Agreement.status.in_(LIVE))
+    )
+    if current is not None:
+        query = query.where(Agreement.id != current.id)
+    return set(session.scalars(query))
+
+
+def _require_draft(agreement: Agreement) -> None:
+    if agreement.status != "brouillon":
+        raise PermissionDeniedError(
+            "Cette convention est signée : ses termes ne changent plus. Pour d’autres termes, "
+            "établissez une nouvelle convention."
+        )
+
+
+def _check_version(agreement: Agreement, expected_version: int) -> None:
+    if agreement.version != expected_version:
+        raise StaleVersionError(STALE_MESSAGE, agreement)
+
+
+STALE_MESSAGE: Final = (
+    "Quelqu’un a enregistré cette convention pendant que vous la modifiiez : vos modifications "
+    "n’ont pas été appliquées, pour ne pas effacer les siennes."
+)
+
+
+@contextmanager
+def _saving(session: Session, agreement: Agreement, reason: str) -> Iterator[None]:
+    """Write the block's changes under ``reason``; a save committed by someone else since the
+    agreement was read makes the versioned UPDATE match no row: StaleVersionError."""
+    try:
+        with session.begin_nested(), audit.reason(session, reason):
+            yield
+    except StaleDataError:
+        session.refresh(agreement)
+        raise StaleVersionError(STALE_MESSAGE, agreement) from None
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def _agreement(session: Session, agreement_id: int) -> Agreement:
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFoundError(f"no agreement {agreement_id}")
+    return agreement
+
+
+def _locked(session: Session, agreement_id: int) -> Agreement:
+    """The agreement and its parties as committed now, locked until the transaction ends: two
+    parties signing at the same time both see each other's signature, and the last one makes
+    the agreement « signée »."""
+    agreement = session.scalars(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if agreement is None:
+        raise NotFoundError(f"no agreement {agreement_id}")
+    session.scalars(
+        select(AgreementParty)
+        .where(AgreementParty.agreement_id == agreement_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return agreement
+
+
+def _apply(agreement: Agreement, terms: Terms) -> None:
+    for name in SCALAR_TERMS:
+        setattr(agreement, name, getattr(terms, name))
+    agreement.title = terms.title.strip()
+    existing = {party.epci_siren: party for party in agreement.parties}
+    agreement.parties = [
+        _party(existing.get(siren), siren, share) for siren, share in terms.parties.items()
+    ]
+    covered = {link.redirection_id: link for link in agreement.redirections}
+    agreement.redirections = [
+        covered.get(rid) or AgreementRedirection(redirection_id=rid)
+        for rid in dict.fromkeys(terms.redirection_ids)
+    ]
+
+
+def _party(party: AgreementParty | None, siren: str, share: Decimal | None) -> AgreementParty:
+    party = party or AgreementParty(epci_siren=siren)
+    party.share_percent = share
+    return party
+
+
+def _snapshot(agreement: Agreement) -> tuple[object, ...]:
+    return (
+        tuple(getattr(agreement, name) for name in SCALAR_TERMS),
+        tuple((party.epci_siren, party.share_percent) for party in agreement.parties),
+        tuple(link.redirection_id for link in agreement.redirections),
+    )
+
+
+def _party_sirens(agreement: Agreement) -> set[str]:
+    return {party.epci_siren for party in agreement.parties}
+
+
+def _covered_redirections(session: Session, agreement: Agreement) -> list[Redirection]:
+    ids = [link.redirection_id for link in agreement.redirections]
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Redirection)
+            .where(Redirection.id.in_(ids))
+            .options(selectinload(Redirection.prospect))
+            .order_by(Redirection.id)
+        )
+    )
+
+
+def _covered_prospects(session: Session, agreement: Agreement) -> list[Prospect]:
+    return [redirection.prospect for redirection in _covered_redirections(session, agreement)]
+
+
+def _epci_names(session: Session) -> dict[str, str]:
+    return {siren: nom for siren, nom in session.execute(select(Epci.siren, Epci.nom))}
+
+
+def epci_choices(session: Session) -> list[tuple[str, str, str]]:
+    """(SIREN, name, nature) of every EPCI, by name."""
+    return [
+        (siren, nom, nature)
+        for siren, nom, nature in session.execute(
+            select(Epci.siren, Epci.nom, Epci.nature).order_by(Epci.nom)
+        )
+    ]
+
+
+def epci_populations(session: Session, sirens: Sequence[str]) -> dict[str, int]:
+    """Populations of the EPCIs ``sirens``, in that order."""
+    query = select(Epci.siren, Epci.population).where(Epci.siren.in_(sirens))
+    found = {siren: population for siren, population in session.execute(query)}
+    return {siren: found[siren] for siren in sirens if siren in found}
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One agreement in the ledger."""
+
+    id: int
+    label: str
+    status: str
+    parties: list[str]
+    companies: list[str]
+    tax_kind: str | None
+    tax_years: int | None
+    first_year: int | None
+    estimated_annual_amount: Decimal | None
+    projected_total: Decimal | None
+    compensation_eur: Decimal | None
+    compensation_payer: str | None
+    compensation_payee: str | None
+    jobs_created: int
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass
+class EpciTotals:
+    """An EPCI's balance over the committed agreements (signed, in force or ended)."""
+
+    siren: str
+    nom: str
+    agreements: int = 0
+    compensation_received: Decimal = Decimal("0.00")
+    compensation_paid: Decimal = Decimal("0.00")
+    projected_tax_share: Decimal = Decimal("0.00")
+    jobs_created: int = 0
+    _prospects: set[int] = field(default_factory=set, repr=False)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    rows: list[LedgerRow]
+    totals: list[EpciTotals]
+
+
+def ledger(session: Session, actor: Actor) -> Ledger:
+    """Every agreement, and each party EPCI's totals over the committed ones; companies are
+    named only to those who may read them."""
+    names = _epci_names(session)
+    agreements = session.scalars(
+        select(Agreement)
+        .options(selectinload(Agreement.parties), selectinload(Agreement.redirections))
+        .order_by(Agreement.id)
+    ).all()
+    rows: list[LedgerRow] = []
+    totals: dict[str, EpciTotals] = {}
+    for agreement in agreements:
+        cases = _covered_redirections(session, agreement)
+        projection = projection_of(agreement)
+        rows.append(_ledger_row(session, actor, agreement, cases, projection, names))
+        if agreement.status in COMMITTED:
+            _add_to_totals(totals, agreement, cases, projection, names)
+    return Ledger(rows, sorted(totals.values(), key=lambda t: t.nom))
+
+
+def _ledger_row(
+    session: Session,
+    actor: Actor,
+    agreement: Agreement,
+    cases: list[Redirection],
+    projection: sharing.Projection | None,
+    names: dict[str, str],
+) -> LedgerRow:
+    companies = [
+        r.prospect.company_name
+        if actor.can_see_company(epcis_in_the_know(session, r.prospect))
+        else CONFIDENTIAL_COMPANY
+        for r in cases
+    ]
+    payer, payee = agreement.compensation_payer_siren, agreement.compensation_payee_siren
+    return LedgerRow(
+        id=agreement.id,
+        label=agreement_label(agreement, may_see_details(session, actor, agreement)),
+        status=agreement.status,
+        parties=[names[party.epci_siren] for party in agreement.parties],
+        companies=companies,
+        tax_kind=TAX_KIND_LABELS.get(agreement.tax_kind or ""),
+        tax_years=agreement.tax_years,
+        first_year=agreement.first_year,
+        estimated_annual_amount=agreement.estimated_annual_amount,
+        projected_total=projection.grand_total if projection else None,
+        compensation_eur=agreement.compensation_eur,
+        compensation_payer=names[payer] if payer else None,
+        compensation_payee=names[payee] if payee else None,
+        jobs_created=sum(r.prospect.jobs_created or 0 for r in _unique_prospects(cases)),
+    )
+
+
+def _unique_prospects(cases: list[Redirection]) -> list[Redirection]:
+    return list({r.prospect_id: r for r in cases}.values())
+
+
+def _add_to_totals(
+    totals: dict[str, EpciTotals],
+    agreement: Agreement,
+    cases: list[Redirection],
+    projection: sharing.Projection | None,
+    names: dict[str, str],
+) -> None:
+    def of(siren: str) -> EpciTotals:
+        return totals.setdefault(siren, EpciTotals(siren, names[siren]))
+
+    for party in agreement.parties:
+        entry = of(party.epci_siren)
+        entry.agreements += 1
+        if projection is not None:
+            entry.projected_tax_share += projection.totals[party.epci_siren]
+    payer, payee = agreement.compensation_payer_siren, agreement.compensation_payee_siren
+    if agreement.compensation_eur is not None and payer and payee:
+        of(payer).compensation_paid += agreement.compensation_eur
+        of(payee).compensation_received += agreement.compensation_eur
+    # Jobs count for the EPCI the company settled in (the project's lead), once per company.
+    for redirection in _unique_prospects(cases):
+        prospect = redirection.prospect
+        entry = of(prospect.lead_epci_siren)
+        if prospect.id not in entry._prospects:
+            entry._prospects.add(prospect.id)
+            entry.jobs_created += prospect.jobs_created or 0
+
+
+LEDGER_HEADERS: Final = (
+    "N°",
+    "Convention",
+    "Statut",
+    "Parties",
+    "Entreprises couvertes",
+    "Recette fiscale partagée",
+    "Durée (années)",
+    "Première année",
+    "Montant annuel estimé (€)",
+    "Total projeté sur la durée (€)",
+    "Compensation ponctuelle (€)",
+    "Versée par",
+    "Versée à",
+    "Emplois créés",
+)
+TOTALS_HEADERS: Final = (
+    "SIREN",
+    "EPCI",
+    "Conventions engagées",
+    "Compensations reçues (€)",
+    "Compensations versées (€)",
+    "Part fiscale projetée (€)",
+    "Emplois créés",
+)
+
+
+def ledger_table(book: Ledger) -> list[list[object]]:
+    return [
+        [
+            row.id,
+            row.label,
+            row.status_label,
+            " ; ".join(row.parties),
+            " ; ".join(row.companies),
+            row.tax_kind,
+            row.tax_years,
+            row.first_year,
+            row.estimated_annual_amount,
+            row.projected_total,
+            row.compensation_eur,
+            row.compensation_payer,
+            row.compensation_payee,
+            row.jobs_created,
+        ]
+        for row in book.rows
+    ]
+
+
+def totals_table(book: Ledger) -> list[list[object]]:
+    return [
+        [
+            t.siren,
+            t.nom,
+            t.agreements,
+            t.compensation_received,
+            t.compensation_paid,
+            t.projected_tax_share,
+            t.jobs_created,
+        ]
+        for t in book.totals
+    ]
+
+
+def write_ledger_csv(book: Ledger, out: TextIO, *, totals: bool = False) -> None:
+    """The agreements (or, with ``totals``, the EPCIs' totals) as CSV for a spreadsheet set to
+    French: semicolons, decimal commas, a byte-order mark; no cell a spreadsheet would run."""
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    out.write("\ufeff")
+    writer.writerow(TOTALS_HEADERS if totals else LEDGER_HEADERS)
+    for row in totals_table(book) if totals else ledger_table(book):
+        writer.writerow([inert(_csv_cell(value)) for value in row])
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f").replace(".", ",")
+    return str(value)
+
+
+def ledger_workbook(book: Ledger) -> bytes:
+    """The ledger as an Excel workbook: « Conventions » and « Totaux par EPCI »."""
+    workbook = Workbook()
+    fill_sheet(workbook.active, _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)))
+    fill_sheet(
+        workbook.create_sheet(), _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book))
+    )
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def _sheet(title: str, headers: Sequence[str], rows: list[list[object]]) -> Sheet:
+    return Sheet(title, [(header, None) for header in headers], rows)

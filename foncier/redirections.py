@@ -1,0 +1,438 @@
+"""Redirections: the lead EPCI proposes a company project to another EPCI, which accepts
+(and takes the lead) or declines (with a reason); the proposer may withdraw while it waits.
+
+A redirection's status moves only from « proposée »::
+
+    proposee → acceptee   by a référent of the target EPCI; the target becomes the lead
+             → declinee   by a référent of the target EPCI, with a reason (DECLINE_REASONS);
+                          the lead stays, and may propose to another EPCI
+             → retiree    by a référent of the proposing EPCI
+
+At most one proposal of a project waits at a time (a partial unique index backs the check
+under concurrency). Each step is one unit of work: the status, the project's lead, the case
+event, the audit rows and the notifications are written together, the notifications last; if
+the mail server fails (MailDeliveryError), the savepoint around the step is rolled back and
+nothing of it remains. Two people answering at once are serialised by a row lock: the second
+gets StaleVersionError with the first's answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from foncier import audit, casework
+from foncier.cases import FINAL_STAGES, Locked, locked, pending_redirection
+from foncier.codelists import STADES_DISPONIBLES
+from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.mail import MailSettings
+from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
+from foncier.notifications import notify_epci
+from foncier.permissions import Actor, Role
+
+STATUS_LABELS: Final = {
+    "proposee": "Proposée, en attente de réponse",
+    "acceptee": "Acceptée",
+    "declinee": "Refusée",
+    "retiree": "Retirée",
+}
+DECLINE_REASON_LABELS: Final = {
+    "pas_de_terrain": "Pas de terrain disponible qui convienne",
+    "activite_non_souhaitee": "Activité non souhaitée sur nos parcs",
+    "delai": "Délai de disponibilité trop long",
+    "capacite": "Capacité insuffisante (réseaux, accès, équipe)",
+    "projet_incomplet": "Projet trop incomplet pour être étudié",
+    "autre": "Autre raison (précisez)",
+}
+# Stages from which the case can still be sent elsewhere: not under option, not over.
+NOT_REDIRECTABLE: Final = FINAL_STAGES | {"option"}
+
+
+def project_link(prospect_id: int) -> str:
+    return f"/projets/{prospect_id}"
+
+
+def redirection_link(redirection_id: int) -> str:
+    return f"/redirections/{redirection_id}"
+
+
+# --- proposing -------------------------------------------------------------------------------
+
+
+def propose_redirection(
+    session: Session,
+    actor: Actor,
+    settings: MailSettings,
+    prospect: Prospect,
+    to_epci_siren: str,
+    terr_ids: Sequence[str],
+    message: str,
+) -> Redirection:
+    """Propose ``prospect`` to the EPCI ``to_epci_siren`` with plots of it and a message, and
+    tell that EPCI's référents. Raises PermissionDeniedError (not the lead), ValidationError
+    (wrong target, plots or message), StaleVersionError (a proposal already waits),
+    MailDeliveryError (nothing written)."""
+    casework.require_lead(actor, prospect, "l’orientation de ce projet")
+    audit.acting_as(session, actor)
+    with _atomic(session):
+        prospect = _lock(session, Prospect, prospect.id)
+        target = _check_proposal(session, prospect, to_epci_siren, terr_ids, message)
+        if pending_redirection(session, prospect) is not None:
+            raise StaleVersionError(_ALREADY_PENDING, prospect)
+        redirection = _insert_proposal(session, actor, prospect, target, terr_ids, message)
+        casework.record_event(
+            session,
+            actor,
+            prospect,
+            "redirection_proposed",
+            details={"to_epci_siren": target.siren, "terr_ids": sorted(set(terr_ids))},
+            note=message.strip(),
+            redirection=redirection,
+        )
+        notify_epci(
+            session,
+            settings,
+            target.siren,
+            subject=f"Projet proposé à votre EPCI : {prospect.company_name}",
+            body=(
+                f"{redirection.from_epci.nom} vous propose le projet de l’entreprise "
+                f"{prospect.company_name} ({len(redirection.plots)} terrain(s) de votre EPCI "
+                f"retenu(s)).\n\nSon message :\n{redirection.message}\n\nAcceptez-le pour en "
+                "prendre le suivi, ou refusez-le en indiquant pourquoi."
+            ),
+            link=redirection_link(redirection.id),
+            prospect_id=prospect.id,
+        )
+    return redirection
+
+
+_ALREADY_PENDING: Final = (
+    "Une proposition de redirection de ce projet attend déjà une réponse : attendez-la, ou "
+    "retirez-la avant d’en proposer une autre."
+)
+
+
+def _check_proposal(
+    session: Session, prospect: Prospect, to_epci_siren: str, terr_ids: Sequence[str], message: str
+) -> Epci:
+    errors: dict[str, str] = {}
+    target = session.get(Epci, to_epci_siren) if to_epci_siren else None
+    if target is None:
+        errors["to_epci_siren"] = "Choisissez l’EPCI à qui proposer le projet."
+    elif target.siren == prospect.lead_epci_siren:
+        errors["to_epci_siren"] = "Le projet est déjà suivi par cet EPCI : choisissez-en un autre."
+    if prospect.stage in NOT_REDIRECTABLE:
+        errors["to_epci_siren"] = "Un projet sous option, installé ou perdu ne se redirige plus."
+    if not message.strip():
+        errors["message"] = "Écrivez un message à l’EPCI : le projet, ce que cherche l’entreprise."
+    if target is not None and (problem := _plot_problem(session, target, terr_ids)):
+        errors["terr_ids"] = problem
+    if errors:
+        raise ValidationError(errors)
+    assert target is not None
+    return target
+
+
+def _plot_problem(session: Session, target: Epci, terr_ids: Sequence[str]) -> str | None:
+    if not terr_ids:
+        return "Cochez au moins un terrain de cet EPCI à proposer à l’entreprise."
+    rows = session.execute(
+        select(Terrain.terr_id, Terrain.terr_stade_comm)
+        .join(Site)
+        .where(Terrain.terr_id.in_(terr_ids), Site.site_epci_siren == target.siren)
+    )
+    found = {terr_id: stage for terr_id, stage in rows}
+    elsewhere = sorted(set(terr_ids) - set(found))
+    if elsewhere:
+        return f"Ces terrains ne sont pas dans {target.nom} : {', '.join(elsewhere)}."
+    not_on_offer = sorted(t for t, stage in found.items() if stage not in STADES_DISPONIBLES)
+    if not_on_offer:
+        return f"Ces terrains ne sont pas en vente : {', '.join(not_on_offer)}."
+    return None
+
+
+def _insert_proposal(
+    session: Session,
+    actor: Actor,
+    prospect: Prospect,
+    target: Epci,
+    terr_ids: Sequence[str],
+    message: str,
+) -> Redirection:
+    redirection = Redirection(
+        prospect_id=prospect.id,
+        from_epci_siren=prospect.lead_epci_siren,
+        to_epci_siren=target.siren,
+        message=message.strip(),
+        proposed_by=actor.user_id,
+        plots=[RedirectedPlot(terr_id=terr_id) for terr_id in sorted(set(terr_ids))],
+    )
+    try:
+        # Another proposal committed since the check above breaks the partial unique index.
+        with session.begin_nested(), audit.reason(session, "Proposition de redirection"):
+            session.add(redirection)
+    except IntegrityError as error:
+        if "uq_redirection_one_pending" not in str(error.orig):
+            raise
+        raise StaleVersionError(_ALREADY_PENDING, prospect) from None
+    session.refresh(redirection)  # the relationships of the new row (EPCIs, plots)
+    return redirection
+
+
+# --- answering -------------------------------------------------------------------------------
+
+
+def accept_redirection(
+    session: Session, actor: Actor, settings: MailSettings, redirection: Redirection, version: int
+) -> Redirection:
+    """The target EPCI takes the project: it becomes its lead. Tells the proposer's référents."""
+
+    def accept(current: Redirection, prospect: Prospect) -> None:
+        current.status = "acceptee"
+        prospect.lead_epci_siren = current.to_epci_siren
+
+    def tell(current: Redirection, prospect: Prospect) -> None:
+        notify_epci(
+            session,
+            settings,
+            current.from_epci_siren,
+            subject=f"Redirection acceptée : {prospect.company_name}",
+            body=(
+                f"{current.to_epci.nom} a accepté le projet de l’entreprise "
+                f"{prospect.company_name} et en prend le suivi."
+            ),
+            link=project_link(prospect.id),
+            prospect_id=prospect.id,
+        )
+
+    return _answer(session, actor, redirection, version, "redirection_accepted", accept, tell)
+
+
+def decline_redirection(
+    session: Session,
+    actor: Actor,
+    settings: MailSettings,
+    redirection: Redirection,
+    version: int,
+    reason_code: str,
+    note: str | None,
+) -> Redirection:
+    """The target EPCI declines, with a reason; the proposer keeps the lead and may propose
+    the project to another EPCI."""
+    note = (note or "").strip() or None
+    _check_decline(reason_code, note)
+
+    def decline(current: Redirection, prospect: Prospect) -> None:
+        current.status = "declinee"
+        current.decline_reason = reason_code
+        current.decline_note = note
+
+    def tell(current: Redirection, prospect: Prospect) -> None:
+        because = DECLINE_REASON_LABELS[reason_code] + (f" — {note}" if note else "")
+        notify_epci(
+            session,
+            settings,
+            current.from_epci_siren,
+            subject=f"Redirection refusée : {prospect.company_name}",
+            body=(
+                f"{current.to_epci.nom} a refusé le projet de l’entreprise "
+                f"{prospect.company_name}.\nMotif : {because}\n\nVous en gardez le suivi ; "
+                "vous pouvez le proposer à un autre EPCI."
+            ),
+            link=project_link(prospect.id),
+            prospect_id=prospect.id,
+        )
+
+    details = {"reason": reason_code}
+    return _answer(
+        session, actor, redirection, version, "redirection_declined", decline, tell, details
+    )
+
+
+def _check_decline(reason_code: str, note: str | None) -> None:
+    if reason_code not in DECLINE_REASON_LABELS:
+        raise ValidationError({"reason": "Choisissez un motif dans la liste."})
+    if reason_code == "autre" and not note:
+        raise ValidationError({"note": "Précisez le motif du refus."})
+
+
+def withdraw_redirection(
+    session: Session, actor: Actor, settings: MailSettings, redirection: Redirection, version: int
+) -> Redirection:
+    """The proposer takes its proposal back before any answer; the target's référents are told."""
+
+    def withdraw(current: Redirection, prospect: Prospect) -> None:
+        current.status = "retiree"
+
+    def tell(current: Redirection, prospect: Prospect) -> None:
+        notify_epci(
+            session,
+            settings,
+            current.to_epci_siren,
+            subject=f"Proposition retirée : {prospect.company_name}",
+            body=(
+                f"{current.from_epci.nom} a retiré sa proposition du projet de l’entreprise "
+                f"{prospect.company_name} : elle n’attend plus de réponse de votre part."
+            ),
+            link=redirection_link(current.id),
+            prospect_id=prospect.id,
+        )
+
+    return _answer(session, actor, redirection, version, "redirection_withdrawn", withdraw, tell)
+
+
+def may_answer(actor: Actor, redirection: Redirection) -> bool:
+    return actor.role is Role.REFERENT and actor.epci_siren == redirection.to_epci_siren
+
+
+def may_withdraw(actor: Actor, redirection: Redirection) -> bool:
+    return actor.role is Role.REFERENT and actor.epci_siren == redirection.from_epci_siren
+
+
+ANSWERS: Final = {
+    "redirection_accepted": (may_answer, "accepter"),
+    "redirection_declined": (may_answer, "refuser"),
+    "redirection_withdrawn": (may_withdraw, "retirer"),
+}
+_WHO_ANSWERS: Final = "Seuls les référents de l’EPCI à qui le projet est proposé peuvent {verb} "
+_WHO_WITHDRAWS: Final = "Seuls les référents de l’EPCI qui a fait la proposition peuvent {verb} "
+
+
+def _answer(
+    session: Session,
+    actor: Actor,
+    redirection: Redirection,
+    version: int,
+    kind: str,
+    change: Callable[[Redirection, Prospect], None],
+    tell: Callable[[Redirection, Prospect], None],
+    details: dict[str, str] | None = None,
+) -> Redirection:
+    allowed, verb = ANSWERS[kind]
+    if not allowed(actor, redirection):
+        who = _WHO_WITHDRAWS if kind == "redirection_withdrawn" else _WHO_ANSWERS
+        raise PermissionDeniedError(who.format(verb=verb) + "cette proposition.")
+    audit.acting_as(session, actor)
+    with _atomic(session):
+        # The lock makes two simultaneous answers wait for each other; the second then reads
+        # the first's answer and is refused below.
+        current = _lock(session, Redirection, redirection.id)
+        _check_still_pending(current, version)
+        prospect = _lock(session, Prospect, current.prospect_id)
+        current.answered_by = actor.user_id
+        current.answered_at = datetime.now(UTC)
+        label = {"redirection_accepted": "acceptée", "redirection_declined": "refusée"}
+        with audit.reason(session, f"Redirection {label.get(kind, 'retirée')}"):
+            change(current, prospect)
+            casework.record_event(
+                session, actor, prospect, kind, details=details, redirection=current
+            )
+        tell(current, prospect)  # last: a mail server failing undoes all of the above
+    return current
+
+
+def _check_still_pending(redirection: Redirection, version: int) -> None:
+    if redirection.status != "proposee":
+        status = STATUS_LABELS[redirection.status].lower()
+        raise StaleVersionError(
+            f"Cette proposition a déjà reçu une suite (elle est {status}) : rien n’a été "
+            "enregistré.",
+            redirection,
+        )
+    if redirection.version != version:
+        raise StaleVersionError(
+            "Cette proposition a changé pendant que vous la lisiez : rien n’a été enregistré. "
+            "Rechargez la page.",
+            redirection,
+        )
+
+
+# --- shared steps ----------------------------------------------------------------------------
+
+
+def _lock(session: Session, model: type[Locked], key: int) -> Locked:
+    row = locked(session, model, key)
+    if row is None:
+        raise NotFoundError(f"no {model.__tablename__} {key}")
+    return row
+
+
+@contextmanager
+def _atomic(session: Session) -> Iterator[None]:
+    """Everything written in the block, or nothing: a savepoint rolled back on any error
+    (a refused check, a failed mail server), so the session stays usable and clean."""
+    try:
+        with session.begin_nested():
+            yield
+    except StaleDataError:
+        raise StaleVersionError(
+            "Quelqu’un a modifié ce projet au même moment : rien n’a été enregistré. "
+            "Rechargez la page.",
+            None,
+        ) from None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_redirection(session: Session, redirection_id: int) -> Redirection:
+    redirection = session.get(Redirection, redirection_id)
+    if redirection is None:
+        raise NotFoundError(f"no redirection {redirection_id}")
+    return redirection
+
+
+def require_in_the_know(session: Session, actor: Actor, redirection: Redirection) -> None:
+    """Only the people who may read the company read a proposal (it names it)."""
+    if not casework.may_see_company(session, actor, redirection.prospect):
+        raise PermissionDeniedError(
+            "Cette proposition concerne un projet d’entreprise confidentiel : seuls les EPCI "
+            "concernés et le coordinateur du réseau la consultent."
+        )
+
+
+@dataclass(frozen=True)
+class RedirectionLine:
+    """A redirection in a list: the company's name only for those who may read it."""
+
+    redirection: Redirection
+    company_name: str | None
+    direction: str  # "envoyee", "recue" or "reseau"
+
+
+def redirections_for(session: Session, actor: Actor) -> list[RedirectionLine]:
+    """A référent: what their EPCI sent and received; network-wide roles and partners: all of
+    them (who sent what to whom is the network's business; the company is not)."""
+    query = select(Redirection).order_by(Redirection.proposed_at.desc(), Redirection.id.desc())
+    if actor.role is Role.REFERENT:
+        mine = actor.epci_siren or ""
+        query = query.where(
+            or_(Redirection.from_epci_siren == mine, Redirection.to_epci_siren == mine)
+        )
+    lines = []
+    for redirection in session.scalars(query):
+        seen = casework.may_see_company(session, actor, redirection.prospect)
+        lines.append(
+            RedirectionLine(
+                redirection,
+                redirection.prospect.company_name if seen else None,
+                _direction(actor, redirection),
+            )
+        )
+    return lines
+
+
+def _direction(actor: Actor, redirection: Redirection) -> str:
+    if actor.role is Role.REFERENT and actor.epci_siren == redirection.from_epci_siren:
+        return "envoyee"
+    if actor.role is Role.REFERENT and actor.epci_siren == redirection.to_epci_siren:
+        return "recue"
+    return "reseau"

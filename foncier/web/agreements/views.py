@@ -1,0 +1,341 @@
+"""Pages of the shared-benefit agreements: list, new, detail (signatures, status, PDF), edit,
+the calculator and the network's ledger. Thin: foncier.agreements checks and writes,
+foncier.sharing computes. Pages answer 400 with the form's messages when values are refused,
+409 when someone else saved the agreement in between."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from wtforms import SelectChoice
+
+from foncier import agreements as core
+from foncier import sharing
+from foncier.errors import StaleVersionError, ValidationError
+from foncier.web.agreements.forms import (
+    AgreementForm,
+    CalculatorForm,
+    DocumentForm,
+    ListFilterForm,
+    SignatureForm,
+    StatusForm,
+    choices,
+    form_data,
+    terms_of,
+)
+from foncier.web.auth import current_actor
+from foncier.web.auth.admin import mail_settings
+from foncier.web.database import db_session
+from foncier.web.formatting import NOT_GIVEN, THOUSANDS_SEPARATOR, UNIT_SPACE
+from foncier.web.inventory.views import page_numbers
+
+agreements = Blueprint("agreements", __name__, url_prefix="/conventions")
+
+INVALID: Final = 400
+CONFLICT: Final = 409
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CALCULATOR_FIELDS: Final = {
+    "amount": "montant",
+    "annual_amount": "montant",
+    "weights": "epcis",
+    "years": "annees",
+    "first_year": "premiere_annee",
+    "growth_percent": "croissance",
+}
+
+
+@agreements.context_processor
+def agreement_words() -> dict[str, object]:
+    return {"status_labels": core.STATUS_LABELS, "tax_kind_labels": core.TAX_KIND_LABELS}
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+@agreements.get("", endpoint="index")
+def agreement_list() -> tuple[str, int]:
+    session = db_session()
+    form = ListFilterForm(formdata=request.args)
+    epcis = core.epci_choices(session)
+    form.epci.choices = [SelectChoice("", "Tous"), *choices((s, nom) for s, nom, _ in epcis)]
+    valid = form.validate()
+    sort = core.AgreementSort(form.tri.data) if valid else core.AgreementSort.RECENT
+    page = core.list_agreements(
+        session,
+        current_actor(),
+        status=form.statut.data if valid else None,
+        epci_siren=form.epci.data if valid else None,
+        sort=sort,
+        page=(form.page.data or 1) if valid else 1,
+    )
+    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "agreements/list.html",
+        form=form,
+        page=page,
+        filters=filters,
+        page_numbers=page_numbers(page.page, page.pages),
+    ), (200 if valid else INVALID)
+
+
+# --- new and edit -----------------------------------------------------------------------------
+
+
+@agreements.route("/nouvelle", methods=["GET", "POST"], endpoint="new")
+def create() -> Any:
+    session, actor = db_session(), current_actor()
+    epcis = core.epci_choices(session)
+    redirection_id = request.args.get("redirection", type=int)
+    if redirection_id is not None:
+        initial = core.terms_for_redirection(session, actor, redirection_id)
+    else:
+        own = {actor.epci_siren: None} if actor.epci_siren else {}
+        initial = core.Terms(title="", parties=own)
+    core.require_negotiator(actor, set(initial.parties))
+    form = AgreementForm(data=form_data(initial, epcis))
+    form.setup(epcis, core.covered_redirection_choices(session, actor))
+    if form.validate_on_submit():
+        try:
+            agreement = core.create_agreement(session, actor, form.terms())
+            core.ask_for_signatures(session, mail_settings(), actor, agreement)
+        except ValidationError as refused:
+            form.add_errors(refused.errors)
+        else:
+            flash(f"Convention n° {agreement.id} enregistrée comme brouillon.", "succes")
+            return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+    status = INVALID if request.method == "POST" else 200
+    return render_template("agreements/form.html", form=form, agreement=None), status
+
+
+@agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
+def edit(agreement_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    view = core.get_agreement(session, actor, agreement_id)
+    agreement = view.agreement
+    core.require_editable(actor, agreement)
+    epcis = core.epci_choices(session)
+    form = AgreementForm(data=form_data(terms_of(agreement), epcis, agreement.version))
+    form.setup(epcis, core.covered_redirection_choices(session, actor, agreement))
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data or 0)
+            core.update_agreement(session, actor, agreement_id, form.terms(), version)
+        except ValidationError as refused:
+            form.add_errors(refused.errors)
+        except StaleVersionError as stale:
+            conflict = str(stale)
+            form.version.data = agreement.version
+        else:
+            flash(f"Convention n° {agreement_id} enregistrée.", "succes")
+            return redirect(url_for("agreements.detail", agreement_id=agreement_id))
+    page = render_template(
+        "agreements/form.html", form=form, agreement=agreement, conflict=conflict
+    )
+    if conflict:
+        return page, CONFLICT
+    return page, (INVALID if request.method == "POST" else 200)
+
+
+# --- detail, signatures, status, document -----------------------------------------------------
+
+
+@agreements.get("/<int:agreement_id>", endpoint="detail")
+def detail(agreement_id: int) -> str:
+    return _detail_page(db_session(), agreement_id)
+
+
+def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
+    view = core.get_agreement(session, current_actor(), agreement_id)
+    return render_template(
+        "agreements/detail.html",
+        view=view,
+        agreement=view.agreement,
+        signature_form=forms.get("signature_form") or SignatureForm(formdata=None),
+        document_form=forms.get("document_form") or DocumentForm(formdata=None),
+        status_form=StatusForm(formdata=None),
+        move_labels=core.STATUS_MOVE_LABELS,
+    )
+
+
+@agreements.post("/<int:agreement_id>/signer", endpoint="sign")
+def sign(agreement_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    form = SignatureForm()
+    if form.validate_on_submit():
+        try:
+            core.sign_agreement(
+                session, actor, agreement, actor.epci_siren or "", form.signed_on.data
+            )
+        except ValidationError as refused:
+            form.signed_on.errors = [*form.signed_on.errors, *refused.errors.values()]
+        else:
+            flash(_signature_message(agreement), "succes")
+            return redirect(url_for("agreements.detail", agreement_id=agreement_id))
+    return _detail_page(session, agreement_id, signature_form=form), INVALID
+
+
+def _signature_message(agreement: Any) -> str:
+    if agreement.status == "signee":
+        return "Signature enregistrée : toutes les parties ont signé, la convention est signée."
+    return "Signature enregistrée. La convention attend la signature des autres parties."
+
+
+@agreements.post("/<int:agreement_id>/statut", endpoint="status")
+def change_status(agreement_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        core.set_status(session, actor, agreement, form.status.data, form.version.data)
+    except ValidationError as refused:
+        flash(" ".join(refused.errors.values()), "erreur")
+        return _detail_page(session, agreement_id), INVALID
+    except StaleVersionError as stale:
+        flash(str(stale), "erreur")
+        return _detail_page(session, agreement_id), CONFLICT
+    flash(f"Convention : {core.STATUS_LABELS[agreement.status].lower()}.", "succes")
+    return redirect(url_for("agreements.detail", agreement_id=agreement_id))
+
+
+@agreements.post("/<int:agreement_id>/document", endpoint="upload")
+def upload(agreement_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    form = DocumentForm()
+    if form.validate_on_submit():
+        upload = form.document.data
+        # One byte more than allowed is enough to know the file is too large.
+        content = upload.stream.read(core.MAX_DOCUMENT_BYTES + 1)
+        try:
+            core.attach_document(session, actor, agreement, upload.filename or "", content)
+        except ValidationError as refused:
+            form.document.errors = [*form.document.errors, *refused.errors.values()]
+        else:
+            flash("Document signé enregistré.", "succes")
+            return redirect(url_for("agreements.detail", agreement_id=agreement_id))
+    return _detail_page(session, agreement_id, document_form=form), INVALID
+
+
+@agreements.get("/<int:agreement_id>/document", endpoint="download")
+def download(agreement_id: int) -> Response:
+    document = core.document_for(db_session(), current_actor(), agreement_id)
+    return Response(
+        document.content,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- calculator -------------------------------------------------------------------------------
+
+
+@agreements.get("/calculateur", endpoint="calculator")
+def calculator() -> tuple[str, int]:
+    session = db_session()
+    epcis = core.epci_choices(session)
+    form = CalculatorForm(formdata=request.args if request.args else None)
+    form.setup(epcis)
+    result = None
+    if request.args and form.validate():
+        try:
+            result = _calculate(session, form, {siren: nom for siren, nom, _ in epcis})
+        except ValidationError as refused:
+            for key, message in refused.errors.items():
+                getattr(form, CALCULATOR_FIELDS.get(key, "montant")).errors.append(message)
+    status = INVALID if form.errors else 200
+    return render_template("agreements/calculator.html", form=form, result=result), status
+
+
+def _calculate(session: Session, form: CalculatorForm, names: dict[str, str]) -> dict[str, Any]:
+    chosen = [siren for siren in form.epci_order if siren in (form.epcis.data or [])]
+    amount: Decimal = form.montant.data
+    weights = _weights(session, form, chosen)
+    parts = sharing.split_amount(amount, weights)
+    projection = None
+    if form.annees.data:
+        projection = sharing.project_split(
+            amount,
+            form.annees.data,
+            weights,
+            form.premiere_annee.data or date.today().year,
+            form.croissance.data or 0,
+        )
+    return {
+        "rows": [(names[siren], weights[siren], parts[siren]) for siren in weights],
+        "total": sum(parts.values(), Decimal("0.00")),
+        "amount": amount,
+        "projection": projection,
+        "names": names,
+    }
+
+
+def _weights(session: Session, form: CalculatorForm, chosen: list[str]) -> dict[str, Any]:
+    if form.mode.data == "population":
+        return core.epci_populations(session, chosen)
+    if form.mode.data == "parts":
+        shares = form.shares()
+        percents = {siren: shares.get(siren) or Decimal(0) for siren in chosen}
+        sharing.check_percents(percents)
+        return percents
+    return dict.fromkeys(chosen, 1)
+
+
+# --- ledger -----------------------------------------------------------------------------------
+
+
+@agreements.get("/registre", endpoint="ledger")
+def ledger_page() -> str:
+    book = core.ledger(db_session(), current_actor())
+    return render_template("agreements/ledger.html", book=book)
+
+
+@agreements.get("/registre.csv", endpoint="ledger_csv")
+def ledger_csv() -> Response:
+    return _csv(totals=False, file_name="registre-conventions.csv")
+
+
+@agreements.get("/registre-epci.csv", endpoint="ledger_totals_csv")
+def ledger_totals_csv() -> Response:
+    return _csv(totals=True, file_name="registre-conventions-totaux-epci.csv")
+
+
+def _csv(*, totals: bool, file_name: str) -> Response:
+    out = io.StringIO()
+    core.write_ledger_csv(core.ledger(db_session(), current_actor()), out, totals=totals)
+    return Response(
+        out.getvalue().encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
+
+
+@agreements.get("/registre.xlsx", endpoint="ledger_xlsx")
+def ledger_xlsx() -> Response:
+    content = core.ledger_workbook(core.ledger(db_session(), current_actor()))
+    return Response(
+        content,
+        mimetype=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="registre-conventions.xlsx"'},
+    )
+
+
+@agreements.app_template_filter("euros")
+def euros(value: Decimal | None) -> str:
+    """« 10 000,00 € »: always the cents, as amounts of money are written."""
+    if value is None:
+        return NOT_GIVEN
+    text = f"{value:,.2f}".replace(",", THOUSANDS_SEPARATOR).replace(".", ",")
+    return f"{text}{UNIT_SPACE}€"

@@ -1,0 +1,99 @@
+"""The forms of redirections and of the case's moves, with French labels and messages.
+
+Whether the values hold together (a plot of the right EPCI, on sale; a date not in the
+future; a reason for « autre ») is the core's decision (foncier.cases, foncier.redirections):
+the views put its messages beside these fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from foncier.redirections import DECLINE_REASON_LABELS
+from foncier.web.inventory.edit_forms import DayField, VersionField
+
+MESSAGE_MAX: Final = 5_000
+JOBS_MAX: Final = 100_000
+
+
+class FrenchForm(FlaskForm):
+    class Meta:
+        locales = ("fr_FR", "fr")
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        """The core checks the plots (they change between the page and the post)."""
+
+
+class RedirectForm(FrenchForm):
+    to_epci_siren = SelectField("EPCI à qui proposer le projet", choices=[])
+    terr_ids = CheckboxesField("Terrains de la sélection à proposer", choices=[])
+    message = TextAreaField(
+        "Message aux référents de cet EPCI",
+        validators=[Length(max=MESSAGE_MAX, message="Message trop long.")],
+        render_kw={"rows": 5},
+    )
+
+
+class StageForm(FrenchForm):
+    """A move of the case; each move's form shows only the fields it needs."""
+
+    version = VersionField()
+    terr_id = SelectField("Terrain", choices=[], validate_choice=False)
+    on = DayField("Date d’installation")
+    jobs_created = IntegerField(
+        "Emplois créés",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=JOBS_MAX, message="Nombre d’emplois entre 0 et 100 000."),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    reason = TextAreaField(
+        "Pourquoi le projet est perdu",
+        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
+        render_kw={"rows": 3},
+    )
+    note = TextAreaField(
+        "Note (facultative)",
+        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
+        render_kw={"rows": 2},
+    )
+
+
+class AnswerForm(FrenchForm):
+    """Accept or withdraw: the version of the proposal the person read."""
+
+    version = VersionField()
+
+
+class DeclineForm(FrenchForm):
+    version = VersionField()
+    reason = SelectField(
+        "Motif du refus",
+        choices=[
+            SelectChoice("", "Choisissez un motif"),
+            *(SelectChoice(code, label) for code, label in DECLINE_REASON_LABELS.items()),
+        ],
+        validators=[InputRequired(message="Choisissez un motif dans la liste.")],
+    )
+    note = TextAreaField(
+        "Précisions (obligatoires pour « Autre raison »)",
+        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
+        render_kw={"rows": 3},
+    )
+
+
+class ReadForm(FrenchForm):
+    """Marking a message read: the form only carries its CSRF token."""

@@ -1,0 +1,326 @@
+"""Redirection pages: proposing a project to another EPCI, answering a proposal, moving the
+case, the list of redirections, and the person's inbox.
+
+Thin: the forms type what people send; foncier.redirections and foncier.cases check rights,
+states and values, and write. Pages answer 403 to the wrong people (the core refuses), 400
+with the form and its messages, 409 when someone else acted first (the proposal was already
+answered, the project moved on), 502 when the mail server failed — and then nothing of the
+step is saved (the core's savepoint is rolled back, and so is the request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from foncier import casework, notifications
+from foncier import redirections as core
+from foncier.cases import STAGE_LABELS, advance_case
+from foncier.errors import NotFoundError, StaleVersionError, ValidationError
+from foncier.mail import MailDeliveryError, MailSettings
+from foncier.models import Prospect, Redirection
+from foncier.permissions import Actor
+from foncier.web.auth import current_actor
+from foncier.web.auth.admin import mail_settings
+from foncier.web.database import db_session
+from foncier.web.redirections.forms import (
+    AnswerForm,
+    DeclineForm,
+    FrenchForm,
+    ReadForm,
+    RedirectForm,
+    StageForm,
+)
+from foncier.web.redirections.panel import (
+    REDIRECT_PREFIX,
+    case_steps,
+    epci_names,
+    fill_redirect_choices,
+    stage_move,
+)
+
+redirections = Blueprint("redirections", __name__)
+redirections.add_app_template_global(lambda code: STAGE_LABELS.get(code, code), "stage_label")
+redirections.add_app_template_global(
+    lambda code: core.STATUS_LABELS.get(code, code), "status_label"
+)
+redirections.add_app_template_global(
+    lambda code: core.DECLINE_REASON_LABELS.get(code, code or ""), "decline_reason_label"
+)
+
+INVALID: Final = 400
+CONFLICT: Final = 409
+MAIL_FAILED: Final = 502
+MAIL_FAILED_MESSAGE: Final = (
+    "Le message n’a pas pu être envoyé : rien n’a été enregistré. Réessayez dans un moment ; "
+    "si le problème persiste, prévenez l’administrateur de la plateforme."
+)
+
+
+@redirections.app_template_global()
+def unread_notifications() -> int:
+    """The signed-in person's unread messages, for the menu (0 if the count is unavailable,
+    e.g. on an error page after a failed transaction)."""
+    actor: Actor | None = g.get("actor")
+    if actor is None:
+        return 0
+    try:
+        return notifications.unread_count(db_session(), actor)
+    except SQLAlchemyError:
+        return 0
+
+
+@redirections.app_template_global()
+def unread_badge() -> Markup:
+    count = unread_notifications()
+    if not count:
+        return Markup("")
+    return Markup(
+        '<span class="compteur-non-lus" title="{0} message(s) non lu(s)">{0}'
+        '<span class="visuellement-cache"> non lu(s)</span></span>'
+    ).format(count)
+
+
+def _prospect(session: Session, prospect_id: int) -> Prospect:
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise NotFoundError(f"no project {prospect_id}")
+    return prospect
+
+
+def _project_page(prospect_id: int) -> Response:
+    return redirect(core.project_link(prospect_id))
+
+
+def _put_errors(form: FrenchForm, errors: dict[str, str]) -> None:
+    """The core's messages beside their fields; the others above the form."""
+    for name, message in errors.items():
+        if name in form._fields:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+def _status(form: FrenchForm, conflict: str | None) -> int:
+    if conflict:
+        return CONFLICT
+    return INVALID if form.errors or form.form_errors else 200
+
+
+# --- proposing a project to another EPCI ---------------------------------------------------
+
+
+@redirections.post("/projets/<int:prospect_id>/rediriger")
+def propose(prospect_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    prospect = _prospect(session, prospect_id)
+    casework.require_lead(actor, prospect, "l’orientation de ce projet")
+    form = RedirectForm(prefix=REDIRECT_PREFIX)
+    fill_redirect_choices(session, form, prospect)
+    conflict, status = None, None
+    if form.validate_on_submit():
+        try:
+            redirection = core.propose_redirection(
+                session, actor, mail_settings(), prospect, form.to_epci_siren.data or "",
+                form.terr_ids.data or [], form.message.data or "",
+            )  # fmt: skip
+        except ValidationError as error:
+            _put_errors(form, error.errors)
+        except StaleVersionError as error:
+            conflict = str(error)
+        except MailDeliveryError:
+            status = _mail_failed(session)
+        else:
+            flash(
+                f"Projet proposé à {redirection.to_epci.nom} : ses référents sont prévenus.",
+                "succes",
+            )
+            return _project_page(prospect_id)
+    page = render_template(
+        "redirections/propose.html", form=form, prospect=prospect, conflict=conflict
+    )
+    return page, status or _status(form, conflict)
+
+
+def _mail_failed(session: Session) -> int:
+    # The core already undid the step; the request's rollback makes sure of it.
+    session.rollback()
+    flash(MAIL_FAILED_MESSAGE, "erreur")
+    return MAIL_FAILED
+
+
+# --- moving the case -----------------------------------------------------------------------
+
+
+@redirections.post("/projets/<int:prospect_id>/etape")
+def move_case(prospect_id: int) -> Any:
+    session, actor = db_session(), current_actor()
+    prospect = _prospect(session, prospect_id)
+    casework.require_lead(actor, prospect)
+    stage = request.form.get("etape", "")
+    if stage not in STAGE_LABELS:
+        abort(INVALID, description="Étape inconnue.")
+    form = StageForm(prefix=stage)
+    move = stage_move(session, prospect, stage, form)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            advance_case(
+                session, actor, prospect, stage, version=form.version.data or 0,
+                terr_id=form.terr_id.data or None, on=form.on.data,
+                jobs_created=form.jobs_created.data, reason=form.reason.data,
+                note=form.note.data,
+            )  # fmt: skip
+        except ValidationError as error:
+            _put_errors(form, {("" if k == "to_stage" else k): v for k, v in error.errors.items()})
+        except StaleVersionError as error:
+            conflict = str(error)
+        else:
+            flash(f"Étape enregistrée : {STAGE_LABELS[stage].lower()}.", "succes")
+            return _project_page(prospect_id)
+    page = render_template(
+        "redirections/stage.html", move=move, prospect=prospect, conflict=conflict
+    )
+    return page, _status(form, conflict)
+
+
+# --- a proposal, as its receiver reads it ----------------------------------------------------
+
+
+@redirections.get("/redirections/<int:redirection_id>")
+def redirection(redirection_id: int) -> str:
+    session, actor = db_session(), current_actor()
+    found = core.get_redirection(session, redirection_id)
+    core.require_in_the_know(session, actor, found)
+    return _redirection_page(session, actor, found)
+
+
+def _redirection_page(
+    session: Session,
+    actor: Actor,
+    found: Redirection,
+    *,
+    submitted: FrenchForm | None = None,
+    conflict: str | None = None,
+) -> str:
+    forms = {
+        "accepter": AnswerForm(formdata=None, prefix="accepter"),
+        "refuser": DeclineForm(formdata=None, prefix="refuser"),
+        "retirer": AnswerForm(formdata=None, prefix="retirer"),
+    }
+    for form in forms.values():
+        form.version.data = found.version
+    if submitted is not None:
+        forms[submitted._prefix.rstrip("-")] = submitted
+    names = epci_names(session)
+    return render_template(
+        "redirections/redirection.html",
+        redirection=found,
+        prospect=found.prospect,
+        forms=forms,
+        pending=found.status == "proposee",
+        may_answer=core.may_answer(actor, found),
+        may_withdraw=core.may_withdraw(actor, found),
+        may_lead=casework.may_lead(actor, found.prospect),
+        path=case_steps(session, found.prospect, names),
+        epci_names=names,
+        status_labels=core.STATUS_LABELS,
+        reason_labels=core.DECLINE_REASON_LABELS,
+        stage_labels=STAGE_LABELS,
+        conflict=conflict,
+    )
+
+
+Answer = Callable[[Session, Actor, MailSettings, Redirection, Any], Redirection]
+ANSWERS: Final[dict[str, tuple[type[FrenchForm], Answer, str]]] = {
+    "accepter": (
+        AnswerForm,
+        lambda s, a, m, r, f: core.accept_redirection(s, a, m, r, f.version.data or 0),
+        "Proposition acceptée : votre EPCI suit désormais ce projet.",
+    ),
+    "refuser": (
+        DeclineForm,
+        lambda s, a, m, r, f: core.decline_redirection(
+            s, a, m, r, f.version.data or 0, f.reason.data or "", f.note.data
+        ),
+        "Proposition refusée : l’EPCI qui l’a faite est prévenu.",
+    ),
+    "retirer": (
+        AnswerForm,
+        lambda s, a, m, r, f: core.withdraw_redirection(s, a, m, r, f.version.data or 0),
+        "Proposition retirée : l’EPCI à qui elle était faite est prévenu.",
+    ),
+}
+
+
+@redirections.post("/redirections/<int:redirection_id>/<any(accepter, refuser, retirer):action>")
+def answer(redirection_id: int, action: str) -> Any:
+    session, actor = db_session(), current_actor()
+    found = core.get_redirection(session, redirection_id)
+    core.require_in_the_know(session, actor, found)
+    form_class, act, done = ANSWERS[action]
+    form = form_class(prefix=action)
+    conflict, status = None, None
+    if form.validate_on_submit():
+        try:
+            act(session, actor, mail_settings(), found, form)
+        except ValidationError as error:
+            _put_errors(form, error.errors)
+        except StaleVersionError as error:
+            conflict = str(error)
+        except MailDeliveryError:
+            status = _mail_failed(session)
+        else:
+            flash(done, "succes")
+            if action == "refuser":
+                return redirect(url_for("redirections.redirection", redirection_id=found.id))
+            return _project_page(found.prospect_id)
+    session.refresh(found)
+    page = _redirection_page(session, actor, found, submitted=form, conflict=conflict)
+    return page, status or _status(form, conflict)
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+@redirections.get("/redirections")
+def redirection_list() -> str:
+    session, actor = db_session(), current_actor()
+    return render_template(
+        "redirections/list.html",
+        lines=core.redirections_for(session, actor),
+        status_labels=core.STATUS_LABELS,
+        epci_names=epci_names(session),
+    )
+
+
+@redirections.get("/boite")
+def inbox() -> str:
+    session, actor = db_session(), current_actor()
+    page = request.args.get("page", "1")
+    if not page.isdigit():
+        abort(INVALID, description="Numéro de page attendu.")
+    return render_template(
+        "redirections/inbox.html",
+        inbox=notifications.inbox_page(session, actor, int(page)),
+    )
+
+
+@redirections.post("/boite/<int:notification_id>/lu")
+def mark_read(notification_id: int) -> Response:
+    session, actor = db_session(), current_actor()
+    form = ReadForm()
+    if not form.validate_on_submit():
+        abort(INVALID, description="Formulaire expiré : rechargez la page.")
+    notification = notifications.mark_read(session, actor, notification_id)
+    link = notification.link or ""
+    # Only a path of the platform: never send the person elsewhere.
+    if request.form.get("ouvrir") and link.startswith("/") and not link.startswith("//"):
+        return redirect(link)
+    return redirect(url_for("redirections.inbox", page=request.form.get("page") or None))

@@ -1,0 +1,363 @@
+"""Shared-benefit agreements in the core: who may write them, their checks, signatures and
+status, the signed PDF, optimistic locking, confidentiality and the ledger."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import product
+
+import pytest
+from agreement_cases import (
+    COMPANY,
+    GATINE,
+    METROPOLE,
+    accepted_redirection,
+    coordinator,
+    partner,
+    referent_of,
+    small_pdf,
+    third_epci,
+)
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from foncier import agreements as core
+from foncier.agreements import Terms
+from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.models import Agreement, AuditEvent
+from foncier.models.agreements import AGREEMENT_STATUSES
+from foncier.permissions import Actor
+
+TODAY = date.today()
+
+
+def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
+    base = {
+        "title": f"Partage Polaxis — {COMPANY}",
+        "parties": {METROPOLE: Decimal("40"), GATINE: Decimal("60")},
+        "redirection_ids": redirection_ids,
+        "tax_kind": "cfe",
+        "tax_years": 5,
+        "first_year": 2027,
+        "estimated_annual_amount": Decimal("10000.00"),
+        "compensation_eur": Decimal("5000.00"),
+        "compensation_payer_siren": METROPOLE,
+        "compensation_payee_siren": GATINE,
+        "free_text": f"Suivi annuel des emplois de {COMPANY}.",
+    }
+    return Terms(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def draft(session: Session, actor: Actor | None = None, **changes: object) -> Agreement:
+    redirection = accepted_redirection(session, jobs_created=25)
+    return core.create_agreement(
+        session, actor or referent_of(session, METROPOLE), terms((redirection.id,), **changes)
+    )
+
+
+def signed(session: Session, **changes: object) -> Agreement:
+    agreement = draft(session, **changes)
+    for siren in (METROPOLE, GATINE):
+        core.sign_agreement(session, referent_of(session, siren), agreement, siren, TODAY)
+    return agreement
+
+
+# --- who may write -----------------------------------------------------------------------------
+
+
+def test_a_party_referent_creates_a_draft_with_its_terms_audited(session: Session) -> None:
+    agreement = draft(session)
+    assert agreement.status == "brouillon"
+    assert {p.epci_siren: p.share_percent for p in agreement.parties} == {
+        METROPOLE: Decimal("40"),
+        GATINE: Decimal("60"),
+    }
+    assert len(agreement.redirections) == 1
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "agreement", AuditEvent.entity_id == str(agreement.id)
+        )
+    ).all()
+    assert [(e.action, e.reason) for e in events] == [("create", "Nouvelle convention")]
+
+
+def test_the_coordinator_may_create_one(session: Session) -> None:
+    assert draft(session, coordinator(session)).id is not None
+
+
+@pytest.mark.parametrize("who", ["third", "partner", "admin"])
+def test_others_may_not_create_one(session: Session, who: str) -> None:
+    actor = {
+        "third": lambda: referent_of(session, third_epci(session)),
+        "partner": lambda: partner(session),
+        "admin": lambda: Actor.system("tests"),
+    }[who]()
+    with pytest.raises(PermissionDeniedError, match="référents des EPCI parties"):
+        draft(session, actor)
+
+
+# --- terms checks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"parties": {METROPOLE: None}}, "parties"),
+        ({"parties": {METROPOLE: Decimal("40"), GATINE: Decimal("50")}}, "shares"),
+        ({"parties": {METROPOLE: Decimal("40"), GATINE: None}}, "shares"),
+        ({"compensation_payer_siren": GATINE}, "compensation_payee_siren"),
+        ({"compensation_payer_siren": None}, "compensation_payer_siren"),
+        ({"compensation_eur": Decimal("-1")}, "compensation_eur"),
+        ({"tax_years": 0}, "tax_years"),
+        ({"first_year": None}, "first_year"),
+        ({"title": "  "}, "title"),
+        ({"starts_on": TODAY, "ends_on": TODAY - timedelta(days=1)}, "ends_on"),
+    ],
+)
+def test_terms_that_do_not_hold_together_are_refused(
+    session: Session, changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        draft(session, **changes)
+    assert field in refused.value.errors
+
+
+def test_only_accepted_redirections_between_parties_are_covered(session: Session) -> None:
+    actor = referent_of(session, METROPOLE)
+    pending = accepted_redirection(session, status="proposee")
+    elsewhere = accepted_redirection(session, to_siren=third_epci(session))
+    for redirection in (pending, elsewhere):
+        with pytest.raises(ValidationError) as refused:
+            core.create_agreement(session, actor, terms((redirection.id,)))
+        assert "redirections" in refused.value.errors
+
+
+def test_a_redirection_is_covered_by_one_live_agreement_at_most(session: Session) -> None:
+    first = signed(session)
+    covered = first.redirections[0].redirection_id
+    actor = referent_of(session, METROPOLE)
+    with pytest.raises(ValidationError, match="déjà couverte"):
+        core.create_agreement(session, actor, terms((covered,)))
+    core.set_status(session, actor, first, "terminee", first.version)
+    assert core.create_agreement(session, actor, terms((covered,))).id != first.id
+
+
+# --- signatures and status --------------------------------------------------------------------
+
+
+def test_the_last_signature_makes_the_agreement_signed(session: Session) -> None:
+    agreement = draft(session)
+    core.sign_agreement(session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY)
+    assert agreement.status == "brouillon"
+    gatine = referent_of(session, GATINE)
+    core.sign_agreement(session, gatine, agreement, GATINE, TODAY)
+    assert agreement.status == "signee"
+    assert {p.epci_siren: p.signed_by for p in agreement.parties}[GATINE] == gatine.user_id
+
+
+def test_each_party_signs_for_itself_only_once_and_not_in_the_future(session: Session) -> None:
+    agreement = draft(session)
+    metropole = referent_of(session, METROPOLE)
+    for actor in (metropole, coordinator(session), referent_of(session, third_epci(session))):
+        with pytest.raises(PermissionDeniedError):
+            core.sign_agreement(session, actor, agreement, GATINE, TODAY)
+    with pytest.raises(ValidationError, match="futur"):
+        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    with pytest.raises(ValidationError, match="déjà signé"):
+        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+
+
+@pytest.mark.parametrize(("before", "after"), list(product(AGREEMENT_STATUSES, repeat=2)))
+def test_status_moves_follow_the_table(session: Session, before: str, after: str) -> None:
+    agreement = draft(session)
+    agreement.status = before
+    session.flush()
+    actor = referent_of(session, GATINE)
+    if after in core.STATUS_MOVES[before]:
+        core.set_status(session, actor, agreement, after, agreement.version)
+        assert agreement.status == after
+    else:
+        with pytest.raises(ValidationError):
+            core.set_status(session, actor, agreement, after, agreement.version)
+        assert agreement.status == before
+
+
+def test_only_parties_and_the_coordinator_move_the_status(session: Session) -> None:
+    agreement = signed(session)
+    with pytest.raises(PermissionDeniedError):
+        core.set_status(session, partner(session), agreement, "en_vigueur", agreement.version)
+    core.set_status(session, coordinator(session), agreement, "en_vigueur", agreement.version)
+    assert agreement.status == "en_vigueur"
+
+
+# --- changing a draft ----------------------------------------------------------------------------
+
+
+def test_changing_the_terms_erases_the_signatures_given(session: Session) -> None:
+    agreement = draft(session)
+    metropole = referent_of(session, METROPOLE)
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    ids = tuple(link.redirection_id for link in agreement.redirections)
+    core.update_agreement(session, metropole, agreement.id, terms(ids), agreement.version)
+    assert all(p.signed_on is not None for p in agreement.parties if p.epci_siren == METROPOLE)
+    changed = terms(ids, compensation_eur=Decimal("6000.00"))
+    core.update_agreement(session, metropole, agreement.id, changed, agreement.version)
+    assert agreement.compensation_eur == Decimal("6000.00")
+    assert all(p.signed_on is None for p in agreement.parties)
+
+
+def test_an_edit_from_an_old_version_is_refused(session: Session) -> None:
+    agreement = draft(session)
+    ids = tuple(link.redirection_id for link in agreement.redirections)
+    actor = referent_of(session, GATINE)
+    loaded = agreement.version
+    core.update_agreement(session, actor, agreement.id, terms(ids, title="Première"), loaded)
+    with pytest.raises(StaleVersionError) as stale:
+        core.update_agreement(session, actor, agreement.id, terms(ids, title="Seconde"), loaded)
+    assert stale.value.current is agreement and agreement.title == "Première"
+
+
+def test_a_signed_agreement_no_longer_changes(session: Session) -> None:
+    agreement = signed(session)
+    with pytest.raises(PermissionDeniedError, match="signée"):
+        core.update_agreement(
+            session, referent_of(session, METROPOLE), agreement.id, terms(), agreement.version
+        )
+
+
+# --- the signed document ----------------------------------------------------------------
+
+
+def test_a_pdf_is_kept_with_its_digest_and_its_replacement_audited(session: Session) -> None:
+    agreement = signed(session)
+    actor = referent_of(session, GATINE)
+    first = small_pdf("Version 1")
+    core.attach_document(session, actor, agreement, "../../etc/Convention signée.PDF", first)
+    second = small_pdf("Version 2")
+    document = core.attach_document(session, actor, agreement, "convention.pdf", second)
+    assert document.filename == "convention.pdf"
+    assert document.sha256 == hashlib.sha256(second).hexdigest()
+    fetched = core.document_for(session, referent_of(session, METROPOLE), agreement.id)
+    assert fetched.content == second
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_id == str(agreement.id), AuditEvent.reason.like("Dépôt%"))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [e.changes["document"][1].split(" ")[0] for e in events] == [
+        "Convention_signee.pdf",
+        "convention.pdf",
+    ]
+    assert events[1].changes["document"][0].startswith("Convention_signee.pdf")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"<html>not a pdf</html>", b"%PDF-" + b"0" * core.MAX_DOCUMENT_BYTES],
+    ids=["not a pdf", "too large"],
+)
+def test_other_files_are_refused(session: Session, content: bytes) -> None:
+    agreement = signed(session)
+    with pytest.raises(ValidationError) as refused:
+        core.attach_document(session, referent_of(session, GATINE), agreement, "x.pdf", content)
+    assert "document" in refused.value.errors
+
+
+def test_the_document_is_for_the_parties_and_the_coordinator(session: Session) -> None:
+    agreement = signed(session)
+    core.attach_document(session, referent_of(session, GATINE), agreement, "c.pdf", small_pdf())
+    assert core.document_for(session, coordinator(session), agreement.id).size > 0
+    for outsider in (partner(session), referent_of(session, third_epci(session))):
+        with pytest.raises(PermissionDeniedError):
+            core.document_for(session, outsider, agreement.id)
+        with pytest.raises(PermissionDeniedError):
+            core.attach_document(session, outsider, agreement, "c.pdf", small_pdf())
+
+
+def test_an_agreement_without_document_has_none_to_download(session: Session) -> None:
+    with pytest.raises(NotFoundError):
+        core.document_for(session, coordinator(session), draft(session).id)
+
+
+# --- confidentiality ------------------------------------------------------------------------------
+
+
+def test_outsiders_read_amounts_and_parties_but_no_company_nor_text(session: Session) -> None:
+    agreement = signed(session)
+    for outsider in (partner(session), referent_of(session, third_epci(session))):
+        view = core.get_agreement(session, outsider, agreement.id)
+        assert view.label == f"Convention n° {agreement.id}"
+        assert not view.details_visible and view.document is None
+        assert [case.company for case in view.cases] == [core.CONFIDENTIAL_COMPANY]
+        assert view.projection is not None and view.projection.grand_total == Decimal("50000.00")
+    for insider in (referent_of(session, METROPOLE), coordinator(session)):
+        view = core.get_agreement(session, insider, agreement.id)
+        assert view.details_visible and COMPANY in view.label
+        assert [case.company for case in view.cases] == [COMPANY]
+
+
+# --- the ledger -------------------------------------------------------------------------
+
+
+def test_ledger_totals_count_committed_agreements_only(session: Session) -> None:
+    signed(session)
+    draft(session, compensation_eur=Decimal("999.00"))  # a draft commits nobody
+    book = core.ledger(session, partner(session))
+    totals = {t.siren: t for t in book.totals}
+    metropole, gatine = totals[METROPOLE], totals[GATINE]
+    # 10,000 € a year for 5 years, 40 % / 60 %; 5,000 € paid once by the Métropole.
+    assert (metropole.projected_tax_share, gatine.projected_tax_share) == (
+        Decimal("20000.00"),
+        Decimal("30000.00"),
+    )
+    assert (metropole.compensation_paid, gatine.compensation_received) == (
+        Decimal("5000.00"),
+        Decimal("5000.00"),
+    )
+    assert (metropole.agreements, gatine.agreements) == (1, 1)
+    # The company settled in Gâtine-Racan: its jobs count there.
+    assert (metropole.jobs_created, gatine.jobs_created) == (0, 25)
+
+
+def test_ledger_exports_mask_the_company_for_outsiders(session: Session) -> None:
+    signed(session)
+    for actor, named in ((partner(session), False), (referent_of(session, GATINE), True)):
+        book = core.ledger(session, actor)
+        out = io.StringIO()
+        core.write_ledger_csv(book, out)
+        rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
+        assert rows[0] == list(core.LEDGER_HEADERS)
+        workbook = load_workbook(io.BytesIO(core.ledger_workbook(book)))
+        cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row]
+        assert (COMPANY in out.getvalue()) is named
+        assert any(COMPANY in cell for cell in cells) is named
+        assert workbook.sheetnames == ["Conventions", "Totaux par EPCI"]
+
+
+def test_ledger_cells_never_run_as_formulas(session: Session) -> None:
+    formula = '=HYPERLINK("http://example.org","x")'
+    redirection = accepted_redirection(session, company=formula)
+    core.create_agreement(session, coordinator(session), terms((redirection.id,)))
+    book = core.ledger(session, coordinator(session))
+    out = io.StringIO()
+    core.write_ledger_csv(book, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
+    assert rows[1][4] == "'" + formula
+    sheet = load_workbook(io.BytesIO(core.ledger_workbook(book)))["Conventions"]
+    assert (sheet["E2"].value, sheet["E2"].data_type) == (formula, "s")
+
+
+def test_ledger_totals_csv_has_decimal_commas(session: Session) -> None:
+    signed(session)
+    out = io.StringIO()
+    core.write_ledger_csv(core.ledger(session, partner(session)), out, totals=True)
+    rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == list(core.TOTALS_HEADERS)
+    by_siren = {row[0]: row for row in rows[1:]}
+    assert by_siren[METROPOLE][3:6] == ["0,00", "5000,00", "20000,00"]

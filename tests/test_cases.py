@@ -1,0 +1,399 @@
+"""The case's state machine (foncier.cases): every move from every stage, who may move, what
+each move needs, and the plot's CNIG marketing stage following the case."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import pytest
+from case_helpers import (
+    COMPANY,
+    GATINE_RACAN,
+    METROPOLE,
+    coordinator,
+    new_prospect,
+    partner,
+    plots_on_sale,
+    referent_of,
+    third_epci,
+)
+from sqlalchemy import select, text
+
+from foncier import cases
+from foncier.cases import RESERVED, advance_case
+from foncier.editing import SOLD
+from foncier.errors import PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.models import AuditEvent, CaseEvent, Redirection, Terrain
+from foncier.models.prospects import PROSPECT_STAGES
+from foncier.permissions import Actor
+
+# The machine, written out again by hand: a change to cases.TRANSITIONS must change this too.
+ALLOWED = {
+    ("nouveau", "recherche"),
+    ("nouveau", "perdu"),
+    ("recherche", "visite"),
+    ("recherche", "offre"),
+    ("recherche", "perdu"),
+    ("visite", "recherche"),
+    ("visite", "offre"),
+    ("visite", "perdu"),
+    ("offre", "recherche"),
+    ("offre", "option"),
+    ("offre", "installe"),
+    ("offre", "perdu"),
+    ("option", "recherche"),
+    ("option", "installe"),
+    ("option", "perdu"),
+}
+YESTERDAY = date.today() - timedelta(days=1)
+
+
+def inputs_for(session, to_stage: str) -> dict:
+    """What the person gives with a move to ``to_stage`` (a plot of the Métropole)."""
+    plot = plots_on_sale(session, METROPOLE)[0]
+    return {
+        "option": {"terr_id": plot.terr_id},
+        "installe": {"terr_id": plot.terr_id, "on": YESTERDAY, "jobs_created": 12},
+        "perdu": {"reason": "Implantation choisie hors du département"},
+    }.get(to_stage, {})
+
+
+def events_of(session, prospect) -> list[CaseEvent]:
+    return list(
+        session.scalars(
+            select(CaseEvent).where(CaseEvent.prospect_id == prospect.id).order_by(CaseEvent.id)
+        )
+    )
+
+
+def test_the_machine_is_the_table_written_out_here():
+    declared = {(a, b) for a, targets in cases.TRANSITIONS.items() for b in targets}
+    assert declared == ALLOWED
+    assert set(cases.TRANSITIONS) == set(PROSPECT_STAGES) == set(cases.STAGE_LABELS)
+    assert cases.allowed_moves("offre") == ["recherche", "option", "installe", "perdu"]
+    assert cases.allowed_moves("installe") == cases.allowed_moves("perdu") == []
+
+
+@pytest.mark.parametrize(
+    ("stage", "to_stage"), list(itertools.product(PROSPECT_STAGES, PROSPECT_STAGES))
+)
+def test_every_move_from_every_stage_is_allowed_or_refused_as_the_table_says(
+    session, stage, to_stage
+):
+    prospect = new_prospect(session, stage=stage)
+    lead = referent_of(session, METROPOLE)
+    version = prospect.version
+    move = lambda: advance_case(  # noqa: E731
+        session, lead, prospect, to_stage, version=version, **inputs_for(session, to_stage)
+    )
+    if (stage, to_stage) in ALLOWED:
+        event = move()
+        assert prospect.stage == to_stage and prospect.version == version + 1
+        assert (event.kind, event.details["from"], event.details["to"]) == (
+            "stage_changed",
+            stage,
+            to_stage,
+        )
+        assert (event.user_id, event.epci_siren) == (lead.user_id, METROPOLE)
+    else:
+        with pytest.raises(ValidationError) as refused:
+            move()
+        assert "ne peut pas passer" in refused.value.errors["to_stage"]
+        session.expire_all()
+        assert prospect.stage == stage and prospect.version == version
+        assert events_of(session, prospect) == []
+
+
+def test_an_unknown_stage_is_refused(session):
+    prospect = new_prospect(session)
+    with pytest.raises(ValidationError, match="Étape inconnue"):
+        advance_case(session, referent_of(session, METROPOLE), prospect, "signe", version=1)
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["other_referent", "former_lead", "coordinator", "partner", "admin", "target_referent"],
+)
+def test_only_a_referent_of_the_lead_epci_moves_the_case(session, who):
+    # The project was recorded by the Métropole and is now led by Gâtine-Racan.
+    prospect = new_prospect(session, stage="recherche", lead=METROPOLE)
+    prospect.lead_epci_siren = GATINE_RACAN
+    session.flush()
+    actor = {
+        "other_referent": lambda: referent_of(session, third_epci(session)),
+        "former_lead": lambda: referent_of(session, METROPOLE),
+        "coordinator": lambda: coordinator(session),
+        "partner": lambda: partner(session),
+        "admin": lambda: Actor.system("cli"),
+        "target_referent": lambda: referent_of(session, GATINE_RACAN),
+    }[who]()
+    if who == "target_referent":
+        advance_case(session, actor, prospect, "visite", version=prospect.version)
+        assert prospect.stage == "visite"
+        return
+    with pytest.raises(PermissionDeniedError, match="Seuls les référents de l’EPCI qui suit"):
+        advance_case(session, actor, prospect, "visite", version=prospect.version)
+    assert prospect.stage == "recherche"
+
+
+def test_a_stale_version_is_refused_and_changes_nothing(session):
+    prospect = new_prospect(session, stage="recherche")
+    lead = referent_of(session, METROPOLE)
+    seen = prospect.version
+    advance_case(session, lead, prospect, "visite", version=seen)
+    with pytest.raises(StaleVersionError, match="pendant que vous le consultiez") as stale:
+        advance_case(session, lead, prospect, "offre", version=seen)
+    assert stale.value.current.stage == "visite"
+    assert [e.details["to"] for e in events_of(session, prospect)] == ["visite"]
+
+
+def test_the_case_does_not_move_while_a_redirection_waits(session):
+    prospect = new_prospect(session, stage="recherche")
+    session.add(
+        Redirection(
+            prospect_id=prospect.id,
+            from_epci_siren=METROPOLE,
+            to_epci_siren=GATINE_RACAN,
+            message="Voyez Polaxis",
+        )
+    )
+    session.flush()
+    with pytest.raises(ValidationError, match="attend une réponse"):
+        advance_case(
+            session, referent_of(session, METROPOLE), prospect, "visite", version=prospect.version
+        )
+
+
+@pytest.mark.parametrize(
+    ("to_stage", "given", "field", "message"),
+    [
+        ("option", {}, "terr_id", "Choisissez le terrain"),
+        ("installe", {"jobs_created": 3}, "on", "Indiquez la date"),
+        ("installe", {"on": date.today() + timedelta(days=2), "jobs_created": 3}, "on", "futur"),
+        ("installe", {"on": YESTERDAY}, "jobs_created", "Indiquez le nombre"),
+        ("installe", {"on": YESTERDAY, "jobs_created": -1}, "jobs_created", "négatif"),
+        ("perdu", {"reason": "   "}, "reason", "pourquoi le projet est perdu"),
+    ],
+)
+def test_a_move_without_what_it_needs_is_refused(session, to_stage, given, field, message):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    if to_stage == "installe":
+        given = {"terr_id": plot.terr_id, **given}
+    with pytest.raises(ValidationError) as refused:
+        advance_case(
+            session,
+            referent_of(session, METROPOLE),
+            prospect,
+            to_stage,
+            version=prospect.version,
+            **given,
+        )
+    assert message in refused.value.errors[field]
+    assert prospect.stage == "offre" and plot.terr_stade_comm != RESERVED
+
+
+def in_matching(session, terr_id: str) -> bool:
+    return bool(
+        session.scalar(
+            text("SELECT count(*) FROM matching_plot WHERE terr_id = :t"), {"t": terr_id}
+        )
+    )
+
+
+def plot_events(session, terr_id: str) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "terrain", AuditEvent.entity_id == terr_id)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def test_an_option_reserves_the_plot_and_the_history_names_the_project_not_the_company(
+    session,
+):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    before, version = plot.terr_stade_comm, plot.version
+    lead = referent_of(session, METROPOLE)
+    event = advance_case(
+        session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id
+    )
+    assert plot.terr_stade_comm == RESERVED and plot.version == version + 1
+    assert prospect.terr_id == plot.terr_id
+    assert event.details == {
+        "from": "offre",
+        "to": "option",
+        "terr_id": plot.terr_id,
+        "plot_stage_before": before,
+    }
+    last = plot_events(session, plot.terr_id)[-1]
+    assert last.reason == f"Option posée (projet n° {prospect.id})"
+    assert last.changes["terr_stade_comm"] == [before, RESERVED]
+    assert last.actor_label == lead.label
+    assert COMPANY not in str(last.changes) + last.reason
+    assert not in_matching(session, plot.terr_id)  # no longer offered to other companies
+
+
+def test_installation_after_an_option_sells_the_plot(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
+    event = advance_case(
+        session,
+        lead,
+        prospect,
+        "installe",
+        version=prospect.version,
+        terr_id=plot.terr_id,
+        on=YESTERDAY,
+        jobs_created=35,
+        note="Signature chez le notaire",
+    )
+    assert plot.terr_stade_comm == SOLD
+    assert (prospect.stage, prospect.installed_on, prospect.jobs_created) == (
+        "installe",
+        YESTERDAY,
+        35,
+    )
+    assert (
+        event.details["plot_stage_before"] == RESERVED and event.note == "Signature chez le notaire"
+    )
+    assert plot_events(session, plot.terr_id)[-1].reason == (
+        f"Installation d’entreprise (projet n° {prospect.id})"
+    )
+
+
+def test_installation_straight_after_an_offer_sells_a_plot_on_sale(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    advance_case(
+        session,
+        referent_of(session, METROPOLE),
+        prospect,
+        "installe",
+        version=prospect.version,
+        terr_id=plot.terr_id,
+        on=YESTERDAY,
+        jobs_created=0,
+    )
+    assert plot.terr_stade_comm == SOLD and prospect.jobs_created == 0
+
+
+@pytest.mark.parametrize("to_stage", ["perdu", "recherche"])
+def test_leaving_an_option_gives_the_plot_its_previous_stage_back(session, to_stage):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    plot.terr_stade_comm = "en vente avec contraintes"
+    session.flush()
+    lead = referent_of(session, METROPOLE)
+    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
+    event = advance_case(
+        session, lead, prospect, to_stage, version=prospect.version, **inputs_for(session, "perdu")
+    )
+    assert plot.terr_stade_comm == "en vente avec contraintes"
+    assert prospect.terr_id is None and prospect.stage == to_stage
+    assert event.details["released_terr_id"] == plot.terr_id
+    assert event.details["plot_stage_restored"] == "en vente avec contraintes"
+    assert (
+        plot_events(session, plot.terr_id)[-1].reason == f"Option levée (projet n° {prospect.id})"
+    )
+    assert in_matching(session, plot.terr_id)
+    if to_stage == "perdu":
+        assert prospect.lost_reason == "Implantation choisie hors du département"
+
+
+def test_a_plot_changed_by_hand_since_the_option_is_left_as_it_is(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
+    plot.terr_stade_comm = "non commercialisé"
+    session.flush()
+    event = advance_case(
+        session, lead, prospect, "perdu", version=prospect.version, reason="Abandon du projet"
+    )
+    assert plot.terr_stade_comm == "non commercialisé"
+    assert event.details["plot_stage_restored"] is None
+
+
+def test_installing_on_another_plot_than_the_optioned_one_releases_the_option(session):
+    prospect = new_prospect(session, stage="offre")
+    first, second = plots_on_sale(session, METROPOLE, 2)
+    lead = referent_of(session, METROPOLE)
+    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=first.terr_id)
+    advance_case(
+        session,
+        lead,
+        prospect,
+        "installe",
+        version=prospect.version,
+        terr_id=second.terr_id,
+        on=YESTERDAY,
+        jobs_created=4,
+    )
+    assert (first.terr_stade_comm, second.terr_stade_comm) == ("en vente", SOLD)
+    assert prospect.terr_id == second.terr_id
+
+
+def test_an_option_on_a_plot_not_on_sale_is_refused_and_nothing_changes(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    plot.terr_stade_comm = "non commercialisé"
+    session.flush()
+    with pytest.raises(ValidationError, match="n’est pas en vente"):
+        advance_case(
+            session,
+            referent_of(session, METROPOLE),
+            prospect,
+            "option",
+            version=prospect.version,
+            terr_id=plot.terr_id,
+        )
+    assert prospect.stage == "offre" and prospect.terr_id is None
+
+
+@pytest.mark.parametrize("to_stage", ["option", "installe"])
+def test_a_plot_of_another_epci_is_refused(session, to_stage):
+    prospect = new_prospect(session, stage="offre")
+    elsewhere = plots_on_sale(session, GATINE_RACAN)[0]
+    given = {**inputs_for(session, to_stage), "terr_id": elsewhere.terr_id}
+    with pytest.raises(PermissionDeniedError, match="autre EPCI"):
+        advance_case(
+            session,
+            referent_of(session, METROPOLE),
+            prospect,
+            to_stage,
+            version=prospect.version,
+            **given,
+        )
+    assert elsewhere.terr_stade_comm in ("en vente", "en vente avec contraintes")
+    assert prospect.stage == "offre"
+
+
+def test_a_failed_step_inside_a_move_undoes_the_release_of_the_option(session):
+    """option → installe on another plot that is not on sale: the first plot stays reserved."""
+    prospect = new_prospect(session, stage="offre")
+    first, second = plots_on_sale(session, METROPOLE, 2)
+    lead = referent_of(session, METROPOLE)
+    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=first.terr_id)
+    second.terr_stade_comm = "non commercialisé"
+    session.flush()
+    with pytest.raises(ValidationError):
+        advance_case(
+            session,
+            lead,
+            prospect,
+            "installe",
+            version=prospect.version,
+            terr_id=second.terr_id,
+            on=YESTERDAY,
+            jobs_created=1,
+        )
+    session.expire_all()
+    assert session.get(Terrain, first.terr_id).terr_stade_comm == RESERVED
+    assert prospect.terr_id == first.terr_id and prospect.stage == "option"

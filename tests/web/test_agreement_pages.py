@@ -1,0 +1,332 @@
+"""The agreement pages: creating one from a redirection, signing it as each party, the signed
+PDF, the calculator, the ledger and its exports, and what outsiders never see."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from agreement_cases import (
+    COMPANY,
+    GATINE,
+    METROPOLE,
+    accepted_redirection,
+    referent_user,
+    small_pdf,
+    third_epci,
+)
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web_helpers import Page, csrf_token_of, form_values, page_of, post_form, visible_text
+
+from foncier import agreements as core
+from foncier.models import Agreement, Epci, Notification
+from foncier.sharing import split_by_population
+from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
+
+ClientFor = Callable[[str], FlaskClient]
+
+
+def client_of(client_for: ClientFor, session: Session, siren: str) -> FlaskClient:
+    return client_for(referent_user(session, siren).email)
+
+
+def table_text(page: Page, table_id: str) -> str:
+    """The visible text of the table ``table_id``."""
+    match = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page.html, flags=re.S)
+    assert match, f"no table #{table_id}"
+    return visible_text(match.group(0))
+
+
+def euros_text(value: Decimal) -> str:
+    """As the pages print it once spaces are folded: « 10 000,00 € »."""
+    return f"{value:,.2f} €".replace(",", " ").replace(".", ",")
+
+
+def create_through_the_form(client: FlaskClient, redirection_id: int) -> int:
+    url = f"/conventions/nouvelle?redirection={redirection_id}"
+    values = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
+    shares = {
+        key.replace("-siren", "-share"): {METROPOLE: "40", GATINE: "60"}[value]
+        for key, value in values.items()
+        if key.endswith("-siren") and value in (METROPOLE, GATINE)
+    }
+    values |= shares | {
+        "tax_kind": "cfe",
+        "tax_years": "5",
+        "first_year": "2027",
+        "estimated_annual_amount": "10 000,00",
+        "compensation_eur": "5000",
+        "compensation_payer_siren": METROPOLE,
+        "compensation_payee_siren": GATINE,
+        "free_text": f"Suivi des emplois de {COMPANY}.",
+    }
+    response = client.post(url, data=values)
+    assert response.status_code == 302, page_of(response).text
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def agreement_id(session: Session, client_for: ClientFor) -> int:
+    """An agreement created by the Métropole's référent from the founding redirection."""
+    redirection = accepted_redirection(session, jobs_created=25)
+    return create_through_the_form(client_of(client_for, session, METROPOLE), redirection.id)
+
+
+def sign(client: FlaskClient, agreement_id: int) -> Page:
+    url = f"/conventions/{agreement_id}"
+    response = client.post(
+        f"{url}/signer",
+        data={"csrf_token": csrf_token_of(client, url), "signed_on": date.today().isoformat()},
+        follow_redirects=True,
+    )
+    return page_of(response)
+
+
+def signed_by_both(session: Session, client_for: ClientFor, agreement_id: int) -> None:
+    for siren in (METROPOLE, GATINE):
+        assert sign(client_of(client_for, session, siren), agreement_id).status == 200
+
+
+# --- creating and signing -------------------------------------------------------------------
+
+
+def test_the_form_from_a_redirection_prefills_its_two_epcis(
+    session: Session, client_for: ClientFor
+) -> None:
+    redirection = accepted_redirection(session)
+    client = client_of(client_for, session, METROPOLE)
+    html = client.get(f"/conventions/nouvelle?redirection={redirection.id}").get_data(as_text=True)
+    values = form_values(html, "formulaire-convention")
+    ticked = {
+        values[key.replace("-included", "-siren")] for key in values if key.endswith("-included")
+    }
+    assert ticked == {METROPOLE, GATINE}
+    assert values["redirections"] == str(redirection.id)
+    assert COMPANY in html  # the référent is in the know: the choice names the company
+
+
+def test_creating_asks_the_other_party_to_sign(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    agreement = session.get(Agreement, agreement_id)
+    assert agreement is not None and agreement.status == "brouillon"
+    gatine_user = referent_user(session, GATINE)
+    notes = session.scalars(select(Notification).where(Notification.user_id == gatine_user.id))
+    assert [n.link for n in notes] == [f"/conventions/{agreement_id}"]
+    page = page_of(client_of(client_for, session, METROPOLE).get(f"/conventions/{agreement_id}"))
+    assert COMPANY in page.text and "Signer pour Tours Métropole Val de Loire" in page.text
+
+
+def test_both_signatures_make_it_signed(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    first = sign(client_of(client_for, session, METROPOLE), agreement_id)
+    assert "attend la signature des autres parties" in first.text
+    second = sign(client_of(client_for, session, GATINE), agreement_id)
+    assert "la convention est signée" in second.text
+    assert "Signer pour" not in second.text
+    assert session.get_one(Agreement, agreement_id).status == "signee"
+
+
+def test_the_projection_table_shows_each_partys_yearly_share(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    page = page_of(client_of(client_for, session, GATINE).get(f"/conventions/{agreement_id}"))
+    projection = table_text(page, "projection")
+    assert "2031" in projection and "6 000,00 €" in projection and "50 000,00 €" in projection
+
+
+def test_an_edit_from_an_old_version_answers_409(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    client = client_of(client_for, session, GATINE)
+    url = f"/conventions/{agreement_id}/modifier"
+    stale = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
+    fresh = dict(stale, title="Titre changé par l’autre")
+    assert client.post(url, data=fresh).status_code == 302
+    response = client.post(url, data=dict(stale, title="Mon titre"))
+    assert response.status_code == 409
+    assert "pendant que vous la modifiiez" in page_of(response).text
+
+
+def test_status_buttons_follow_the_table(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    client = client_of(client_for, session, GATINE)
+    page = page_of(client.get(f"/conventions/{agreement_id}"))
+    assert page.values("data-status") == ["en_vigueur", "terminee"]
+    version = session.get_one(Agreement, agreement_id).version
+    url = f"/conventions/{agreement_id}/statut"
+    data = {"status": "en_vigueur", "version": str(version)}
+    response = post_form(client, url, data, form_page=f"/conventions/{agreement_id}")
+    assert response.status_code == 302
+    refused = post_form(client, url, data, form_page=f"/conventions/{agreement_id}")
+    assert refused.status_code in (400, 409)
+
+
+# --- the signed PDF ---------------------------------------------------------------------------
+
+
+def test_upload_and_download_the_signed_pdf(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    client = client_of(client_for, session, GATINE)
+    url = f"/conventions/{agreement_id}"
+    pdf = small_pdf()
+    response = client.post(
+        f"{url}/document",
+        data={
+            "csrf_token": csrf_token_of(client, url),
+            "document": (io.BytesIO(pdf), "Signée.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    download = client_of(client_for, session, METROPOLE).get(f"{url}/document")
+    assert download.status_code == 200 and download.data == pdf
+    assert download.mimetype == "application/pdf"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="Signee.pdf"'
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    refused = client.post(
+        f"{url}/document",
+        data={"csrf_token": csrf_token_of(client, url), "document": (io.BytesIO(b"MZ"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400 and "n’est pas un PDF" in page_of(refused).text
+
+
+def test_a_third_epci_may_not_sign_edit_nor_download(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    core.attach_document(
+        session,
+        core.Actor.of(referent_user(session, GATINE)),
+        session.get_one(Agreement, agreement_id),
+        "c.pdf",
+        small_pdf(),
+    )
+    third = client_of(client_for, session, third_epci(session))
+    url = f"/conventions/{agreement_id}"
+    assert third.get(f"{url}/document").status_code == 403
+    assert third.get(f"{url}/modifier").status_code == 403
+    token = csrf_token_of(third, url)
+    refused = third.post(f"{url}/signer", data={"csrf_token": token, "signed_on": "2026-01-05"})
+    assert refused.status_code == 403
+
+
+# --- what outsiders see -------------------------------------------------------------------------
+
+
+OUTSIDER_URLS = (
+    "/conventions",
+    "/conventions/{id}",
+    "/conventions/registre",
+    "/conventions/registre.csv",
+    "/conventions/registre-epci.csv",
+    "/conventions/calculateur",
+)
+
+
+@pytest.mark.parametrize("who", ["partner", "third"])
+def test_outsiders_never_see_the_company(
+    session: Session, client_for: ClientFor, agreement_id: int, who: str
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    outsider = (
+        client_for(PARTNER_EMAIL)
+        if who == "partner"
+        else client_of(client_for, session, third_epci(session))
+    )
+    for url in OUTSIDER_URLS:
+        response = outsider.get(url.format(id=agreement_id))
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        assert COMPANY not in text and "Suivi des emplois de" not in text, url
+    detail = page_of(outsider.get(f"/conventions/{agreement_id}"))
+    assert "entreprise confidentielle" in detail.text and "5 000,00 €" in detail.text
+    workbook = load_workbook(io.BytesIO(outsider.get("/conventions/registre.xlsx").data))
+    cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row]
+    assert not any(COMPANY in cell for cell in cells)
+
+
+def test_the_coordinator_reads_the_company_in_the_ledger_and_its_exports(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    coordinator = client_for(COORDINATOR_EMAIL)
+    ledger = page_of(coordinator.get("/conventions/registre"))
+    assert COMPANY in table_text(ledger, "registre")
+    csv_text = coordinator.get("/conventions/registre.csv").get_data(as_text=True)
+    assert COMPANY in csv_text and "50000,00" in csv_text
+    totals = coordinator.get("/conventions/registre-epci.csv").get_data(as_text=True)
+    metropole_row = next(line for line in totals.splitlines() if line.startswith(METROPOLE))
+    assert metropole_row.split(";")[2:7] == ["1", "0,00", "5000,00", "20000,00", "0"]
+    workbook = load_workbook(io.BytesIO(coordinator.get("/conventions/registre.xlsx").data))
+    assert workbook.sheetnames == ["Conventions", "Totaux par EPCI"]
+    assert workbook["Conventions"]["E2"].value == COMPANY
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def test_the_list_filters_by_status_and_says_when_nothing_matches(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    client = client_for(PARTNER_EMAIL)
+    drafts = page_of(client.get("/conventions?statut=brouillon"))
+    assert drafts.values("data-agreement-id") == [str(agreement_id)]
+    assert f"Convention n° {agreement_id}" in drafts.text
+    signed = page_of(client.get(f"/conventions?statut=signee&epci={GATINE}"))
+    assert signed.values("data-agreement-id") == []
+    assert "Aucune convention ne correspond à ces critères" in signed.text
+    assert client.get("/conventions?tri=nimporte").status_code == 400
+
+
+def test_the_partner_has_no_new_agreement_button_nor_form(client: FlaskClient) -> None:
+    assert "nouvelle-convention" not in client.get("/conventions").get_data(as_text=True)
+    assert client.get("/conventions/nouvelle").status_code == 403
+
+
+# --- calculator ---------------------------------------------------------------------------------
+
+
+def test_the_calculator_splits_ten_thousand_euros_among_the_ccs_exactly(
+    session: Session, client: FlaskClient
+) -> None:
+    page = page_of(client.get("/conventions/calculateur?montant=10+000,00&mode=population"))
+    assert page.status == 200
+    parts = [
+        Decimal(re.sub(r"[^\d,]", "", cell).replace(",", "."))
+        for cell in re.findall(r"data-part>([^<]*)<", page.html)
+    ]
+    assert len(parts) == 10 and sum(parts) == Decimal("10000.00")
+    assert page.element_text("total-repartition") == euros_text(Decimal("10000.00"))
+    populations = dict(
+        session.execute(
+            select(Epci.siren, Epci.population).where(Epci.nature == "CC").order_by(Epci.nom)
+        ).all()
+    )
+    expected = split_by_population(Decimal("10000.00"), populations)
+    assert parts == list(expected.values())
+
+
+def test_the_calculator_projects_years_and_refuses_fractions_of_cents(
+    client: FlaskClient,
+) -> None:
+    page = page_of(
+        client.get("/conventions/calculateur?montant=1000&mode=egal&annees=3&premiere_annee=2027")
+    )
+    assert "2029" in table_text(page, "projection")
+    refused = page_of(client.get("/conventions/calculateur?montant=10,001&mode=egal"))
+    assert refused.status == 400 and "plus de deux décimales" in refused.text
+    shares = page_of(client.get("/conventions/calculateur?montant=10&mode=parts"))
+    assert shares.status == 400 and "100 %" in shares.text

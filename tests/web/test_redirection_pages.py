@@ -1,0 +1,432 @@
+"""Redirection pages: the case panel of a project page, proposing, answering, withdrawing,
+moving the case, the list of redirections and the inbox — who gets 403, 409 when someone
+acted first, forms that keep what was typed, nothing saved when the mail server fails."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from case_helpers import (
+    COMPANY,
+    GATINE_RACAN,
+    METROPOLE,
+    OUTBOX,
+    new_prospect,
+    plots_on_sale,
+    referent_of,
+    third_epci,
+    unreachable_smtp,
+    user_of,
+)
+from sqlalchemy import func, select
+from web_helpers import form_values, page_of, post_form
+
+from foncier.cases import RESERVED
+from foncier.models import (
+    CaseEvent,
+    Epci,
+    Notification,
+    Prospect,
+    Redirection,
+    ShortlistedPlot,
+    Terrain,
+)
+from foncier.notifications import PER_PAGE
+from foncier.redirections import accept_redirection, propose_redirection
+from seed.accounts import COORDINATOR_EMAIL, referent_email
+
+METROPOLE_EMAIL = "referent.tours-metropole-val-de-loire@demo.foncier.test"
+GATINE_EMAIL = "referent.gatine-racan@demo.foncier.test"
+MESSAGE = "Rien de 2 ha chez nous ; Polaxis convient."
+
+
+@pytest.fixture
+def metropole(client_for):
+    return client_for(METROPOLE_EMAIL)
+
+
+@pytest.fixture
+def gatine(client_for):
+    return client_for(GATINE_EMAIL)
+
+
+@pytest.fixture
+def third(session, client_for):
+    return client_for(referent_email(session.get(Epci, third_epci(session))))
+
+
+@pytest.fixture
+def project(session) -> Prospect:
+    """A Métropole project with two Polaxis plots and one Métropole plot shortlisted."""
+    prospect = new_prospect(session, stage="recherche")
+    kept = [*plots_on_sale(session, GATINE_RACAN, 2), *plots_on_sale(session, METROPOLE, 1)]
+    session.add_all(ShortlistedPlot(prospect_id=prospect.id, terr_id=p.terr_id) for p in kept)
+    session.flush()
+    return prospect
+
+
+def polaxis_plots(session) -> list[str]:
+    return [p.terr_id for p in plots_on_sale(session, GATINE_RACAN, 2)]
+
+
+def propose_through_the_page(client, session, project, **changes):
+    page = client.get(f"/projets/{project.id}").get_data(as_text=True)
+    values = form_values(page, "formulaire-redirection")
+    values |= {
+        "redirection-to_epci_siren": GATINE_RACAN,
+        "redirection-message": MESSAGE,
+        "redirection-terr_ids": polaxis_plots(session),
+    }
+    values |= changes
+    return client.post(f"/projets/{project.id}/rediriger", data=values)
+
+
+def proposed(session, project) -> Redirection:
+    return propose_redirection(
+        session,
+        referent_of(session, METROPOLE),
+        OUTBOX,
+        project,
+        GATINE_RACAN,
+        polaxis_plots(session),
+        MESSAGE,
+    )
+
+
+def count(session, model, *where) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# --- the panel on the project page -----------------------------------------------------------
+
+
+def test_the_lead_sees_the_moves_allowed_now_and_the_proposal_form(session, metropole, project):
+    page = page_of(metropole.get(f"/projets/{project.id}"))
+    assert page.status == 200
+    assert page.element_text("etape-actuelle") == "Recherche de terrain"
+    moves = re.findall(r'<form [^>]*id="etape-([a-z]+)"', page.html)
+    assert moves == ["visite", "offre", "perdu"]
+    proposal = form_values(page.html, "formulaire-redirection")
+    assert "redirection-message" in proposal
+    targets = re.findall(r'<option value="(\d{9})"', page.html)
+    assert GATINE_RACAN in targets and METROPOLE not in targets
+    # Only the shortlisted plots of other EPCIs are offered.
+    offered = re.findall(r'name="redirection-terr_ids"[^>]*value="([^"]+)"', page.html)
+    assert sorted(offered) == sorted(polaxis_plots(session))
+
+
+def test_people_who_do_not_lead_see_no_forms(session, gatine, client, project):
+    for other in (gatine, client):
+        page = page_of(other.get(f"/projets/{project.id}"))
+        assert page.status == 200
+        assert 'id="formulaire-redirection"' not in page.html
+        assert 'id="etape-visite"' not in page.html
+
+
+# --- proposing -------------------------------------------------------------------------------
+
+
+def test_proposing_through_the_page_tells_the_target_and_shows_in_its_inbox(
+    session, metropole, gatine, project
+):
+    response = propose_through_the_page(metropole, session, project)
+    assert response.status_code == 302 and response.location == f"/projets/{project.id}"
+    redirection = session.scalars(
+        select(Redirection).where(Redirection.prospect_id == project.id)
+    ).one()
+    assert sorted(p.terr_id for p in redirection.plots) == sorted(polaxis_plots(session))
+    followed = page_of(metropole.get(f"/projets/{project.id}"))
+    assert "Projet proposé à Communauté de communes de Gâtine-Racan" in followed.text
+    assert 'id="redirection-en-attente"' in followed.html
+    assert 'id="etape-visite"' not in followed.html  # the case waits for the answer
+
+    inbox = page_of(gatine.get("/boite"))
+    assert f"Projet proposé à votre EPCI : {COMPANY}" in inbox.text
+    assert inbox.values("data-read") == ["non"]
+    menu = re.search(r'href="/boite"[^>]*>(.*?)</a>', inbox.html, re.S).group(1)
+    assert "1" in menu and "non lu" in menu
+
+
+def test_a_wrong_proposal_keeps_what_was_typed(session, metropole, project):
+    response = propose_through_the_page(
+        metropole,
+        session,
+        project,
+        **{"redirection-to_epci_siren": third_epci(session)},
+    )
+    page = page_of(response)
+    assert page.status == 400
+    assert "ne sont pas dans" in page.text
+    assert MESSAGE in page.html  # the message typed is still there
+    kept = re.findall(r'value="([^"]+)"[^>]*checked|checked[^>]*value="([^"]+)"', page.html)
+    assert {a or b for a, b in kept} == set(polaxis_plots(session))
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
+
+
+@pytest.mark.parametrize("who", ["gatine", "client", "coordinator"])
+def test_only_the_lead_proposes(request, session, client_for, project, who):
+    other = client_for(COORDINATOR_EMAIL) if who == "coordinator" else request.getfixturevalue(who)
+    response = post_form(
+        other,
+        f"/projets/{project.id}/rediriger",
+        {"redirection-to_epci_siren": GATINE_RACAN, "redirection-message": MESSAGE},
+        form_page="/boite",
+    )
+    assert response.status_code == 403
+    assert "Seuls les référents de l’EPCI qui suit le projet" in page_of(response).text
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
+
+
+def test_a_failing_mail_server_saves_nothing_and_says_so(app, session, metropole, project):
+    app.config["MAIL_SETTINGS"] = unreachable_smtp()
+    response = propose_through_the_page(metropole, session, project)
+    page = page_of(response)
+    assert page.status == 502
+    assert "Le message n’a pas pu être envoyé : rien n’a été enregistré" in page.text
+    assert MESSAGE in page.html
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
+    assert count(session, Notification, Notification.prospect_id == project.id) == 0
+    assert count(session, CaseEvent, CaseEvent.prospect_id == project.id) == 0
+
+
+# --- the proposal as its receiver reads it ---------------------------------------------------
+
+
+def test_the_receiver_reads_the_company_the_message_and_the_plots(session, gatine, project):
+    redirection = proposed(session, project)
+    page = page_of(gatine.get(f"/redirections/{redirection.id}"))
+    assert page.status == 200
+    assert page.element_text("entreprise") == COMPANY
+    assert page.element_text("message") == MESSAGE
+    for terr_id in polaxis_plots(session):
+        assert f'href="/terrains/{terr_id}"' in page.html
+    assert 'id="formulaire-accepter"' in page.html and 'id="formulaire-refuser"' in page.html
+    reasons = re.findall(r'<option value="([a-z_]+)"', page.html)
+    assert "pas_de_terrain" in reasons and "autre" in reasons
+
+
+@pytest.mark.parametrize(("who", "status"), [("third", 403), ("client", 403), ("coordinator", 200)])
+def test_only_those_in_the_know_read_a_proposal(request, session, client_for, project, who, status):
+    redirection = proposed(session, project)
+    other = client_for(COORDINATOR_EMAIL) if who == "coordinator" else request.getfixturevalue(who)
+    page = page_of(other.get(f"/redirections/{redirection.id}"))
+    assert page.status == status
+    assert (COMPANY in page.text) is (status == 200)
+    assert 'id="formulaire-accepter"' not in page.html
+
+
+def answer(client, redirection, action: str, **values):
+    page = client.get(f"/redirections/{redirection.id}").get_data(as_text=True)
+    data = form_values(page, f"formulaire-{action}") | values
+    return client.post(f"/redirections/{redirection.id}/{action}", data=data)
+
+
+def test_accepting_hands_over_the_lead_and_a_second_accept_gets_409(
+    session, gatine, metropole, client_for, project
+):
+    redirection = proposed(session, project)
+    page = gatine.get(f"/redirections/{redirection.id}").get_data(as_text=True)
+    form = form_values(page, "formulaire-accepter")
+
+    response = gatine.post(f"/redirections/{redirection.id}/accepter", data=form)
+    assert response.status_code == 302 and response.location == f"/projets/{project.id}"
+    session.expire_all()
+    assert project.lead_epci_siren == GATINE_RACAN
+    assert "a accepté le projet" in page_of(metropole.get("/boite")).text
+
+    again = page_of(gatine.post(f"/redirections/{redirection.id}/accepter", data=form))
+    assert again.status == 409
+    assert "Cette proposition a déjà reçu une suite (elle est acceptée)" in again.text
+    assert count(session, CaseEvent, CaseEvent.kind == "redirection_accepted") == 1
+
+
+def test_declining_needs_a_note_for_other_and_keeps_it(session, gatine, project):
+    redirection = proposed(session, project)
+    refused = page_of(answer(gatine, redirection, "refuser", **{"refuser-reason": "autre"}))
+    assert refused.status == 400 and "Précisez le motif du refus" in refused.text
+    assert re.search(r'<option selected value="autre"|<option value="autre" selected', refused.html)
+
+    done = answer(
+        gatine,
+        redirection,
+        "refuser",
+        **{"refuser-reason": "autre", "refuser-note": "Parc réservé à la logistique"},
+    )
+    assert done.status_code == 302
+    page = page_of(gatine.get(f"/redirections/{redirection.id}"))
+    assert page.values("data-status") == ["declinee"]
+    assert "autre raison (précisez) : Parc réservé à la logistique" in page.text
+    assert 'id="formulaire-accepter"' not in page.html
+
+
+@pytest.mark.parametrize(("who", "action"), [("metropole", "accepter"), ("gatine", "retirer")])
+def test_the_wrong_side_gets_403(request, session, project, who, action):
+    redirection = proposed(session, project)
+    response = post_form(
+        request.getfixturevalue(who),
+        f"/redirections/{redirection.id}/{action}",
+        {f"{action}-version": str(redirection.version)},
+        form_page=f"/redirections/{redirection.id}",
+    )
+    assert response.status_code == 403
+    session.expire_all()
+    assert redirection.status == "proposee"
+
+
+def test_the_proposer_withdraws(session, metropole, gatine, project):
+    redirection = proposed(session, project)
+    assert answer(metropole, redirection, "retirer").status_code == 302
+    session.expire_all()
+    assert redirection.status == "retiree"
+    assert "Proposition retirée" in page_of(gatine.get("/boite")).text
+
+
+# --- moving the case -------------------------------------------------------------------------
+
+
+def move(client, project, stage: str, **values):
+    page = client.get(f"/projets/{project.id}").get_data(as_text=True)
+    data = form_values(page, f"etape-{stage}") | {f"{stage}-{k}": v for k, v in values.items()}
+    return client.post(f"/projets/{project.id}/etape", data=data)
+
+
+def test_an_option_through_the_page_reserves_the_plot(session, metropole, project):
+    plot = plots_on_sale(session, METROPOLE)[0]
+    assert move(metropole, project, "offre").status_code == 302
+    response = move(metropole, project, "option", terr_id=plot.terr_id)
+    assert response.status_code == 302
+    session.expire_all()
+    assert project.stage == "option"
+    assert session.get(Terrain, plot.terr_id).terr_stade_comm == RESERVED
+    page = page_of(metropole.get(f"/projets/{project.id}"))
+    assert page.element_text("etape-actuelle") == "Option ou compromis"
+    assert re.findall(r'<form [^>]*id="etape-([a-z]+)"', page.html) == [
+        "recherche",
+        "installe",
+        "perdu",
+    ]
+
+
+def test_an_installation_without_its_date_keeps_what_was_typed(session, metropole, project):
+    move(metropole, project, "offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    page = page_of(move(metropole, project, "installe", terr_id=plot.terr_id, jobs_created="27"))
+    assert page.status == 400
+    assert "Indiquez la date d’installation" in page.text
+    assert 'value="27"' in page.html
+    assert re.search(rf'<option selected value="{plot.terr_id}"', page.html)
+    late = date.today() + timedelta(days=3)
+    future = page_of(
+        move(metropole, project, "installe", terr_id=plot.terr_id, on=late.isoformat(),
+             jobs_created="27")
+    )  # fmt: skip
+    assert future.status == 400 and "ne peut pas être dans le futur" in future.text
+
+
+def test_a_move_from_a_stale_page_gets_409(session, metropole, project):
+    page = metropole.get(f"/projets/{project.id}").get_data(as_text=True)
+    stale = form_values(page, "etape-visite")
+    assert move(metropole, project, "offre").status_code == 302
+    response = page_of(metropole.post(f"/projets/{project.id}/etape", data=stale))
+    assert response.status == 409
+    assert "Quelqu’un a fait avancer ou modifié ce projet" in response.text
+    session.expire_all()
+    assert project.stage == "offre"
+
+
+@pytest.mark.parametrize("who", ["gatine", "client"])
+def test_only_the_lead_moves_the_case(request, session, project, who):
+    response = post_form(
+        request.getfixturevalue(who),
+        f"/projets/{project.id}/etape",
+        {"etape": "visite", "visite-version": str(project.version)},
+        form_page="/boite",
+    )
+    assert response.status_code == 403
+    session.expire_all()
+    assert project.stage == "recherche"
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+def test_the_list_names_the_company_only_for_those_in_the_know(
+    session, metropole, third, client, project
+):
+    redirection = proposed(session, project)
+    mine = page_of(metropole.get("/redirections"))
+    assert COMPANY in mine.text and mine.values("data-direction") == ["envoyee"]
+    network = page_of(client.get("/redirections"))
+    assert COMPANY not in network.text
+    assert f"Projet confidentiel n° {project.id}" in network.text
+    assert str(redirection.id) in network.values("data-redirection-id")
+    assert page_of(third.get("/redirections")).values("data-redirection-id") == []
+
+
+def test_the_inbox_newest_first_unread_in_bold_read_on_open(session, gatine, project):
+    me = user_of(session, GATINE_EMAIL)
+    session.add_all(
+        Notification(user_id=me.id, subject=f"Ancien message {i}", body="…", link=None)
+        for i in range(PER_PAGE)
+    )
+    session.flush()
+    proposed(session, project)
+    first = page_of(gatine.get("/boite"))
+    assert first.status == 200
+    assert f"{PER_PAGE + 1} messages, dont {PER_PAGE + 1} non lus" in first.text
+    assert "<strong>Projet proposé à votre EPCI" in first.html
+    second = page_of(gatine.get("/boite?page=2"))
+    assert len(second.values("data-notification-id")) == 1
+    assert gatine.get("/boite?page=3").status_code == 404
+
+    newest = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == me.id, Notification.link.is_not(None))
+        .order_by(Notification.id.desc())
+    ).first()
+    opened = post_form(
+        gatine, f"/boite/{newest.id}/lu", {"ouvrir": "1", "page": "1"}, form_page="/boite"
+    )
+    assert opened.status_code == 302 and opened.location == newest.link
+    session.expire_all()
+    assert newest.read_at is not None
+    assert f"dont {PER_PAGE} non lus" in page_of(gatine.get("/boite")).text
+
+
+def test_someone_elses_message_is_not_found(session, gatine, metropole, project):
+    proposed(session, project)
+    theirs = session.scalars(
+        select(Notification).where(Notification.user_id == user_of(session, GATINE_EMAIL).id)
+    ).first()
+    response = post_form(metropole, f"/boite/{theirs.id}/lu", form_page="/boite")
+    assert response.status_code == 404
+    session.expire_all()
+    assert theirs.read_at is None
+
+
+def test_an_empty_inbox_says_so(client):
+    page = page_of(client.get("/boite"))
+    assert page.status == 200
+    assert "Aucun message pour l’instant" in page.text
+    assert page.values("data-notification-id") == []
+
+
+def test_an_installed_redirected_project_links_to_recording_its_agreement(session, gatine, project):
+    redirection = proposed(session, project)
+    target = referent_of(session, GATINE_RACAN)
+    accept_redirection(session, target, OUTBOX, redirection, redirection.version)
+    session.expire_all()
+    assert 'id="accord-' not in gatine.get(f"/projets/{project.id}").get_data(as_text=True)
+    plot = plots_on_sale(session, GATINE_RACAN)[0]
+    for stage, values in (
+        ("offre", {}),
+        ("installe", {"terr_id": plot.terr_id, "on": "2025-03-03", "jobs_created": "30"}),
+    ):
+        assert move(gatine, project, stage, **values).status_code == 302
+    page = page_of(gatine.get(f"/projets/{project.id}"))
+    assert page.element_text("etape-actuelle") == "Installée"
+    link = re.search(rf'href="([^"]+)" id="accord-{redirection.id}"', page.html).group(1)
+    assert link.endswith(f"redirection={redirection.id}")
+    assert gatine.get(link.replace("&amp;", "&")).status_code == 200
