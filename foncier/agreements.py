@@ -20,30 +20,26 @@ covered by one live (not ended) agreement at most, so the ledger counts nothing 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final, TextIO
 
-from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, sharing
 from foncier.casework import epcis_in_the_know
-from foncier.cnig.xlsx_export import Sheet
-from foncier.cnig.xlsx_export import _fill as fill_sheet
+from foncier.cnig.xlsx_export import Sheet, workbook_of
+from foncier.db import locked_row, saving
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.history import _inert as inert
+from foncier.history import inert_cell, spreadsheet_csv
+from foncier.inventory import epci_names
 from foncier.mail import MailSettings
 from foncier.models import (
     Agreement,
@@ -228,7 +224,7 @@ class AgreementView:
 def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
     agreement = _agreement(session, agreement_id)
     details = may_see_details(session, actor, agreement)
-    names = _epci_names(session)
+    names = epci_names(session)
     document = session.get(AgreementDocument, agreement.id) if details else None
     parties = _party_sirens(agreement)
     negotiator = may_negotiate(actor, parties)
@@ -339,7 +335,7 @@ def list_agreements(
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)
     )
-    names = _epci_names(session)
+    names = epci_names(session)
     rows = [_row(session, actor, agreement, names) for agreement in agreements]
     return AgreementPage(total, page, PER_PAGE, rows)
 
@@ -385,7 +381,7 @@ def covered_redirection_choices(
     elif actor.role is not Role.COORDINATEUR:
         return []
     taken = _covered_elsewhere(session, current)
-    names = _epci_names(session)
+    names = epci_names(session)
     return [
         (r.id, f"{r.prospect.company_name} — {names[r.from_epci_siren]} → {names[r.to_epci_siren]}")
         for r in session.scalars(query)
@@ -400,7 +396,7 @@ def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -
         raise NotFoundError(f"no accepted redirection {redirection_id}")
     parties = {redirection.from_epci_siren: None, redirection.to_epci_siren: None}
     require_negotiator(actor, set(parties))
-    names = _epci_names(session)
+    names = epci_names(session)
     title = (
         f"Partage entre {names[redirection.from_epci_siren]} et {names[redirection.to_epci_siren]}"
     )
@@ -430,7 +426,7 @@ def update_agreement(
     require_negotiator(actor, set(terms.parties))
     _check_version(agreement, expected_version)
     _check_terms(session, terms, current=agreement)
-    with _saving(session, agreement, "Modification de la convention"):
+    with saving(session, agreement, "Modification de la convention", STALE_MESSAGE):
         before = _snapshot(agreement)
         _apply(agreement, terms)
         if _snapshot(agreement) != before:
@@ -445,7 +441,7 @@ def ask_for_signatures(
     """Tell the référents of the parties other than the actor's that the agreement awaits
     their signature (inbox and e-mail). Call it last: a mail failure undoes the whole change.
     The message names no company: it travels by e-mail."""
-    names = _epci_names(session)
+    names = epci_names(session)
     parties = ", ".join(names[party.epci_siren] for party in agreement.parties)
     for party in agreement.parties:
         if party.epci_siren == actor.epci_siren or party.signed_on is not None:
@@ -484,7 +480,7 @@ def sign_agreement(
         errors["signed_on"] = "La date de signature ne peut pas être dans le futur."
     if errors:
         raise ValidationError(errors)
-    with _saving(session, agreement, "Signature de la convention"):
+    with saving(session, agreement, "Signature de la convention", STALE_MESSAGE):
         party.signed_on, party.signed_by = signed_on, actor.user_id
         if all(p.signed_on is not None for p in agreement.parties):
             agreement.status = "signee"
@@ -505,7 +501,7 @@ def set_status(
                 f"peut pas passer au statut « {STATUS_LABELS.get(status, status).lower()} »."
             }
         )
-    with _saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}"):
+    with saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}", STALE_MESSAGE):
         agreement.status = status
     return agreement
 
@@ -714,18 +710,6 @@ STALE_MESSAGE: Final = (
 )
 
 
-@contextmanager
-def _saving(session: Session, agreement: Agreement, reason: str) -> Iterator[None]:
-    """Write the block's changes under ``reason``; a save committed by someone else since the
-    agreement was read makes the versioned UPDATE match no row: StaleVersionError."""
-    try:
-        with session.begin_nested(), audit.reason(session, reason):
-            yield
-    except StaleDataError:
-        session.refresh(agreement)
-        raise StaleVersionError(STALE_MESSAGE, agreement) from None
-
-
 # --- records ---------------------------------------------------------------------------------
 
 
@@ -740,14 +724,7 @@ def _locked(session: Session, agreement_id: int) -> Agreement:
     """The agreement and its parties as committed now, locked until the transaction ends: two
     parties signing at the same time both see each other's signature, and the last one makes
     the agreement « signée »."""
-    agreement = session.scalars(
-        select(Agreement)
-        .where(Agreement.id == agreement_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if agreement is None:
-        raise NotFoundError(f"no agreement {agreement_id}")
+    agreement = locked_row(session, Agreement, agreement_id)
     session.scalars(
         select(AgreementParty)
         .where(AgreementParty.agreement_id == agreement_id)
@@ -805,10 +782,6 @@ def _covered_redirections(session: Session, agreement: Agreement) -> list[Redire
 
 def _covered_prospects(session: Session, agreement: Agreement) -> list[Prospect]:
     return [redirection.prospect for redirection in _covered_redirections(session, agreement)]
-
-
-def _epci_names(session: Session) -> dict[str, str]:
-    return {siren: nom for siren, nom in session.execute(select(Epci.siren, Epci.nom))}
 
 
 def epci_choices(session: Session) -> list[tuple[str, str, str]]:
@@ -878,7 +851,7 @@ class Ledger:
 def ledger(session: Session, actor: Actor) -> Ledger:
     """Every agreement, and each party EPCI's totals over the committed ones; companies are
     named only to those who may read them."""
-    names = _epci_names(session)
+    names = epci_names(session)
     agreements = session.scalars(
         select(Agreement)
         .options(selectinload(Agreement.parties), selectinload(Agreement.redirections))
@@ -1027,11 +1000,9 @@ def totals_table(book: Ledger) -> list[list[object]]:
 def write_ledger_csv(book: Ledger, out: TextIO, *, totals: bool = False) -> None:
     """The agreements (or, with ``totals``, the EPCIs' totals) as CSV for a spreadsheet set to
     French: semicolons, decimal commas, a byte-order mark; no cell a spreadsheet would run."""
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(TOTALS_HEADERS if totals else LEDGER_HEADERS)
+    writer = spreadsheet_csv(out, TOTALS_HEADERS if totals else LEDGER_HEADERS)
     for row in totals_table(book) if totals else ledger_table(book):
-        writer.writerow([inert(_csv_cell(value)) for value in row])
+        writer.writerow([inert_cell(_csv_cell(value)) for value in row])
 
 
 def _csv_cell(value: object) -> str:
@@ -1044,14 +1015,12 @@ def _csv_cell(value: object) -> str:
 
 def ledger_workbook(book: Ledger) -> bytes:
     """The ledger as an Excel workbook: « Conventions » and « Totaux par EPCI »."""
-    workbook = Workbook()
-    fill_sheet(workbook.active, _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)))
-    fill_sheet(
-        workbook.create_sheet(), _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book))
+    return workbook_of(
+        [
+            _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)),
+            _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book)),
+        ]
     )
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
 
 
 def _sheet(title: str, headers: Sequence[str], rows: list[list[object]]) -> Sheet:

@@ -66,6 +66,19 @@ def actor_of(session: Session) -> Actor | None:
 
 
 @contextmanager
+def acting(session: Session, actor: Actor) -> Iterator[None]:
+    """Attribute the changes flushed inside the block to ``actor``, then give the session
+    back its previous actor (a command that acts for several people in turn, like the demo)."""
+    previous = actor_of(session)
+    session.info[ACTOR_KEY] = actor
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info[ACTOR_KEY] = previous
+
+
+@contextmanager
 def reason(session: Session, text: str) -> Iterator[None]:
     """Label the changes flushed inside the block (e.g. "Mise en vente", an import's file)."""
     previous = session.info.get(REASON_KEY)

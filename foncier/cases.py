@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,8 +36,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, casework
 from foncier.codelists import STADES_DISPONIBLES
+from foncier.db import locked_row
 from foncier.editing import SOLD, terrain_for_edit
-from foncier.errors import NotFoundError, StaleVersionError, ValidationError
+from foncier.errors import StaleVersionError, ValidationError
 from foncier.models import CaseEvent, Prospect, Redirection, Terrain
 from foncier.permissions import Actor
 
@@ -134,21 +135,6 @@ _STALE_PLOT: Final = (
 )
 
 
-Locked = TypeVar("Locked", Prospect, Redirection, Terrain)
-
-
-def locked(session: Session, model: type[Locked], key: object) -> Locked | None:
-    """The row as committed now, locked until the transaction ends (None if there is none).
-
-    Two people acting on the same row at once wait for each other; the second then reads
-    what the first committed. (The lock is taken by a plain query: SQLAlchemy refuses to
-    load FOR UPDATE over an instance of the session that holds an older version.)
-    """
-    primary_key = model.__mapper__.primary_key[0]
-    session.execute(select(primary_key).where(primary_key == key).with_for_update())
-    return session.get(model, key, populate_existing=True)
-
-
 def _clean(text: str | None) -> str | None:
     return (text or "").strip() or None
 
@@ -156,9 +142,7 @@ def _clean(text: str | None) -> str | None:
 def _locked_prospect(session: Session, prospect: Prospect, version: int) -> Prospect:
     """The project as stored now, locked until the transaction ends: two moves at once are
     serialised, and the second sees the first's version."""
-    current = locked(session, Prospect, prospect.id)
-    if current is None:
-        raise NotFoundError(f"no project {prospect.id}")
+    current = locked_row(session, Prospect, prospect.id)
     if current.version != version:
         raise StaleVersionError(_STALE_PROJECT, current)
     return current
@@ -240,9 +224,7 @@ def _plot_for_case(session: Session, actor: Actor, terr_id: str) -> Terrain:
     """The plot, locked, if the actor may edit it: as only the lead's référents move a case,
     that is a plot of the lead EPCI (PermissionDeniedError otherwise)."""
     terrain_for_edit(session, actor, terr_id)
-    terrain = locked(session, Terrain, terr_id)
-    assert terrain is not None  # terrain_for_edit found it, and plots are never deleted here
-    return terrain
+    return locked_row(session, Terrain, terr_id)
 
 
 def _reserve(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> dict[str, Any]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
-from foncier import audit, cnig, codelists, migrations, territory, zones
+from foncier import audit, cnig, codelists, migrations, retention, territory, zones
 from foncier.config import database_url_from_env
 from foncier.db import make_engine, make_session_factory, transaction
 from foncier.errors import FoncierError
@@ -137,6 +138,26 @@ def seed_demo(reset: bool) -> None:
         f"{report.prospects_created} demo company projects and "
         f"{report.agreements_created} agreement recorded."
     )
+
+
+@main.group("prospects")
+def prospects_group() -> None:
+    """Company projects."""
+
+
+@prospects_group.command("erase-expired-contacts")
+@click.option("--dry-run", is_flag=True, help="List the projects concerned, erase nothing.")
+@reports_errors
+def erase_expired_contacts(dry_run: bool) -> None:
+    """Erase contact persons whose retention date has passed (run it daily, e.g. from cron)."""
+    with unit_of_work() as session:
+        if dry_run:
+            concerned = retention.expired_contacts(session, date.today())
+        else:
+            concerned = retention.erase_expired_contacts(session, Actor.system("cli"))
+    verb = "would be erased" if dry_run else "erased"
+    ids = ", ".join(str(prospect.id) for prospect in concerned) or "none"
+    click.echo(f"Expired contacts {verb}: {len(concerned)} project(s) ({ids}).")
 
 
 @main.group("import")

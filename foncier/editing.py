@@ -14,8 +14,8 @@ in its park's perimeter and a park in its EPCI, within the same tolerances.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,13 +27,13 @@ from shapely import MultiPolygon, Polygon, wkt
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, codelists, history
 from foncier.cnig.geometry import as_multipolygon, check_valid
 from foncier.cnig.importer import EPCI_TOLERANCE_M, SITE_TOLERANCE_M, Outline
 from foncier.cnig.issues import IssueError
 from foncier.cnig.values import INSEE_PREFIX, REFCAD, URL
+from foncier.db import saving
 from foncier.errors import NotFoundError, StaleVersionError, ValidationError
 from foncier.models import SRID, Commune, Epci, Owner, Site, Terrain
 from foncier.permissions import Actor
@@ -825,20 +825,9 @@ def _stale_message(record: Versioned) -> str:
     )
 
 
-@contextmanager
-def _saving(session: Session, record: Versioned, reason: str) -> Iterator[None]:
-    """Write the changes made in the block under ``reason``, or raise StaleVersionError.
-
-    The version check compares with the version read at the start of the request; a save
-    committed by someone else after that read makes the UPDATE match no row (StaleDataError).
-    The savepoint keeps the session usable, to show the record as it is now.
-    """
-    try:
-        with session.begin_nested(), audit.reason(session, reason):
-            yield  # the reason block flushes: the change and its audit event are written
-    except StaleDataError:
-        session.refresh(record)
-        raise StaleVersionError(_stale_message(record), record) from None
+def _saving(session: Session, record: Versioned, reason: str) -> AbstractContextManager[None]:
+    """Write the changes made in the block under ``reason``, or raise StaleVersionError."""
+    return saving(session, record, reason, _stale_message(record))
 
 
 # --- a refused edit, replayed on the record as it is now -------------------------------------

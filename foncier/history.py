@@ -9,8 +9,9 @@ history must not become a way round the rule.
 
 from __future__ import annotations
 
+import _csv
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -328,9 +329,7 @@ def write_history_csv(
     Semicolons and a byte-order mark, as spreadsheets set to French expect (decimal commas
     in the values); the first row names the columns.
     """
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(CSV_HEADER)
+    writer = spreadsheet_csv(out, CSV_HEADER)
     count = 0
     for entry in _entries(session, actor, events):
         writer.writerows(csv_rows(entry))
@@ -352,9 +351,18 @@ def csv_rows(entry: HistoryEntry) -> Iterable[list[str]]:
         entry.reason or "",
     ]
     rows = [[*common, change.label, change.before, change.after] for change in entry.changes]
-    return [[_inert(cell) for cell in row] for row in rows or [[*common, "", "", ""]]]
+    return [[inert_cell(cell) for cell in row] for row in rows or [[*common, "", "", ""]]]
 
 
-def _inert(cell: str) -> str:
+def spreadsheet_csv(out: TextIO, header: Sequence[str]) -> _csv.Writer:
+    """A CSV writer on ``out`` for spreadsheets set to French (semicolons, CRLF, a byte-order
+    mark), its header row written; every CSV download of the platform is written this way."""
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    out.write("\ufeff")
+    writer.writerow(header)
+    return writer
+
+
+def inert_cell(cell: str) -> str:
     """A cell a spreadsheet will not run as a formula (a park named "=HYPERLINK(…)")."""
     return "'" + cell if cell[:1] in FORMULA_STARTS else cell

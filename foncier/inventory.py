@@ -217,6 +217,11 @@ def list_epcis(session: Session) -> list[tuple[str, str]]:
     return [(siren, nom) for siren, nom in rows]
 
 
+def epci_names(session: Session) -> dict[str, str]:
+    """The name of every EPCI, by SIREN."""
+    return dict(list_epcis(session))
+
+
 def get_site_detail(session: Session, site_id: str) -> SiteDetail:
     site = session.scalars(
         select(Site)

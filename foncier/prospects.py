@@ -21,37 +21,33 @@ without committing.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Final, TextIO
 
-from openpyxl import Workbook
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, casework
-from foncier.cnig.xlsx_export import Sheet, _fill  # the inventory workbook's layout, reused
+from foncier.cases import STAGE_LABELS
+from foncier.cnig.xlsx_export import Sheet, workbook_of
+from foncier.db import saving
 from foncier.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
-from foncier.history import MASKED, _inert  # formula-safe CSV cells, as the history's
-from foncier.inventory import FRENCH_COLLATION
+from foncier.history import MASKED, inert_cell, spreadsheet_csv
+from foncier.inventory import FRENCH_COLLATION, epci_names
 from foncier.matching import Needs, NeedsError, parse_needs, why_not
 from foncier.matching.naf import normalise_naf
 from foncier.matching.wording import MONTHS, number, quantity
 from foncier.models import (
-    CaseEvent,
     Epci,
     Prospect,
     Redirection,
@@ -72,30 +68,12 @@ SOURCE_LABELS: Final = {
     "consulaire": "Chambre consulaire (CCI, CMA)",
     "autre": "Autre",
 }
-STAGE_LABELS: Final = {
-    "nouveau": "Nouveau",
-    "recherche": "Recherche de terrain",
-    "visite": "Visite",
-    "offre": "Offre",
-    "option": "Compromis ou option",
-    "installe": "Installée",
-    "perdu": "Perdu",
-}
 ANSWER_LABELS: Final = {
     "en_attente": "Réponse attendue",
     "interessee": "Intéressée",
     "refuse": "Refusé",
 }
-# The steps this module writes on a case's path (foncier.cases writes the others).
-EVENT_LABELS: Final = {
-    "created": "Projet enregistré",
-    "shortlisted": "Terrain retenu",
-    "removed_from_shortlist": "Terrain retiré de la sélection",
-    "proposed_to_company": "Terrain proposé à l’entreprise",
-    "answer": "Réponse de l’entreprise",
-}
 assert set(SOURCE_LABELS) == set(PROSPECT_SOURCES)
-assert set(STAGE_LABELS) == set(PROSPECT_STAGES)
 assert set(ANSWER_LABELS) == set(COMPANY_ANSWERS)
 
 # Sections of the NAF rév. 2 by their divisions (two first digits): the sector an anonymised
@@ -399,17 +377,6 @@ def stale_message() -> str:
     )
 
 
-@contextmanager
-def _saving(session: Session, prospect: Prospect, reason: str) -> Iterator[None]:
-    """Write the block's changes, or StaleVersionError when a save committed in between."""
-    try:
-        with session.begin_nested(), audit.reason(session, reason):
-            yield
-    except StaleDataError:
-        session.refresh(prospect)
-        raise StaleVersionError(stale_message(), prospect) from None
-
-
 def update_prospect(
     session: Session,
     actor: Actor,
@@ -424,7 +391,7 @@ def update_prospect(
     if prospect.version != version:
         raise StaleVersionError(stale_message(), prospect)
     values = checked_values(data, today)
-    with _saving(session, prospect, "Modification du projet d’entreprise"):
+    with saving(session, prospect, "Modification du projet d’entreprise", stale_message()):
         for name, value in values.items():
             setattr(prospect, name, value)
     return prospect
@@ -753,14 +720,6 @@ def prospect_needs(prospect: Prospect) -> Needs:
     return parse_needs(project_needs_data(prospect.needs))
 
 
-# --- the case's path, in French ---------------------------------------------------------------
-
-
-def event_label(event: CaseEvent) -> str:
-    """The step in French; steps written by other modules keep their kind until named."""
-    return EVENT_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
-
-
 # --- exports ----------------------------------------------------------------------------------
 
 EXPORT_COLUMNS: Final = (
@@ -793,9 +752,7 @@ def _export_rows(
 ) -> Iterable[list[Any]]:
     filters = filters or ProspectFilters()
     rows = session.execute(_ordered(_filtered(actor, filters), filters.sort)).all()
-    epci_names: dict[str, str] = {
-        siren: nom for siren, nom in session.execute(select(Epci.siren, Epci.nom))
-    }
+    names = epci_names(session)
     for view in _views(session, actor, [tuple(row) for row in rows]):
         card = view.card if isinstance(view, ProspectView) else view
         shown = [
@@ -811,7 +768,7 @@ def _export_rows(
             prospect.company_name, prospect.company_siren, prospect.naf_code,
             prospect.contact_name, prospect.contact_role, prospect.contact_email,
             prospect.contact_phone, prospect.contact_retention_until, view.source_label,
-            epci_names.get(prospect.origin_epci_siren), prospect.investment_eur, prospect.notes,
+            names.get(prospect.origin_epci_siren), prospect.investment_eur, prospect.notes,
         ]  # fmt: skip
 
 
@@ -820,9 +777,7 @@ def export_prospects_csv(
 ) -> int:
     """Write the projects as CSV (semicolons, UTF-8 with BOM, as the history's); returns
     the number of projects."""
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(EXPORT_COLUMNS)
+    writer = spreadsheet_csv(out, EXPORT_COLUMNS)
     count = 0
     for row in _export_rows(session, actor, filters):
         writer.writerow([_csv_cell(value) for value in row])
@@ -835,20 +790,12 @@ def _csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return _inert(str(value))
+    return inert_cell(str(value))
 
 
 def export_prospects_xlsx(
     session: Session, actor: Actor, filters: ProspectFilters | None = None
 ) -> bytes:
     """The projects as an Excel workbook, laid out like the inventory's."""
-    sheet = Sheet(
-        "Projets",
-        [(title, None) for title in EXPORT_COLUMNS],
-        [list(row) for row in _export_rows(session, actor, filters)],
-    )
-    workbook = Workbook()
-    _fill(workbook.active, sheet)
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+    rows = [list(row) for row in _export_rows(session, actor, filters)]
+    return workbook_of([Sheet("Projets", [(title, None) for title in EXPORT_COLUMNS], rows)])

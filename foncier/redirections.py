@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from foncier import audit, casework
-from foncier.cases import FINAL_STAGES, Locked, locked, pending_redirection
+from foncier.cases import FINAL_STAGES, pending_redirection
 from foncier.codelists import STADES_DISPONIBLES
+from foncier.db import locked_row
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.mail import MailSettings
 from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
@@ -83,7 +84,7 @@ def propose_redirection(
     casework.require_lead(actor, prospect, "l’orientation de ce projet")
     audit.acting_as(session, actor)
     with _atomic(session):
-        prospect = _lock(session, Prospect, prospect.id)
+        prospect = locked_row(session, Prospect, prospect.id)
         target = _check_proposal(session, prospect, to_epci_siren, terr_ids, message)
         if pending_redirection(session, prospect) is not None:
             raise StaleVersionError(_ALREADY_PENDING, prospect)
@@ -324,9 +325,9 @@ def _answer(
     with _atomic(session):
         # The lock makes two simultaneous answers wait for each other; the second then reads
         # the first's answer and is refused below.
-        current = _lock(session, Redirection, redirection.id)
+        current = locked_row(session, Redirection, redirection.id)
         _check_still_pending(current, version)
-        prospect = _lock(session, Prospect, current.prospect_id)
+        prospect = locked_row(session, Prospect, current.prospect_id)
         current.answered_by = actor.user_id
         current.answered_at = datetime.now(UTC)
         label = {"redirection_accepted": "acceptée", "redirection_declined": "refusée"}
@@ -356,13 +357,6 @@ def _check_still_pending(redirection: Redirection, version: int) -> None:
 
 
 # --- shared steps ----------------------------------------------------------------------------
-
-
-def _lock(session: Session, model: type[Locked], key: int) -> Locked:
-    row = locked(session, model, key)
-    if row is None:
-        raise NotFoundError(f"no {model.__tablename__} {key}")
-    return row
 
 
 @contextmanager

@@ -92,6 +92,20 @@ def _settled_case(session: Session) -> Redirection:
     joinery and settled it; the two EPCIs share its CFE."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     plot = _plot_on_sale(session, LOCHES_SUD_TOURAINE)
+    with audit.acting(session, indre):
+        prospect, redirection = _settled_proposal(session, indre, plot)
+    with audit.acting(session, loches):
+        redirections.accept_redirection(
+            session, loches, DEMO_MAIL, redirection, redirection.version
+        )
+        _moved(
+            session, loches, prospect, "recherche", "visite", "offre", "installe",
+            terr_id=plot, on=SETTLED_ON, jobs_created=9,
+        )  # fmt: skip
+    return redirection
+
+
+def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         indre,
@@ -121,12 +135,7 @@ def _settled_case(session: Session) -> Redirection:
         "Nous n’avons pas de terrain viabilisé de cette taille avant 2028 ; ce terrain du "
         "Lochois correspond à leur demande.",
     )
-    redirections.accept_redirection(session, loches, DEMO_MAIL, redirection, redirection.version)
-    _moved(
-        session, loches, prospect, "recherche", "visite", "offre", "installe",
-        terr_id=plot, on=SETTLED_ON, jobs_created=9,
-    )  # fmt: skip
-    return redirection
+    return prospect, redirection
 
 
 def _agreement(session: Session, redirection: Redirection) -> Agreement:
@@ -144,12 +153,14 @@ def _agreement(session: Session, redirection: Redirection) -> Agreement:
         starts_on=date(2027, 1, 1),
         ends_on=date(2031, 12, 31),
     )
-    agreement = agreements.create_agreement(session, indre, terms)
-    agreement.is_demo = True
-    session.flush()
-    for actor in (indre, loches):
-        agreements.sign_agreement(session, actor, agreement, actor.epci_siren, SIGNED_ON)
-    agreements.set_status(session, loches, agreement, "en_vigueur", agreement.version)
+    with audit.acting(session, indre):
+        agreement = agreements.create_agreement(session, indre, terms)
+        agreement.is_demo = True
+        session.flush()
+        agreements.sign_agreement(session, indre, agreement, indre.epci_siren, SIGNED_ON)
+    with audit.acting(session, loches):
+        agreements.sign_agreement(session, loches, agreement, loches.epci_siren, SIGNED_ON)
+        agreements.set_status(session, loches, agreement, "en_vigueur", agreement.version)
     return agreement
 
 
@@ -157,6 +168,11 @@ def _pending_case(session: Session) -> None:
     """A logistics project Touraine-Est Vallées proposed to Val d'Amboise: in its inbox."""
     est = _referent(session, TOURAINE_EST_VALLEES)
     plot = _plot_on_sale(session, VAL_D_AMBOISE)
+    with audit.acting(session, est):
+        _pending_proposal(session, est, plot)
+
+
+def _pending_proposal(session: Session, est: Actor, plot: str) -> None:
     prospect = _project(
         session,
         est,
@@ -178,6 +194,18 @@ def _declined_case(session: Session) -> None:
     Chinon keeps following it."""
     chinon, vienne = (_referent(session, s) for s in (CHINON, TOURAINE_VAL_DE_VIENNE))
     plot = _plot_on_sale(session, TOURAINE_VAL_DE_VIENNE)
+    with audit.acting(session, chinon):
+        prospect, redirection = _declined_proposal(session, chinon, plot)
+    with audit.acting(session, vienne):
+        redirections.decline_redirection(
+            session, vienne, DEMO_MAIL, redirection, redirection.version, "capacite",
+            "Le réseau d’eau du parc ne suffit pas pour une conserverie.",
+        )  # fmt: skip
+    with audit.acting(session, chinon):
+        _moved(session, chinon, prospect, "recherche")
+
+
+def _declined_proposal(session: Session, chinon: Actor, plot: str) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         chinon,
@@ -192,11 +220,7 @@ def _declined_case(session: Session) -> None:
         session, chinon, DEMO_MAIL, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
         "Un terrain de votre parc correspond mieux que les nôtres.",
     )  # fmt: skip
-    redirections.decline_redirection(
-        session, vienne, DEMO_MAIL, redirection, redirection.version, "capacite",
-        "Le réseau d’eau du parc ne suffit pas pour une conserverie.",
-    )  # fmt: skip
-    _moved(session, chinon, prospect, "recherche")
+    return prospect, redirection
 
 
 def seed_demo_cases(session: Session) -> CasesReport:

@@ -1,4 +1,5 @@
-"""Helpers of the tests of cases, redirections and notifications: demo people and a project.
+"""Helpers of the tests of company projects, cases, redirections, notifications and
+agreements: demo people, a project, an accepted redirection, a real (small) PDF.
 
 Projects are built directly as rows (the tests of foncier.prospects cover recording them), on
 the demo territory: the founding story's Métropole and Gâtine-Racan, and a third EPCI.
@@ -7,6 +8,7 @@ the demo territory: the founding story's Métropole and Gâtine-Racan, and a thi
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,13 +17,16 @@ from sqlalchemy.orm import Session
 from foncier.accounts import create_user
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.mail import MailBackend, MailSettings, SmtpSecurity
-from foncier.models import Epci, Prospect, Site, Terrain, User
+from foncier.models import Epci, Prospect, Redirection, Site, Terrain, User
 from foncier.permissions import Actor, Role
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
-METROPOLE = "243700754"
-GATINE_RACAN = "200073237"
+METROPOLE = "243700754"  # Tours Métropole Val de Loire
+GATINE_RACAN = "200073237"  # CC Gâtine et Choisilles - Pays de Racan, the park Polaxis
+LOCHES = "200071587"
+CHINON = "200043081"
 POLAXIS = "37167_SITE-ECO_00005"
+POLAXIS_PLOT = "37167_TERRAIN-ECO_05001"
 COMPANY = "Ateliers Ligériens de Mécanique"
 
 
@@ -29,9 +34,14 @@ def user_of(session: Session, email: str) -> User:
     return session.scalars(select(User).where(User.email == email)).one()
 
 
+def referent_user(session: Session, siren: str) -> User:
+    """The demo référent's account of the EPCI ``siren``."""
+    return user_of(session, referent_email(session.get(Epci, siren)))
+
+
 def referent_of(session: Session, siren: str) -> Actor:
     """The demo référent of the EPCI ``siren``."""
-    return Actor.of(user_of(session, referent_email(session.get(Epci, siren))))
+    return Actor.of(referent_user(session, siren))
 
 
 def coordinator(session: Session) -> Actor:
@@ -113,3 +123,64 @@ def unreachable_smtp() -> MailSettings:
         smtp_security=SmtpSecurity.NONE,
         smtp_timeout=5,
     )
+
+
+def accepted_redirection(
+    session: Session,
+    *,
+    company: str = COMPANY,
+    from_siren: str = METROPOLE,
+    to_siren: str = GATINE_RACAN,
+    jobs_created: int | None = None,
+    status: str = "acceptee",
+) -> Redirection:
+    """A project recorded by ``from_siren`` and redirected to ``to_siren``, who accepted it
+    and leads it now (written directly: the redirection workflow is tested elsewhere)."""
+    prospect = Prospect(
+        origin_epci_siren=from_siren,
+        lead_epci_siren=to_siren if status == "acceptee" else from_siren,
+        company_name=company,
+        needs={"surface_ha": {"min": 1, "max": 3}},
+        source="direct",
+        stage="installe" if jobs_created is not None else "recherche",
+        jobs_created=jobs_created,
+    )
+    session.add(prospect)
+    session.flush()
+    redirection = Redirection(
+        prospect_id=prospect.id,
+        from_epci_siren=from_siren,
+        to_epci_siren=to_siren,
+        message="Pas de terrain adapté dans la Métropole.",
+        status=status,
+        answered_at=datetime.now(UTC) if status == "acceptee" else None,
+    )
+    session.add(redirection)
+    session.flush()
+    return redirection
+
+
+def small_pdf(text: str = "Convention de partage") -> bytes:
+    """A valid one-page PDF with its cross-reference table, built byte by byte."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, content in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + content + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return body

@@ -11,9 +11,9 @@ from decimal import Decimal
 from itertools import product
 
 import pytest
-from agreement_cases import (
+from case_helpers import (
     COMPANY,
-    GATINE,
+    GATINE_RACAN,
     METROPOLE,
     accepted_redirection,
     coordinator,
@@ -39,7 +39,7 @@ TODAY = date.today()
 def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
     base = {
         "title": f"Partage Polaxis — {COMPANY}",
-        "parties": {METROPOLE: Decimal("40"), GATINE: Decimal("60")},
+        "parties": {METROPOLE: Decimal("40"), GATINE_RACAN: Decimal("60")},
         "redirection_ids": redirection_ids,
         "tax_kind": "cfe",
         "tax_years": 5,
@@ -47,7 +47,7 @@ def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
         "estimated_annual_amount": Decimal("10000.00"),
         "compensation_eur": Decimal("5000.00"),
         "compensation_payer_siren": METROPOLE,
-        "compensation_payee_siren": GATINE,
+        "compensation_payee_siren": GATINE_RACAN,
         "free_text": f"Suivi annuel des emplois de {COMPANY}.",
     }
     return Terms(**{**base, **changes})  # type: ignore[arg-type]
@@ -62,7 +62,7 @@ def draft(session: Session, actor: Actor | None = None, **changes: object) -> Ag
 
 def signed(session: Session, **changes: object) -> Agreement:
     agreement = draft(session, **changes)
-    for siren in (METROPOLE, GATINE):
+    for siren in (METROPOLE, GATINE_RACAN):
         core.sign_agreement(session, referent_of(session, siren), agreement, siren, TODAY)
     return agreement
 
@@ -75,7 +75,7 @@ def test_a_party_referent_creates_a_draft_with_its_terms_audited(session: Sessio
     assert agreement.status == "brouillon"
     assert {p.epci_siren: p.share_percent for p in agreement.parties} == {
         METROPOLE: Decimal("40"),
-        GATINE: Decimal("60"),
+        GATINE_RACAN: Decimal("60"),
     }
     assert len(agreement.redirections) == 1
     events = session.scalars(
@@ -108,9 +108,9 @@ def test_others_may_not_create_one(session: Session, who: str) -> None:
     ("changes", "field"),
     [
         ({"parties": {METROPOLE: None}}, "parties"),
-        ({"parties": {METROPOLE: Decimal("40"), GATINE: Decimal("50")}}, "shares"),
-        ({"parties": {METROPOLE: Decimal("40"), GATINE: None}}, "shares"),
-        ({"compensation_payer_siren": GATINE}, "compensation_payee_siren"),
+        ({"parties": {METROPOLE: Decimal("40"), GATINE_RACAN: Decimal("50")}}, "shares"),
+        ({"parties": {METROPOLE: Decimal("40"), GATINE_RACAN: None}}, "shares"),
+        ({"compensation_payer_siren": GATINE_RACAN}, "compensation_payee_siren"),
         ({"compensation_payer_siren": None}, "compensation_payer_siren"),
         ({"compensation_eur": Decimal("-1")}, "compensation_eur"),
         ({"tax_years": 0}, "tax_years"),
@@ -154,10 +154,10 @@ def test_the_last_signature_makes_the_agreement_signed(session: Session) -> None
     agreement = draft(session)
     core.sign_agreement(session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY)
     assert agreement.status == "brouillon"
-    gatine = referent_of(session, GATINE)
-    core.sign_agreement(session, gatine, agreement, GATINE, TODAY)
+    gatine = referent_of(session, GATINE_RACAN)
+    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
     assert agreement.status == "signee"
-    assert {p.epci_siren: p.signed_by for p in agreement.parties}[GATINE] == gatine.user_id
+    assert {p.epci_siren: p.signed_by for p in agreement.parties}[GATINE_RACAN] == gatine.user_id
 
 
 def test_each_party_signs_for_itself_only_once_and_not_in_the_future(session: Session) -> None:
@@ -165,7 +165,7 @@ def test_each_party_signs_for_itself_only_once_and_not_in_the_future(session: Se
     metropole = referent_of(session, METROPOLE)
     for actor in (metropole, coordinator(session), referent_of(session, third_epci(session))):
         with pytest.raises(PermissionDeniedError):
-            core.sign_agreement(session, actor, agreement, GATINE, TODAY)
+            core.sign_agreement(session, actor, agreement, GATINE_RACAN, TODAY)
     with pytest.raises(ValidationError, match="futur"):
         core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
     core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
@@ -178,7 +178,7 @@ def test_status_moves_follow_the_table(session: Session, before: str, after: str
     agreement = draft(session)
     agreement.status = before
     session.flush()
-    actor = referent_of(session, GATINE)
+    actor = referent_of(session, GATINE_RACAN)
     if after in core.STATUS_MOVES[before]:
         core.set_status(session, actor, agreement, after, agreement.version)
         assert agreement.status == after
@@ -215,7 +215,7 @@ def test_changing_the_terms_erases_the_signatures_given(session: Session) -> Non
 def test_an_edit_from_an_old_version_is_refused(session: Session) -> None:
     agreement = draft(session)
     ids = tuple(link.redirection_id for link in agreement.redirections)
-    actor = referent_of(session, GATINE)
+    actor = referent_of(session, GATINE_RACAN)
     loaded = agreement.version
     core.update_agreement(session, actor, agreement.id, terms(ids, title="Première"), loaded)
     with pytest.raises(StaleVersionError) as stale:
@@ -236,7 +236,7 @@ def test_a_signed_agreement_no_longer_changes(session: Session) -> None:
 
 def test_a_pdf_is_kept_with_its_digest_and_its_replacement_audited(session: Session) -> None:
     agreement = signed(session)
-    actor = referent_of(session, GATINE)
+    actor = referent_of(session, GATINE_RACAN)
     first = small_pdf("Version 1")
     core.attach_document(session, actor, agreement, "../../etc/Convention signée.PDF", first)
     second = small_pdf("Version 2")
@@ -265,13 +265,17 @@ def test_a_pdf_is_kept_with_its_digest_and_its_replacement_audited(session: Sess
 def test_other_files_are_refused(session: Session, content: bytes) -> None:
     agreement = signed(session)
     with pytest.raises(ValidationError) as refused:
-        core.attach_document(session, referent_of(session, GATINE), agreement, "x.pdf", content)
+        core.attach_document(
+            session, referent_of(session, GATINE_RACAN), agreement, "x.pdf", content
+        )
     assert "document" in refused.value.errors
 
 
 def test_the_document_is_for_the_parties_and_the_coordinator(session: Session) -> None:
     agreement = signed(session)
-    core.attach_document(session, referent_of(session, GATINE), agreement, "c.pdf", small_pdf())
+    core.attach_document(
+        session, referent_of(session, GATINE_RACAN), agreement, "c.pdf", small_pdf()
+    )
     assert core.document_for(session, coordinator(session), agreement.id).size > 0
     for outsider in (partner(session), referent_of(session, third_epci(session))):
         with pytest.raises(PermissionDeniedError):
@@ -310,7 +314,7 @@ def test_ledger_totals_count_committed_agreements_only(session: Session) -> None
     draft(session, compensation_eur=Decimal("999.00"))  # a draft commits nobody
     book = core.ledger(session, partner(session))
     totals = {t.siren: t for t in book.totals}
-    metropole, gatine = totals[METROPOLE], totals[GATINE]
+    metropole, gatine = totals[METROPOLE], totals[GATINE_RACAN]
     # 10,000 € a year for 5 years, 40 % / 60 %; 5,000 € paid once by the Métropole.
     assert (metropole.projected_tax_share, gatine.projected_tax_share) == (
         Decimal("20000.00"),
@@ -327,7 +331,7 @@ def test_ledger_totals_count_committed_agreements_only(session: Session) -> None
 
 def test_ledger_exports_mask_the_company_for_outsiders(session: Session) -> None:
     signed(session)
-    for actor, named in ((partner(session), False), (referent_of(session, GATINE), True)):
+    for actor, named in ((partner(session), False), (referent_of(session, GATINE_RACAN), True)):
         book = core.ledger(session, actor)
         out = io.StringIO()
         core.write_ledger_csv(book, out)

@@ -59,6 +59,11 @@ def inputs_for(session, to_stage: str) -> dict:
     }.get(to_stage, {})
 
 
+def advance(session, actor, prospect, to_stage: str, **inputs) -> CaseEvent:
+    """advance_case from the project's current version, as a page just read would send it."""
+    return advance_case(session, actor, prospect, to_stage, version=prospect.version, **inputs)
+
+
 def events_of(session, prospect) -> list[CaseEvent]:
     return list(
         session.scalars(
@@ -129,11 +134,11 @@ def test_only_a_referent_of_the_lead_epci_moves_the_case(session, who):
         "target_referent": lambda: referent_of(session, GATINE_RACAN),
     }[who]()
     if who == "target_referent":
-        advance_case(session, actor, prospect, "visite", version=prospect.version)
+        advance(session, actor, prospect, "visite")
         assert prospect.stage == "visite"
         return
     with pytest.raises(PermissionDeniedError, match="Seuls les référents de l’EPCI qui suit"):
-        advance_case(session, actor, prospect, "visite", version=prospect.version)
+        advance(session, actor, prospect, "visite")
     assert prospect.stage == "recherche"
 
 
@@ -160,9 +165,7 @@ def test_the_case_does_not_move_while_a_redirection_waits(session):
     )
     session.flush()
     with pytest.raises(ValidationError, match="attend une réponse"):
-        advance_case(
-            session, referent_of(session, METROPOLE), prospect, "visite", version=prospect.version
-        )
+        advance(session, referent_of(session, METROPOLE), prospect, "visite")
 
 
 @pytest.mark.parametrize(
@@ -182,12 +185,11 @@ def test_a_move_without_what_it_needs_is_refused(session, to_stage, given, field
     if to_stage == "installe":
         given = {"terr_id": plot.terr_id, **given}
     with pytest.raises(ValidationError) as refused:
-        advance_case(
+        advance(
             session,
             referent_of(session, METROPOLE),
             prospect,
             to_stage,
-            version=prospect.version,
             **given,
         )
     assert message in refused.value.errors[field]
@@ -219,9 +221,7 @@ def test_an_option_reserves_the_plot_and_the_history_names_the_project_not_the_c
     plot = plots_on_sale(session, METROPOLE)[0]
     before, version = plot.terr_stade_comm, plot.version
     lead = referent_of(session, METROPOLE)
-    event = advance_case(
-        session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id
-    )
+    event = advance(session, lead, prospect, "option", terr_id=plot.terr_id)
     assert plot.terr_stade_comm == RESERVED and plot.version == version + 1
     assert prospect.terr_id == plot.terr_id
     assert event.details == {
@@ -242,13 +242,12 @@ def test_installation_after_an_option_sells_the_plot(session):
     prospect = new_prospect(session, stage="offre")
     plot = plots_on_sale(session, METROPOLE)[0]
     lead = referent_of(session, METROPOLE)
-    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
-    event = advance_case(
+    advance(session, lead, prospect, "option", terr_id=plot.terr_id)
+    event = advance(
         session,
         lead,
         prospect,
         "installe",
-        version=prospect.version,
         terr_id=plot.terr_id,
         on=YESTERDAY,
         jobs_created=35,
@@ -271,12 +270,11 @@ def test_installation_after_an_option_sells_the_plot(session):
 def test_installation_straight_after_an_offer_sells_a_plot_on_sale(session):
     prospect = new_prospect(session, stage="offre")
     plot = plots_on_sale(session, METROPOLE)[0]
-    advance_case(
+    advance(
         session,
         referent_of(session, METROPOLE),
         prospect,
         "installe",
-        version=prospect.version,
         terr_id=plot.terr_id,
         on=YESTERDAY,
         jobs_created=0,
@@ -291,10 +289,8 @@ def test_leaving_an_option_gives_the_plot_its_previous_stage_back(session, to_st
     plot.terr_stade_comm = "en vente avec contraintes"
     session.flush()
     lead = referent_of(session, METROPOLE)
-    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
-    event = advance_case(
-        session, lead, prospect, to_stage, version=prospect.version, **inputs_for(session, "perdu")
-    )
+    advance(session, lead, prospect, "option", terr_id=plot.terr_id)
+    event = advance(session, lead, prospect, to_stage, **inputs_for(session, "perdu"))
     assert plot.terr_stade_comm == "en vente avec contraintes"
     assert prospect.terr_id is None and prospect.stage == to_stage
     assert event.details["released_terr_id"] == plot.terr_id
@@ -311,12 +307,10 @@ def test_a_plot_changed_by_hand_since_the_option_is_left_as_it_is(session):
     prospect = new_prospect(session, stage="offre")
     plot = plots_on_sale(session, METROPOLE)[0]
     lead = referent_of(session, METROPOLE)
-    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=plot.terr_id)
+    advance(session, lead, prospect, "option", terr_id=plot.terr_id)
     plot.terr_stade_comm = "non commercialisé"
     session.flush()
-    event = advance_case(
-        session, lead, prospect, "perdu", version=prospect.version, reason="Abandon du projet"
-    )
+    event = advance(session, lead, prospect, "perdu", reason="Abandon du projet")
     assert plot.terr_stade_comm == "non commercialisé"
     assert event.details["plot_stage_restored"] is None
 
@@ -325,13 +319,12 @@ def test_installing_on_another_plot_than_the_optioned_one_releases_the_option(se
     prospect = new_prospect(session, stage="offre")
     first, second = plots_on_sale(session, METROPOLE, 2)
     lead = referent_of(session, METROPOLE)
-    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=first.terr_id)
-    advance_case(
+    advance(session, lead, prospect, "option", terr_id=first.terr_id)
+    advance(
         session,
         lead,
         prospect,
         "installe",
-        version=prospect.version,
         terr_id=second.terr_id,
         on=YESTERDAY,
         jobs_created=4,
@@ -346,12 +339,11 @@ def test_an_option_on_a_plot_not_on_sale_is_refused_and_nothing_changes(session)
     plot.terr_stade_comm = "non commercialisé"
     session.flush()
     with pytest.raises(ValidationError, match="n’est pas en vente"):
-        advance_case(
+        advance(
             session,
             referent_of(session, METROPOLE),
             prospect,
             "option",
-            version=prospect.version,
             terr_id=plot.terr_id,
         )
     assert prospect.stage == "offre" and prospect.terr_id is None
@@ -363,12 +355,11 @@ def test_a_plot_of_another_epci_is_refused(session, to_stage):
     elsewhere = plots_on_sale(session, GATINE_RACAN)[0]
     given = {**inputs_for(session, to_stage), "terr_id": elsewhere.terr_id}
     with pytest.raises(PermissionDeniedError, match="autre EPCI"):
-        advance_case(
+        advance(
             session,
             referent_of(session, METROPOLE),
             prospect,
             to_stage,
-            version=prospect.version,
             **given,
         )
     assert elsewhere.terr_stade_comm in ("en vente", "en vente avec contraintes")
@@ -380,16 +371,15 @@ def test_a_failed_step_inside_a_move_undoes_the_release_of_the_option(session):
     prospect = new_prospect(session, stage="offre")
     first, second = plots_on_sale(session, METROPOLE, 2)
     lead = referent_of(session, METROPOLE)
-    advance_case(session, lead, prospect, "option", version=prospect.version, terr_id=first.terr_id)
+    advance(session, lead, prospect, "option", terr_id=first.terr_id)
     second.terr_stade_comm = "non commercialisé"
     session.flush()
     with pytest.raises(ValidationError):
-        advance_case(
+        advance(
             session,
             lead,
             prospect,
             "installe",
-            version=prospect.version,
             terr_id=second.terr_id,
             on=YESTERDAY,
             jobs_created=1,

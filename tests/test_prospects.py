@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from case_helpers import GATINE_RACAN, LOCHES, METROPOLE, POLAXIS_PLOT
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,11 +35,6 @@ from foncier.prospects import (
     update_prospect,
 )
 
-METROPOLE = "243700754"
-GATINE_RACAN = "200073237"
-LOCHES = "200071587"
-CHINON = "200043081"
-POLAXIS_PLOT = "37167_TERRAIN-ECO_05001"
 TODAY = date(2026, 11, 26)
 
 METROPOLE_REFERENT = Actor("referent.metropole", Role.REFERENT, None, METROPOLE)

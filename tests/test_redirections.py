@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foncier import audit, redirections
+from foncier.case_steps import case_steps
 from foncier.cases import advance_case
 from foncier.casework import case_path
 from foncier.db import make_engine
@@ -37,6 +38,7 @@ from foncier.mail import MailDeliveryError
 from foncier.models import (
     AuditEvent,
     CaseEvent,
+    Epci,
     Notification,
     OutboxMessage,
     Prospect,
@@ -518,3 +520,35 @@ def waits_for_a_lock(engine, pid: int, timeout_s: float = 10) -> bool:
                 return True
             time.sleep(0.02)
     return False
+
+
+def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
+    prospect = new_prospect(session, stage="recherche")
+    metropole, gatine = referent_of(session, METROPOLE), referent_of(session, GATINE_RACAN)
+    plot = plots_on_sale(session, GATINE_RACAN)[0].terr_id
+    names = {siren: session.get(Epci, siren).nom for siren in (METROPOLE, GATINE_RACAN)}
+
+    first = redirections.propose_redirection(
+        session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Polaxis ?"
+    )
+    redirections.decline_redirection(
+        session, gatine, OUTBOX, first, first.version, "pas_de_terrain", None
+    )
+    second = redirections.propose_redirection(
+        session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Et maintenant ?"
+    )
+    redirections.withdraw_redirection(session, metropole, OUTBOX, second, second.version)
+
+    steps = case_steps(session, prospect)
+    assert [step.text for step in steps] == [
+        f"Projet proposé à {names[GATINE_RACAN]} (terrains {plot})",
+        f"Proposition refusée par {names[GATINE_RACAN]} — motif : pas de terrain disponible "
+        "qui convienne",
+        f"Projet proposé à {names[GATINE_RACAN]} (terrains {plot})",
+        f"Proposition retirée par {names[METROPOLE]}",
+    ]
+    assert [step.epci for step in steps] == [
+        names[METROPOLE],
+        names[GATINE_RACAN],
+        *[names[METROPOLE]] * 2,
+    ]

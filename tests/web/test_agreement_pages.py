@@ -10,9 +10,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from agreement_cases import (
+from case_helpers import (
     COMPANY,
-    GATINE,
+    GATINE_RACAN,
     METROPOLE,
     accepted_redirection,
     referent_user,
@@ -53,9 +53,9 @@ def create_through_the_form(client: FlaskClient, redirection_id: int) -> int:
     url = f"/conventions/nouvelle?redirection={redirection_id}"
     values = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
     shares = {
-        key.replace("-siren", "-share"): {METROPOLE: "40", GATINE: "60"}[value]
+        key.replace("-siren", "-share"): {METROPOLE: "40", GATINE_RACAN: "60"}[value]
         for key, value in values.items()
-        if key.endswith("-siren") and value in (METROPOLE, GATINE)
+        if key.endswith("-siren") and value in (METROPOLE, GATINE_RACAN)
     }
     values |= shares | {
         "tax_kind": "cfe",
@@ -64,7 +64,7 @@ def create_through_the_form(client: FlaskClient, redirection_id: int) -> int:
         "estimated_annual_amount": "10 000,00",
         "compensation_eur": "5000",
         "compensation_payer_siren": METROPOLE,
-        "compensation_payee_siren": GATINE,
+        "compensation_payee_siren": GATINE_RACAN,
         "free_text": f"Suivi des emplois de {COMPANY}.",
     }
     response = client.post(url, data=values)
@@ -90,7 +90,7 @@ def sign(client: FlaskClient, agreement_id: int) -> Page:
 
 
 def signed_by_both(session: Session, client_for: ClientFor, agreement_id: int) -> None:
-    for siren in (METROPOLE, GATINE):
+    for siren in (METROPOLE, GATINE_RACAN):
         assert sign(client_of(client_for, session, siren), agreement_id).status == 200
 
 
@@ -107,7 +107,7 @@ def test_the_form_from_a_redirection_prefills_its_two_epcis(
     ticked = {
         values[key.replace("-included", "-siren")] for key in values if key.endswith("-included")
     }
-    assert ticked == {METROPOLE, GATINE}
+    assert ticked == {METROPOLE, GATINE_RACAN}
     assert values["redirections"] == str(redirection.id)
     assert COMPANY in html  # the référent is in the know: the choice names the company
 
@@ -117,7 +117,7 @@ def test_creating_asks_the_other_party_to_sign(
 ) -> None:
     agreement = session.get(Agreement, agreement_id)
     assert agreement is not None and agreement.status == "brouillon"
-    gatine_user = referent_user(session, GATINE)
+    gatine_user = referent_user(session, GATINE_RACAN)
     notes = session.scalars(select(Notification).where(Notification.user_id == gatine_user.id))
     assert [n.link for n in notes] == [f"/conventions/{agreement_id}"]
     page = page_of(client_of(client_for, session, METROPOLE).get(f"/conventions/{agreement_id}"))
@@ -129,7 +129,7 @@ def test_both_signatures_make_it_signed(
 ) -> None:
     first = sign(client_of(client_for, session, METROPOLE), agreement_id)
     assert "attend la signature des autres parties" in first.text
-    second = sign(client_of(client_for, session, GATINE), agreement_id)
+    second = sign(client_of(client_for, session, GATINE_RACAN), agreement_id)
     assert "la convention est signée" in second.text
     assert "Signer pour" not in second.text
     assert session.get_one(Agreement, agreement_id).status == "signee"
@@ -138,7 +138,7 @@ def test_both_signatures_make_it_signed(
 def test_the_projection_table_shows_each_partys_yearly_share(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
-    page = page_of(client_of(client_for, session, GATINE).get(f"/conventions/{agreement_id}"))
+    page = page_of(client_of(client_for, session, GATINE_RACAN).get(f"/conventions/{agreement_id}"))
     projection = table_text(page, "projection")
     assert "2031" in projection and "6 000,00 €" in projection and "50 000,00 €" in projection
 
@@ -146,7 +146,7 @@ def test_the_projection_table_shows_each_partys_yearly_share(
 def test_an_edit_from_an_old_version_answers_409(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
-    client = client_of(client_for, session, GATINE)
+    client = client_of(client_for, session, GATINE_RACAN)
     url = f"/conventions/{agreement_id}/modifier"
     stale = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
     fresh = dict(stale, title="Titre changé par l’autre")
@@ -160,7 +160,7 @@ def test_status_buttons_follow_the_table(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
     signed_by_both(session, client_for, agreement_id)
-    client = client_of(client_for, session, GATINE)
+    client = client_of(client_for, session, GATINE_RACAN)
     page = page_of(client.get(f"/conventions/{agreement_id}"))
     assert page.values("data-status") == ["en_vigueur", "terminee"]
     version = session.get_one(Agreement, agreement_id).version
@@ -179,7 +179,7 @@ def test_upload_and_download_the_signed_pdf(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
     signed_by_both(session, client_for, agreement_id)
-    client = client_of(client_for, session, GATINE)
+    client = client_of(client_for, session, GATINE_RACAN)
     url = f"/conventions/{agreement_id}"
     pdf = small_pdf()
     response = client.post(
@@ -209,7 +209,7 @@ def test_a_third_epci_may_not_sign_edit_nor_download(
 ) -> None:
     core.attach_document(
         session,
-        core.Actor.of(referent_user(session, GATINE)),
+        core.Actor.of(referent_user(session, GATINE_RACAN)),
         session.get_one(Agreement, agreement_id),
         "c.pdf",
         small_pdf(),
@@ -285,7 +285,7 @@ def test_the_list_filters_by_status_and_says_when_nothing_matches(
     drafts = page_of(client.get("/conventions?statut=brouillon"))
     assert drafts.values("data-agreement-id") == [str(agreement_id)]
     assert f"Convention n° {agreement_id}" in drafts.text
-    signed = page_of(client.get(f"/conventions?statut=signee&epci={GATINE}"))
+    signed = page_of(client.get(f"/conventions?statut=signee&epci={GATINE_RACAN}"))
     assert signed.values("data-agreement-id") == []
     assert "Aucune convention ne correspond à ces critères" in signed.text
     assert client.get("/conventions?tri=nimporte").status_code == 400

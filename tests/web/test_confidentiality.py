@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from case_helpers import CHINON, GATINE_RACAN, LOCHES, METROPOLE, POLAXIS, POLAXIS_PLOT
 from flask import Flask
 from flask.testing import FlaskClient
 from leak_crawl import route_urls, walk
@@ -37,12 +38,6 @@ from foncier.models import (
 )
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
-METROPOLE = "243700754"
-GATINE_RACAN = "200073237"
-CHINON = "200043081"
-LOCHES = "200071587"
-POLAXIS_PLOT = "37167_TERRAIN-ECO_05001"
-POLAXIS = "37167_SITE-ECO_00005"
 SECRETS = {
     "company_name": "Cartonnerie Zéphyrine",
     "company_siren": "732829320",

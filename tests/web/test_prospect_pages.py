@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from case_helpers import LOCHES, METROPOLE
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +21,6 @@ from foncier.models import CaseEvent, Epci, Prospect, User
 from foncier.permissions import Actor
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
-METROPOLE = "243700754"
-LOCHES = "200071587"
 SECRETS = {
     "company_name": "Confiserie Bérengère",
     "company_siren": "732829320",

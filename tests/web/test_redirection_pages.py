@@ -4,6 +4,7 @@ acted first, forms that keep what was typed, nothing saved when the mail server 
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -430,3 +431,38 @@ def test_an_installed_redirected_project_links_to_recording_its_agreement(sessio
     link = re.search(rf'href="([^"]+)" id="accord-{redirection.id}"', page.html).group(1)
     assert link.endswith(f"redirection={redirection.id}")
     assert gatine.get(link.replace("&amp;", "&")).status_code == 200
+
+
+# --- the case's path -------------------------------------------------------------------------
+
+
+def test_the_project_page_tells_the_redirection_and_the_moves_in_french(
+    session, metropole, gatine, project
+):
+    assert propose_through_the_page(metropole, session, project).status_code == 302
+    redirection = session.scalars(
+        select(Redirection).where(Redirection.prospect_id == project.id)
+    ).one()
+    assert answer(gatine, redirection, "accepter").status_code == 302
+    assert move(gatine, project, "visite").status_code == 302
+
+    gatine_name = session.get(Epci, GATINE_RACAN).nom
+    path = path_text(gatine.get(f"/projets/{project.id}"))
+    plots = ", ".join(sorted(polaxis_plots(session)))
+    assert f"Projet proposé à {gatine_name} (terrains {plots})" in path
+    assert f"Proposition acceptée par {gatine_name} : il suit désormais le projet" in path
+    assert "Étape : Recherche de terrain → Visite" in path
+    # No step shows its stored kind instead of its sentence.
+    for kind in ("redirection_proposed", "redirection_accepted", "stage_changed", "Stage changed"):
+        assert kind not in path
+    # The redirection's own page tells the same path in the same words.
+    assert path_text(gatine.get(f"/redirections/{redirection.id}")) == path
+
+
+def path_text(response) -> str:
+    """The words of the page's « Parcours du projet » list, tags left out."""
+    found = re.search(
+        r'<ol class="parcours" id="parcours">(.*?)</ol>', page_of(response).html, re.S
+    )
+    assert found, "no case path on the page"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())

@@ -21,17 +21,22 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from foncier.agreements import STATUS_LABELS, TAX_KIND_LABELS, AgreementSort, Terms
+from foncier.agreements import (
+    SCALAR_TERMS,
+    STATUS_LABELS,
+    TAX_KIND_LABELS,
+    AgreementSort,
+    Terms,
+)
 from foncier.models import Agreement
 from foncier.sharing import MAX_YEARS
-from foncier.web.inventory.forms import french_decimal
+from foncier.web.inventory.forms import FilterForm, french_decimal
+from foncier.web.matching.forms import CheckboxesField
 
 NONE_CHOSEN: Final = SelectChoice("", "—")
 CALCULATOR_MODES: Final = [
@@ -62,11 +67,6 @@ class PercentField(EuroField):
         self.data = french_decimal(valuelist, "Saisissez un pourcentage, par exemple 62,5.")
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class PartyForm(Form):
     """One EPCI of the network: party or not, and its share of the tax revenue."""
 
@@ -81,7 +81,7 @@ class AgreementForm(FlaskForm):
         "Intitulé", validators=[DataRequired("Donnez un intitulé."), Length(max=200)]
     )
     parties = FieldList(FormField(PartyForm))
-    redirections = MultiCheckboxField("Redirections couvertes", coerce=int, choices=[])
+    redirections = CheckboxesField("Redirections couvertes", coerce=int, choices=[])
     tax_kind = SelectField("Recette fiscale partagée", choices=[])
     tax_years = IntegerField(
         "Durée du partage (années)", validators=[Optional(), NumberRange(1, MAX_YEARS)]
@@ -147,24 +147,7 @@ def form_data(
     terms: Terms, epcis: Sequence[tuple[str, str, str]], version: int | None = None
 ) -> dict[str, Any]:
     """The form's initial data: one line per EPCI of the network, ticked if a party."""
-    data: dict[str, Any] = {
-        name: getattr(terms, name)
-        for name in (
-            "title",
-            "tax_kind",
-            "tax_years",
-            "first_year",
-            "estimated_annual_amount",
-            "compensation_eur",
-            "compensation_payer_siren",
-            "compensation_payee_siren",
-            "jobs_followup",
-            "reciprocity_credit",
-            "free_text",
-            "starts_on",
-            "ends_on",
-        )
-    }
+    data: dict[str, Any] = {name: getattr(terms, name) for name in SCALAR_TERMS}
     data["parties"] = [
         {"siren": siren, "included": siren in terms.parties, "share": terms.parties.get(siren)}
         for siren, _, _ in epcis
@@ -176,21 +159,9 @@ def form_data(
 
 def terms_of(agreement: Agreement) -> Terms:
     return Terms(
-        title=agreement.title,
+        **{name: getattr(agreement, name) for name in SCALAR_TERMS},
         parties={party.epci_siren: party.share_percent for party in agreement.parties},
         redirection_ids=tuple(link.redirection_id for link in agreement.redirections),
-        tax_kind=agreement.tax_kind,
-        tax_years=agreement.tax_years,
-        first_year=agreement.first_year,
-        estimated_annual_amount=agreement.estimated_annual_amount,
-        compensation_eur=agreement.compensation_eur,
-        compensation_payer_siren=agreement.compensation_payer_siren,
-        compensation_payee_siren=agreement.compensation_payee_siren,
-        jobs_followup=agreement.jobs_followup,
-        reciprocity_credit=agreement.reciprocity_credit,
-        free_text=agreement.free_text,
-        starts_on=agreement.starts_on,
-        ends_on=agreement.ends_on,
     )
 
 
@@ -211,10 +182,7 @@ class DocumentForm(FlaskForm):
     )
 
 
-class ListFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class ListFilterForm(FilterForm):
     statut = SelectField(
         "Statut",
         choices=[SelectChoice("", "Tous"), *choices(STATUS_LABELS.items())],
@@ -226,7 +194,6 @@ class ListFilterForm(FlaskForm):
         choices=choices((sort.value, sort.label) for sort in AgreementSort),
         default=AgreementSort.RECENT.value,
     )
-    page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 
 class CalculatorForm(FlaskForm):
@@ -239,7 +206,7 @@ class CalculatorForm(FlaskForm):
         "Montant à répartir (€)", validators=[InputRequired("Indiquez un montant.")]
     )
     mode = RadioField("Répartition", choices=CALCULATOR_MODES, default="population")
-    epcis = MultiCheckboxField("EPCI concernés", choices=[])
+    epcis = CheckboxesField("EPCI concernés", choices=[])
     parts = FieldList(PercentField(validators=[Optional()]))
     annees = IntegerField(
         "Projection sur (années)", validators=[Optional(), NumberRange(1, MAX_YEARS)]

@@ -31,14 +31,13 @@ from foncier.web.agreements.forms import (
 from foncier.web.auth import current_actor
 from foncier.web.auth.admin import mail_settings
 from foncier.web.database import db_session
+from foncier.web.downloads import CSV_TYPE, PDF_TYPE, XLSX_TYPE, attachment
 from foncier.web.formatting import NOT_GIVEN, THOUSANDS_SEPARATOR, UNIT_SPACE
-from foncier.web.inventory.views import page_numbers
 
 agreements = Blueprint("agreements", __name__, url_prefix="/conventions")
 
 INVALID: Final = 400
 CONFLICT: Final = 409
-XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CALCULATOR_FIELDS: Final = {
     "amount": "montant",
     "annual_amount": "montant",
@@ -73,13 +72,11 @@ def agreement_list() -> tuple[str, int]:
         sort=sort,
         page=(form.page.data or 1) if valid else 1,
     )
-    filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "agreements/list.html",
         form=form,
         page=page,
-        filters=filters,
-        page_numbers=page_numbers(page.page, page.pages),
+        filters=form.filters(),
     ), (200 if valid else INVALID)
 
 
@@ -228,14 +225,11 @@ def upload(agreement_id: int) -> Any:
 @agreements.get("/<int:agreement_id>/document", endpoint="download")
 def download(agreement_id: int) -> Response:
     document = core.document_for(db_session(), current_actor(), agreement_id)
-    return Response(
+    return attachment(
         document.content,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
+        PDF_TYPE,
+        document.filename,
+        {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 
 
@@ -315,21 +309,13 @@ def ledger_totals_csv() -> Response:
 def _csv(*, totals: bool, file_name: str) -> Response:
     out = io.StringIO()
     core.write_ledger_csv(core.ledger(db_session(), current_actor()), out, totals=totals)
-    return Response(
-        out.getvalue().encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
-    )
+    return attachment(out.getvalue().encode("utf-8"), CSV_TYPE, file_name)
 
 
 @agreements.get("/registre.xlsx", endpoint="ledger_xlsx")
 def ledger_xlsx() -> Response:
     content = core.ledger_workbook(core.ledger(db_session(), current_actor()))
-    return Response(
-        content,
-        mimetype=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="registre-conventions.xlsx"'},
-    )
+    return attachment(content, XLSX_TYPE, "registre-conventions.xlsx")
 
 
 @agreements.app_template_filter("euros")

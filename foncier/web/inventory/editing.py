@@ -25,6 +25,7 @@ from foncier.models import Owner, Site, Terrain
 from foncier.permissions import Actor
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
+from foncier.web.downloads import CSV_TYPE, attachment
 from foncier.web.inventory.edit_forms import (
     ConfirmForm,
     EditForm,
@@ -34,7 +35,7 @@ from foncier.web.inventory.edit_forms import (
     TerrainForm,
 )
 from foncier.web.inventory.geometry_field import site_context, terrain_context
-from foncier.web.inventory.views import inventory, page_numbers
+from foncier.web.inventory.views import inventory
 
 INVALID: Final = 400
 CONFLICT: Final = 409
@@ -342,7 +343,6 @@ def _history(events: Any, csv_name: str, template: str, **context: Any) -> Any:
     return render_template(
         template,
         page=page,
-        page_numbers=page_numbers(page.page, page.pages),
         **{"site": None, "terrain": None, "epcis": None, "epci": None, **context},
     )
 
@@ -350,8 +350,4 @@ def _history(events: Any, csv_name: str, template: str, **context: Any) -> Any:
 def _csv_response(session: Session, actor: Actor, events: Any, file_name: str) -> Response:
     out = io.StringIO()
     history.write_history_csv(session, actor, events, out)
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
-    )
+    return attachment(out.getvalue(), CSV_TYPE, file_name)

@@ -1,4 +1,5 @@
-"""The park search form (a GET form: nothing to protect against CSRF, links can be shared)."""
+"""The park search form, and what every list's filter form shares (FilterForm: a GET form,
+nothing to protect against CSRF, links can be shared)."""
 
 from __future__ import annotations
 
@@ -72,11 +73,45 @@ class HectaresField(StringField):
         return "" if self.data is None else str(self.data)
 
 
-class SiteSearchForm(FlaskForm):
+class FilterForm(FlaskForm):
+    """The filters of a list page: read from the query string, refused criteria left out
+    (``valid_value``) and explained (``refused``), the others carried by the page links."""
+
     class Meta:
         csrf = False
         locales = ("fr_FR", "fr")
 
+    page = IntegerField(
+        "Page",
+        validators=[Optional(), NumberRange(min=1, message="Le numéro de page commence à 1.")],
+    )
+
+    def page_number(self) -> int:
+        return valid_value(self.page) or 1
+
+    def filters(self) -> dict[str, str]:
+        """The filters as typed, page aside: what the page links carry to the other pages.
+
+        Only the form's own fields: any other parameter would reach url_for, which takes
+        some (endpoint, _method, _external, _anchor...) as its own arguments.
+        """
+        return {
+            field.name: field.raw_data[0]
+            for field in self
+            if field is not self.page and field.raw_data and field.raw_data[0]
+        }
+
+    def refused(self) -> list[tuple[str, str]]:
+        """(label, message) of each refused criterion."""
+        return [(str(field.label.text), message) for field in self for message in field.errors]
+
+
+def valid_value(field: Field) -> Any:
+    """The field's value, None when it was refused or left empty."""
+    return None if field.errors or field.data in ("", None) else field.data
+
+
+class SiteSearchForm(FilterForm):
     q = StringField(
         "Nom du parc, de la commune ou de l’intercommunalité",
         filters=[_strip],
@@ -93,10 +128,6 @@ class SiteSearchForm(FlaskForm):
         render_kw={"inputmode": "decimal", "placeholder": "ex. 2,5", "autocomplete": "off"},
     )
     tri = SelectField("Trier par", choices=SORT_CHOICES, default=SiteSort.NAME.value)
-    page = IntegerField(
-        "Page",
-        validators=[Optional(), NumberRange(min=1, message="Le numéro de page commence à 1.")],
-    )
 
     def set_epcis(self, epcis: list[tuple[str, str]]) -> None:
         self.epci.choices = [
@@ -107,32 +138,9 @@ class SiteSearchForm(FlaskForm):
     def criteria(self) -> SiteCriteria:
         """The search, leaving out the criteria that were refused."""
         return SiteCriteria(
-            text=_valid(self.q),
-            epci_siren=_valid(self.epci),
-            vocation=_valid(self.vocation),
-            min_available_ha=_valid(self.surface_min),
-            sort=SiteSort(_valid(self.tri) or SiteSort.NAME),
+            text=valid_value(self.q),
+            epci_siren=valid_value(self.epci),
+            vocation=valid_value(self.vocation),
+            min_available_ha=valid_value(self.surface_min),
+            sort=SiteSort(valid_value(self.tri) or SiteSort.NAME),
         )
-
-    def page_number(self) -> int:
-        return _valid(self.page) or 1
-
-    def filters(self) -> dict[str, str]:
-        """The search as typed, page aside: what the page links carry to the other pages.
-
-        Only the form's own fields: any other parameter would reach url_for, which takes
-        some (endpoint, _method, _external, _anchor...) as its own arguments.
-        """
-        return {
-            field.name: field.raw_data[0]
-            for field in self
-            if field is not self.page and field.raw_data and field.raw_data[0]
-        }
-
-    def refused(self) -> list[tuple[str, str]]:
-        """(label, message) of each refused criterion."""
-        return [(str(field.label.text), message) for field in self for message in field.errors]
-
-
-def _valid(field: Field) -> Any:
-    return None if field.errors or field.data in ("", None) else field.data

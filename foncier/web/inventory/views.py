@@ -128,10 +128,10 @@ def sites() -> tuple[str, int]:
         form=form,
         page=page,
         filters=form.filters(),
-        page_numbers=page_numbers(page.page, page.pages),
     ), (200 if valid else 400)
 
 
+@inventory.app_template_global()
 def page_numbers(current: int, last: int, around: int = 2) -> list[int | None]:
     """Page links to show: the first, the last and those around the current one (None: a gap)."""
     shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})

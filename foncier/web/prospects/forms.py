@@ -19,15 +19,14 @@ from wtforms import (
     Field,
     FormField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional
 
+from foncier.cases import STAGE_LABELS
 from foncier.matching.needs import NeedsIssue
 from foncier.matching.wording import french_date
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
@@ -35,12 +34,12 @@ from foncier.prospects import (
     ANSWER_LABELS,
     SORT_LABELS,
     SOURCE_LABELS,
-    STAGE_LABELS,
     ProspectFilters,
     ProspectSort,
 )
 from foncier.web.formatting import sentence
 from foncier.web.inventory.edit_forms import VersionField, WholeNumberField
+from foncier.web.inventory.forms import FilterForm, valid_value
 from foncier.web.matching.forms import NEAR_FIELDS, WEIGHT_PREFIX, FrenchDateInput, NeedsForm
 
 # The needs' keys a project form leaves out: the company's NAF code is the project's own
@@ -189,12 +188,8 @@ class ProposalForm(FlaskForm):
                 self[name].errors = [message]
 
 
-class ProspectListForm(FlaskForm):
+class ProspectListForm(FilterForm):
     """The list's filters (a GET form: shareable, nothing to protect)."""
-
-    class Meta:
-        csrf = False
-        locales = ("fr_FR", "fr")
 
     etape = SelectField(
         "Étape",
@@ -211,10 +206,6 @@ class ProspectListForm(FlaskForm):
         choices=[SelectChoice(sort.value, SORT_LABELS[sort]) for sort in ProspectSort],
         default=ProspectSort.RECENT.value,
     )
-    page = IntegerField(
-        "Page",
-        validators=[Optional(), NumberRange(min=1, message="Le numéro de page commence à 1.")],
-    )
 
     def set_epcis(self, epcis: list[tuple[str, str]]) -> None:
         self.epci.choices = [
@@ -225,29 +216,11 @@ class ProspectListForm(FlaskForm):
     def criteria(self) -> ProspectFilters:
         """The filters, leaving out those that were refused."""
         return ProspectFilters(
-            stage=_valid(self.etape),
-            lead_epci_siren=_valid(self.epci),
-            mine=bool(_valid(self.mes_projets)),
-            sort=ProspectSort(_valid(self.tri) or ProspectSort.RECENT),
+            stage=valid_value(self.etape),
+            lead_epci_siren=valid_value(self.epci),
+            mine=bool(valid_value(self.mes_projets)),
+            sort=ProspectSort(valid_value(self.tri) or ProspectSort.RECENT),
         )
-
-    def page_number(self) -> int:
-        return _valid(self.page) or 1
-
-    def filters(self) -> dict[str, str]:
-        """The filters as typed, page aside: what the pagination and export links carry."""
-        return {
-            field.name: field.raw_data[0]
-            for field in self
-            if field is not self.page and field.raw_data and field.raw_data[0]
-        }
-
-    def refused(self) -> list[tuple[str, str]]:
-        return [(str(field.label.text), message) for field in self for message in field.errors]
-
-
-def _valid(field: Field) -> Any:
-    return None if field.errors or field.data in ("", None) else field.data
 
 
 def needs_summary(needs: Mapping[str, Any]) -> list[tuple[str, str]]:

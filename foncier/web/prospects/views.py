@@ -16,18 +16,16 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from foncier import casework
 from foncier import prospects as core
+from foncier.case_steps import case_steps
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.exports import XLSX_TYPE
-from foncier.history import LOCAL_TIME
-from foncier.inventory import list_epcis
+from foncier.inventory import epci_names, list_epcis
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
 from foncier.models import Prospect, Terrain
 from foncier.permissions import Actor
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
-from foncier.web.inventory.views import page_numbers
+from foncier.web.downloads import CSV_TYPE, XLSX_TYPE, attachment
 from foncier.web.matching.explaining import ranking, scan
 from foncier.web.prospects.forms import (
     ActionForm,
@@ -47,7 +45,6 @@ INVALID: Final = 400
 CONFLICT: Final = 409
 # Plots the project page ranks: enough to choose from; the search page shows more.
 RANKED: Final = 20
-CSV_TYPE: Final = "text/csv; charset=utf-8"
 EDITABLE: Final = (
     "company_name", "company_siren", "naf_code", "contact_name", "contact_role",
     "contact_email", "contact_phone", "contact_retention_until", "source", "jobs_planned",
@@ -74,7 +71,6 @@ def index() -> tuple[str, int]:
         form=form,
         page=page,
         filters=form.filters(),
-        page_numbers=page_numbers(page.page, page.pages),
         may_record=_may_record(actor),
     ), (200 if valid else INVALID)
 
@@ -91,21 +87,13 @@ def _export_name(extension: str) -> str:
     return f"projets-{date.today().isoformat()}.{extension}"
 
 
-def _download(content: bytes | str, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        mimetype=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @prospects.get("/projets/export.csv")
 def export_csv() -> Response:
     session, actor = db_session(), current_actor()
     form, _ = _list_form(session)
     out = io.StringIO(newline="")
     core.export_prospects_csv(session, actor, out, form.criteria())
-    return _download(out.getvalue().encode("utf-8"), CSV_TYPE, _export_name("csv"))
+    return attachment(out.getvalue().encode("utf-8"), CSV_TYPE, _export_name("csv"))
 
 
 @prospects.get("/projets/export.xlsx")
@@ -113,7 +101,7 @@ def export_xlsx() -> Response:
     session, actor = db_session(), current_actor()
     form, _ = _list_form(session)
     content = core.export_prospects_xlsx(session, actor, form.criteria())
-    return _download(content, XLSX_TYPE, _export_name("xlsx"))
+    return attachment(content, XLSX_TYPE, _export_name("xlsx"))
 
 
 # --- recording and editing --------------------------------------------------------------------
@@ -216,10 +204,7 @@ def _full_page(session: Session, view: core.ProspectView) -> dict[str, Any]:
         "plots": plots,
         "proposals": proposals,
         "remove_form": ActionForm(),
-        "path": [
-            (event, core.event_label(event), event.at.astimezone(LOCAL_TIME))
-            for event in casework.case_path(session, prospect)
-        ],
+        "path": case_steps(session, prospect),
         "answer_labels": core.ANSWER_LABELS,
         **_needs_context(prospect),
     }
@@ -256,7 +241,7 @@ def plots(prospect_id: int) -> tuple[str, int]:
         result=result,
         unusable=unusable,
         kept={plot.terr_id for plot in prospect.shortlist},
-        epci_names=dict(list_epcis(session)),
+        epci_names=epci_names(session),
         shortlist_form=ShortlistForm(),
         search_parameters=search_parameters(prospect.needs),
     ), (200 if result else INVALID)

@@ -9,28 +9,26 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from foncier.redirections import DECLINE_REASON_LABELS
+from foncier.web.auth.forms import FrenchForm
 from foncier.web.inventory.edit_forms import DayField, VersionField
+from foncier.web.matching.forms import CheckboxesField
 
 MESSAGE_MAX: Final = 5_000
 JOBS_MAX: Final = 100_000
 
 
-class FrenchForm(FlaskForm):
-    class Meta:
-        locales = ("fr_FR", "fr")
+def _text_area(label: str, rows: int, too_long: str = "Texte trop long.") -> TextAreaField:
+    return TextAreaField(
+        label, validators=[Length(max=MESSAGE_MAX, message=too_long)], render_kw={"rows": rows}
+    )
 
 
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+class PlotCheckboxesField(CheckboxesField):
+    """The plots to propose, one checkbox each."""
 
     def pre_validate(self, form: Any) -> None:
         """The core checks the plots (they change between the page and the post)."""
@@ -38,12 +36,8 @@ class CheckboxesField(SelectMultipleField):
 
 class RedirectForm(FrenchForm):
     to_epci_siren = SelectField("EPCI à qui proposer le projet", choices=[])
-    terr_ids = CheckboxesField("Terrains de la sélection à proposer", choices=[])
-    message = TextAreaField(
-        "Message aux référents de cet EPCI",
-        validators=[Length(max=MESSAGE_MAX, message="Message trop long.")],
-        render_kw={"rows": 5},
-    )
+    terr_ids = PlotCheckboxesField("Terrains de la sélection à proposer", choices=[])
+    message = _text_area("Message aux référents de cet EPCI", 5, too_long="Message trop long.")
 
 
 class StageForm(FrenchForm):
@@ -60,16 +54,8 @@ class StageForm(FrenchForm):
         ],
         render_kw={"inputmode": "numeric"},
     )
-    reason = TextAreaField(
-        "Pourquoi le projet est perdu",
-        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
-        render_kw={"rows": 3},
-    )
-    note = TextAreaField(
-        "Note (facultative)",
-        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
-        render_kw={"rows": 2},
-    )
+    reason = _text_area("Pourquoi le projet est perdu", 3)
+    note = _text_area("Note (facultative)", 2)
 
 
 class AnswerForm(FrenchForm):
@@ -88,11 +74,7 @@ class DeclineForm(FrenchForm):
         ],
         validators=[InputRequired(message="Choisissez un motif dans la liste.")],
     )
-    note = TextAreaField(
-        "Précisions (obligatoires pour « Autre raison »)",
-        validators=[Length(max=MESSAGE_MAX, message="Texte trop long.")],
-        render_kw={"rows": 3},
-    )
+    note = _text_area("Précisions (obligatoires pour « Autre raison »)", 3)
 
 
 class ReadForm(FrenchForm):

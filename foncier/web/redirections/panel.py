@@ -1,5 +1,6 @@
-"""The case panel of a project page: its stage, its path, its redirections, and the forms of
-what the person may do now (move the case, propose the project to another EPCI).
+"""The case panel of a project page: its stage, its redirections, and the forms of what the
+person may do now (move the case, propose the project to another EPCI). The case's path is
+worded by foncier.case_steps.
 
 The project page (blueprint ``prospects``) merges ``case_panel(...)`` into its context and
 includes templates/prospects/_case.html. The forms post to this blueprint's routes.
@@ -8,7 +9,6 @@ includes templates/prospects/_case.html. The forms post to this blueprint's rout
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
 from flask import current_app, url_for
@@ -18,10 +18,10 @@ from wtforms import SelectChoice
 
 from foncier import cases, casework
 from foncier.codelists import STADES_DISPONIBLES
-from foncier.models import CaseEvent, Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
+from foncier.inventory import epci_names
+from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
 from foncier.permissions import Actor
-from foncier.prospects import EVENT_LABELS as PROJECT_EVENT_LABELS
-from foncier.redirections import DECLINE_REASON_LABELS, NOT_REDIRECTABLE
+from foncier.redirections import NOT_REDIRECTABLE
 from foncier.web.redirections.forms import RedirectForm, StageForm
 
 REDIRECT_PREFIX: Final = "redirection"
@@ -33,23 +33,6 @@ MOVE_BUTTONS: Final = {
     "installe": "Marquer l’entreprise installée",
     "perdu": "Classer le projet comme perdu",
 }
-EVENT_LABELS: Final = {
-    "redirection_proposed": "Projet proposé à {to}",
-    "redirection_accepted": "Proposition acceptée par {epci} : il suit désormais le projet",
-    "redirection_declined": "Proposition refusée par {epci}",
-    "redirection_withdrawn": "Proposition retirée par {epci}",
-}
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of the case's path, as the page shows it."""
-
-    at: datetime
-    who: str
-    epci: str | None
-    text: str
-    note: str | None
 
 
 @dataclass(frozen=True)
@@ -100,53 +83,6 @@ def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, 
             epci_names=names,
         )
     }
-
-
-def epci_names(session: Session) -> dict[str, str]:
-    return {siren: nom for siren, nom in session.execute(select(Epci.siren, Epci.nom))}
-
-
-def case_steps(session: Session, prospect: Prospect, names: dict[str, str]) -> list[Step]:
-    return [
-        Step(
-            event.at,
-            event.actor_label,
-            names.get(event.epci_siren or ""),
-            event_text(event, names),
-            event.note,
-        )
-        for event in casework.case_path(session, prospect)
-    ]
-
-
-def event_text(event: CaseEvent, names: dict[str, str]) -> str:
-    details = event.details or {}
-    if event.kind == "stage_changed":
-        return stage_text(details)
-    template = EVENT_LABELS.get(event.kind) or PROJECT_EVENT_LABELS.get(event.kind, event.kind)
-    text = template.format(
-        to=names.get(details.get("to_epci_siren", ""), "un autre EPCI"),
-        epci=names.get(event.epci_siren or "", "l’EPCI"),
-    )
-    if event.kind == "redirection_declined" and details.get("reason") in DECLINE_REASON_LABELS:
-        text += f" — motif : {DECLINE_REASON_LABELS[details['reason']].lower()}"
-    if event.kind == "redirection_proposed" and details.get("terr_ids"):
-        text += f" (terrains {', '.join(details['terr_ids'])})"
-    return text
-
-
-def stage_text(details: dict[str, Any]) -> str:
-    before, after = (cases.STAGE_LABELS.get(details.get(key, ""), "?") for key in ("from", "to"))
-    text = f"Étape : {before} → {after}"
-    if details.get("released_terr_id"):
-        text += f" ; option levée sur le terrain {details['released_terr_id']}"
-    if details.get("terr_id"):
-        text += f" ; terrain {details['terr_id']}"
-    if details.get("jobs_created") is not None:
-        text += f" ; {details['jobs_created']} emploi(s) créé(s)"
-    if details.get("reason"):
-        text += f" ; motif : {details['reason']}"
-    return text
 
 
 def redirect_form(session: Session, prospect: Prospect) -> RedirectForm | None:

@@ -11,6 +11,7 @@ step is saved (the core's savepoint is rolled back, and so is the request).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -21,29 +22,26 @@ from werkzeug.wrappers import Response
 
 from foncier import casework, notifications
 from foncier import redirections as core
+from foncier.case_steps import case_steps
 from foncier.cases import STAGE_LABELS, advance_case
-from foncier.errors import NotFoundError, StaleVersionError, ValidationError
+from foncier.errors import StaleVersionError, ValidationError
+from foncier.inventory import epci_names
 from foncier.mail import MailDeliveryError, MailSettings
-from foncier.models import Prospect, Redirection
+from foncier.models import Redirection
 from foncier.permissions import Actor
+from foncier.prospects import get_prospect
 from foncier.web.auth import current_actor
 from foncier.web.auth.admin import mail_settings
+from foncier.web.auth.forms import FrenchForm, show_errors
 from foncier.web.database import db_session
 from foncier.web.redirections.forms import (
     AnswerForm,
     DeclineForm,
-    FrenchForm,
     ReadForm,
     RedirectForm,
     StageForm,
 )
-from foncier.web.redirections.panel import (
-    REDIRECT_PREFIX,
-    case_steps,
-    epci_names,
-    fill_redirect_choices,
-    stage_move,
-)
+from foncier.web.redirections.panel import REDIRECT_PREFIX, fill_redirect_choices, stage_move
 
 redirections = Blueprint("redirections", __name__)
 redirections.add_app_template_global(lambda code: STAGE_LABELS.get(code, code), "stage_label")
@@ -87,24 +85,32 @@ def unread_badge() -> Markup:
     ).format(count)
 
 
-def _prospect(session: Session, prospect_id: int) -> Prospect:
-    prospect = session.get(Prospect, prospect_id)
-    if prospect is None:
-        raise NotFoundError(f"no project {prospect_id}")
-    return prospect
-
-
 def _project_page(prospect_id: int) -> Response:
     return redirect(core.project_link(prospect_id))
 
 
-def _put_errors(form: FrenchForm, errors: dict[str, str]) -> None:
-    """The core's messages beside their fields; the others above the form."""
-    for name, message in errors.items():
-        if name in form._fields:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            form.form_errors.append(message)
+@dataclass(frozen=True)
+class Attempt:
+    """What came of a step the person asked for: done (with the core's answer), or why not —
+    messages put on the form, a conflict to show, a failed mail server's status."""
+
+    done: bool
+    result: Any = None
+    conflict: str | None = None
+    status: int | None = None
+
+
+def _attempt(session: Session, form: FrenchForm, step: Callable[[], Any]) -> Attempt:
+    try:
+        result = step()
+    except ValidationError as error:
+        show_errors(form, error)  # beside their fields; the others above the form
+        return Attempt(False)
+    except StaleVersionError as error:
+        return Attempt(False, conflict=str(error))
+    except MailDeliveryError:
+        return Attempt(False, status=_mail_failed(session))
+    return Attempt(True, result)
 
 
 def _status(form: FrenchForm, conflict: str | None) -> int:
@@ -119,33 +125,26 @@ def _status(form: FrenchForm, conflict: str | None) -> int:
 @redirections.post("/projets/<int:prospect_id>/rediriger")
 def propose(prospect_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = _prospect(session, prospect_id)
+    prospect = get_prospect(session, prospect_id)
     casework.require_lead(actor, prospect, "l’orientation de ce projet")
     form = RedirectForm(prefix=REDIRECT_PREFIX)
     fill_redirect_choices(session, form, prospect)
-    conflict, status = None, None
+    attempt = Attempt(False)
     if form.validate_on_submit():
-        try:
-            redirection = core.propose_redirection(
-                session, actor, mail_settings(), prospect, form.to_epci_siren.data or "",
-                form.terr_ids.data or [], form.message.data or "",
-            )  # fmt: skip
-        except ValidationError as error:
-            _put_errors(form, error.errors)
-        except StaleVersionError as error:
-            conflict = str(error)
-        except MailDeliveryError:
-            status = _mail_failed(session)
-        else:
+        attempt = _attempt(session, form, lambda: core.propose_redirection(
+            session, actor, mail_settings(), prospect, form.to_epci_siren.data or "",
+            form.terr_ids.data or [], form.message.data or "",
+        ))  # fmt: skip
+        if attempt.done:
             flash(
-                f"Projet proposé à {redirection.to_epci.nom} : ses référents sont prévenus.",
+                f"Projet proposé à {attempt.result.to_epci.nom} : ses référents sont prévenus.",
                 "succes",
             )
             return _project_page(prospect_id)
     page = render_template(
-        "redirections/propose.html", form=form, prospect=prospect, conflict=conflict
+        "redirections/propose.html", form=form, prospect=prospect, conflict=attempt.conflict
     )
-    return page, status or _status(form, conflict)
+    return page, attempt.status or _status(form, attempt.conflict)
 
 
 def _mail_failed(session: Session) -> int:
@@ -161,33 +160,27 @@ def _mail_failed(session: Session) -> int:
 @redirections.post("/projets/<int:prospect_id>/etape")
 def move_case(prospect_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = _prospect(session, prospect_id)
+    prospect = get_prospect(session, prospect_id)
     casework.require_lead(actor, prospect)
     stage = request.form.get("etape", "")
     if stage not in STAGE_LABELS:
         abort(INVALID, description="Étape inconnue.")
     form = StageForm(prefix=stage)
     move = stage_move(session, prospect, stage, form)
-    conflict = None
+    attempt = Attempt(False)
     if form.validate_on_submit():
-        try:
-            advance_case(
-                session, actor, prospect, stage, version=form.version.data or 0,
-                terr_id=form.terr_id.data or None, on=form.on.data,
-                jobs_created=form.jobs_created.data, reason=form.reason.data,
-                note=form.note.data,
-            )  # fmt: skip
-        except ValidationError as error:
-            _put_errors(form, {("" if k == "to_stage" else k): v for k, v in error.errors.items()})
-        except StaleVersionError as error:
-            conflict = str(error)
-        else:
+        attempt = _attempt(session, form, lambda: advance_case(
+            session, actor, prospect, stage, version=form.version.data or 0,
+            terr_id=form.terr_id.data or None, on=form.on.data,
+            jobs_created=form.jobs_created.data, reason=form.reason.data, note=form.note.data,
+        ))  # fmt: skip
+        if attempt.done:
             flash(f"Étape enregistrée : {STAGE_LABELS[stage].lower()}.", "succes")
             return _project_page(prospect_id)
     page = render_template(
-        "redirections/stage.html", move=move, prospect=prospect, conflict=conflict
+        "redirections/stage.html", move=move, prospect=prospect, conflict=attempt.conflict
     )
-    return page, _status(form, conflict)
+    return page, _status(form, attempt.conflict)
 
 
 # --- a proposal, as its receiver reads it ----------------------------------------------------
@@ -228,7 +221,7 @@ def _redirection_page(
         may_answer=core.may_answer(actor, found),
         may_withdraw=core.may_withdraw(actor, found),
         may_lead=casework.may_lead(actor, found.prospect),
-        path=case_steps(session, found.prospect, names),
+        path=case_steps(session, found.prospect),
         epci_names=names,
         status_labels=core.STATUS_LABELS,
         reason_labels=core.DECLINE_REASON_LABELS,
@@ -266,24 +259,17 @@ def answer(redirection_id: int, action: str) -> Any:
     core.require_in_the_know(session, actor, found)
     form_class, act, done = ANSWERS[action]
     form = form_class(prefix=action)
-    conflict, status = None, None
+    attempt = Attempt(False)
     if form.validate_on_submit():
-        try:
-            act(session, actor, mail_settings(), found, form)
-        except ValidationError as error:
-            _put_errors(form, error.errors)
-        except StaleVersionError as error:
-            conflict = str(error)
-        except MailDeliveryError:
-            status = _mail_failed(session)
-        else:
+        attempt = _attempt(session, form, lambda: act(session, actor, mail_settings(), found, form))
+        if attempt.done:
             flash(done, "succes")
             if action == "refuser":
                 return redirect(url_for("redirections.redirection", redirection_id=found.id))
             return _project_page(found.prospect_id)
     session.refresh(found)
-    page = _redirection_page(session, actor, found, submitted=form, conflict=conflict)
-    return page, status or _status(form, conflict)
+    page = _redirection_page(session, actor, found, submitted=form, conflict=attempt.conflict)
+    return page, attempt.status or _status(form, attempt.conflict)
 
 
 # --- lists ---------------------------------------------------------------------------------

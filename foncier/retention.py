@@ -1,0 +1,77 @@
+"""Erasing a company contact's personal data when its retention date has passed.
+
+A project keeps a contact person (name, role, e-mail, phone) only until the date the
+référent set when recording it (foncier.prospects limits it to three years). Past that date,
+``erase_expired_contacts`` empties those fields — the company and its project stay — and
+scrubs the same values out of the project's audit events, where they were kept as "before"
+and "after": an erased e-mail address that the history still shows would not be erased. The
+audit trail is otherwise never rewritten; this is the one exception, and the erasure itself
+stays in it (who, when, which fields), with « (effacé) » for the values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from foncier import audit
+from foncier.errors import PermissionDeniedError
+from foncier.models import AuditEvent, Prospect
+from foncier.permissions import Actor
+
+CONTACT_FIELDS: Final = ("contact_name", "contact_role", "contact_email", "contact_phone")
+ERASED: Final = "(effacé)"
+REASON: Final = "Effacement des coordonnées du contact (durée de conservation échue)"
+
+
+def expired_contacts(session: Session, today: date) -> list[Prospect]:
+    """Projects whose contact's retention date is before ``today`` and that still hold one."""
+    holds_contact = [getattr(Prospect, name).is_not(None) for name in CONTACT_FIELDS]
+    return list(
+        session.scalars(
+            select(Prospect)
+            .where(Prospect.contact_retention_until < today)
+            .where(or_(*holds_contact))
+            .order_by(Prospect.id)
+        )
+    )
+
+
+def erase_expired_contacts(
+    session: Session, actor: Actor, today: date | None = None
+) -> list[Prospect]:
+    """Erase the expired contacts (a task of the platform's operator or coordinator); returns
+    the projects whose contact was erased. Flushes; the caller commits."""
+    if not actor.network_wide:
+        raise PermissionDeniedError(
+            "Seuls le coordinateur et les administrateurs effacent les coordonnées échues."
+        )
+    expired = expired_contacts(session, today or date.today())
+    with audit.acting(session, actor), audit.reason(session, REASON):
+        for prospect in expired:
+            for name in CONTACT_FIELDS:
+                setattr(prospect, name, None)
+            prospect.contact_retention_until = None
+    for prospect in expired:
+        _scrub_history(session, prospect)
+    session.flush()
+    return expired
+
+
+def _scrub_history(session: Session, prospect: Prospect) -> None:
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(prospect.id)
+        )
+    )
+    for event in events:
+        touched = {name: values for name, values in event.changes.items() if name in CONTACT_FIELDS}
+        if touched:
+            erased = {
+                name: [None if value is None else ERASED for value in values]
+                for name, values in touched.items()
+            }
+            event.changes = {**event.changes, **erased}

@@ -1,0 +1,105 @@
+"""The demo's company projects and agreement (seed/cases.py), built through the core on top
+of the test database's inventory: what they show, and that seeding and resetting behave."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from foncier import audit
+from foncier.models import (
+    Agreement,
+    AuditEvent,
+    CaseEvent,
+    Notification,
+    Prospect,
+    Redirection,
+    Terrain,
+    User,
+)
+from seed import cases, demo
+
+
+def _count(session, model, *where):
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _demo_projects(session):
+    return {p.company_name: p for p in session.scalars(select(Prospect).where(Prospect.is_demo))}
+
+
+def test_the_demo_cases_show_each_part_of_the_workflow(session):
+    seeder = audit.actor_of(session)
+    report = cases.seed_demo_cases(session)
+    # Each step is the act of a demo référent; afterwards the seeder acts again.
+    assert audit.actor_of(session) == seeder
+    assert (report.prospects, report.agreements) == (3, 1)
+    projects = _demo_projects(session)
+    settled = projects["Menuiserie Exemple du Lochois (démo)"]
+    assert (settled.stage, settled.lead_epci_siren) == ("installe", cases.LOCHES_SUD_TOURAINE)
+    assert session.get(Terrain, settled.terr_id).terr_stade_comm == (
+        "vendu, commercialisation achevée"
+    )
+    pending = projects["Logistique Exemple Val de Loire (démo)"]
+    assert [r.status for r in pending.redirections] == ["proposee"]
+    declined = projects["Conserverie Exemple du Véron (démo)"]
+    assert [r.status for r in declined.redirections] == ["declinee"]
+    assert (declined.lead_epci_siren, declined.stage) == (cases.CHINON, "recherche")
+    agreement = session.scalars(select(Agreement).where(Agreement.is_demo)).one()
+    assert agreement.status == "en_vigueur"
+    assert all(party.signed_on == cases.SIGNED_ON for party in agreement.parties)
+    # Val d'Amboise's référent has the pending proposal in their inbox.
+    amboise = select(User.id).where(User.epci_siren == cases.VAL_D_AMBOISE)
+    assert _count(session, Notification, Notification.user_id.in_(amboise)) == 1
+
+
+def test_the_settled_case_keeps_its_whole_path(session):
+    cases.seed_demo_cases(session)
+    settled = _demo_projects(session)["Menuiserie Exemple du Lochois (démo)"]
+    kinds = session.scalars(
+        select(CaseEvent.kind).where(CaseEvent.prospect_id == settled.id).order_by(CaseEvent.id)
+    ).all()
+    assert kinds[:4] == ["created", "shortlisted", "redirection_proposed", "redirection_accepted"]
+    assert kinds[4:] == ["stage_changed"] * 4
+    authors = session.scalars(
+        select(AuditEvent.actor_label).where(
+            AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(settled.id)
+        )
+    ).all()
+    assert {"referent.touraine-vallee-de-l-indre@demo.foncier.test",
+            "referent.loches-sud-touraine@demo.foncier.test"} == set(authors)  # fmt: skip
+
+
+def test_seeding_the_cases_again_adds_nothing(session):
+    cases.seed_demo_cases(session)
+    before = _count(session, Prospect), _count(session, Agreement)
+    assert cases.seed_demo_cases(session) == cases.CasesReport()
+    assert (_count(session, Prospect), _count(session, Agreement)) == before
+
+
+def test_reset_removes_the_cases_and_their_history_then_rebuilds_them(session):
+    demo.seed_demo(session)
+    first = sorted(_demo_projects(session))
+    # A project someone recorded with a demo account is demo work too.
+    settled = _demo_projects(session)["Menuiserie Exemple du Lochois (démo)"]
+    played = Prospect(
+        origin_epci_siren=settled.origin_epci_siren,
+        lead_epci_siren=settled.origin_epci_siren,
+        company_name="Essai d’un visiteur",
+        needs={},
+        source="direct",
+        created_by=settled.created_by,
+    )
+    session.add(played)
+    session.flush()
+    old_ids = {str(p.id) for p in _demo_projects(session).values()} | {str(played.id)}
+    demo.seed_demo(session, reset=True)
+    assert sorted(_demo_projects(session)) == first
+    assert session.get(Prospect, played.id) is None
+    assert _count(session, Redirection) == 3
+    stale_events = _count(
+        session,
+        AuditEvent,
+        AuditEvent.entity_type == "prospect",
+        AuditEvent.entity_id.in_(old_ids - {str(p.id) for p in _demo_projects(session).values()}),
+    )
+    assert stale_events == 0
