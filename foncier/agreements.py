@@ -8,14 +8,21 @@ Who may do what (checked here, whatever the page, export or command):
   signed document — are read only by the coordinateur and by the référents of a party EPCI
   that is in the know of every project the agreement covers (foncier.casework): the others
   see « Convention n° 12 » and « entreprise confidentielle »;
+- every party EPCI must be in the know of every project the agreement covers: nobody signs
+  terms they may not read (checked on every create and edit);
 - the référents of a party EPCI and the coordinateur create and change an agreement while it
   is a draft (brouillon), and move it from signed to in force, then ended (STATUS_MOVES);
-- a référent records their own EPCI's signature; once every party has signed the agreement
-  is « signée » and its terms no longer change. Changing the terms of a draft erases the
-  signatures already recorded: they were given to other terms.
+- a référent records their own EPCI's signature, given to the version of the terms they
+  read (a signature sent from an older version is refused); once every party has signed the
+  agreement is « signée » and its terms no longer change. Changing the terms of a draft
+  erases the signatures already recorded (they were given to other terms) and tells those
+  parties.
 
-An agreement covers accepted redirections between two of its parties; a redirection is
-covered by one live (not ended) agreement at most, so the ledger counts nothing twice.
+An agreement covers accepted redirections between two of its parties; a référent covers only
+redirections their EPCI sent or received (the coordinateur any); a redirection is covered by
+one live (not ended) agreement at most, so the ledger counts nothing twice — the covered
+redirections are locked while this is checked, so two people covering one at once end with
+one agreement.
 """
 
 from __future__ import annotations
@@ -33,8 +40,7 @@ from typing import Final, TextIO
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from foncier import audit, sharing
-from foncier.casework import epcis_in_the_know
+from foncier import audit, casework, sharing
 from foncier.cnig.xlsx_export import Sheet, workbook_of
 from foncier.db import locked_row, saving
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
@@ -163,19 +169,25 @@ def require_negotiator(actor: Actor, party_sirens: Sequence[str] | set[str]) -> 
 
 def may_see_details(session: Session, actor: Actor, agreement: Agreement) -> bool:
     """May read the title, free texts, companies and document of ``agreement``."""
+    return _details_visible(actor, agreement, _coverage(session, [agreement]))
+
+
+def _details_visible(actor: Actor, agreement: Agreement, coverage: Coverage) -> bool:
     if actor.role is Role.COORDINATEUR:
         return True
     if actor.role is not Role.REFERENT or actor.epci_siren not in _party_sirens(agreement):
         return False
     return all(
-        actor.can_see_company(epcis_in_the_know(session, prospect))
-        for prospect in _covered_prospects(session, agreement)
+        actor.can_see_company(coverage.known[redirection.prospect_id])
+        for redirection in coverage.of(agreement)
     )
 
 
-def require_editable(actor: Actor, agreement: Agreement) -> None:
-    """Refuse unless ``actor`` may change the terms of ``agreement`` now (a draft)."""
+def require_editable(session: Session, actor: Actor, agreement: Agreement) -> None:
+    """Refuse unless ``actor`` may change the terms of ``agreement`` now (a draft whose
+    terms they may read)."""
     require_negotiator(actor, _party_sirens(agreement))
+    _require_details(session, actor, agreement)
     _require_draft(agreement)
 
 
@@ -223,23 +235,24 @@ class AgreementView:
 
 def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
     agreement = _agreement(session, agreement_id)
-    details = may_see_details(session, actor, agreement)
+    coverage = _coverage(session, [agreement])
+    details = _details_visible(actor, agreement, coverage)
     names = epci_names(session)
     document = session.get(AgreementDocument, agreement.id) if details else None
-    parties = _party_sirens(agreement)
-    negotiator = may_negotiate(actor, parties)
+    # Whoever may not read the terms neither writes, signs nor moves them.
+    acting = details and may_negotiate(actor, _party_sirens(agreement))
     return AgreementView(
         agreement=agreement,
         label=agreement_label(agreement, details),
         details_visible=details,
-        cases=_cases(session, actor, agreement, names),
+        cases=_cases(actor, coverage.of(agreement), coverage, names),
         epci_names=names,
         projection=projection_of(agreement),
         document=document,
-        may_edit=negotiator and agreement.status == "brouillon",
-        may_sign_for=_signable_party(actor, agreement),
-        status_moves=STATUS_MOVES[agreement.status] if negotiator else (),
-        may_attach=negotiator and details,
+        may_edit=acting and agreement.status == "brouillon",
+        may_sign_for=_signable_party(actor, agreement) if details else None,
+        status_moves=STATUS_MOVES[agreement.status] if acting else (),
+        may_attach=acting,
     )
 
 
@@ -271,12 +284,12 @@ def _signable_party(actor: Actor, agreement: Agreement) -> str | None:
 
 
 def _cases(
-    session: Session, actor: Actor, agreement: Agreement, names: dict[str, str]
+    actor: Actor, redirections: list[Redirection], coverage: Coverage, names: dict[str, str]
 ) -> list[CoveredCase]:
     cases = []
-    for redirection in _covered_redirections(session, agreement):
+    for redirection in redirections:
         prospect = redirection.prospect
-        visible = actor.can_see_company(epcis_in_the_know(session, prospect))
+        visible = actor.can_see_company(coverage.known[prospect.id])
         cases.append(
             CoveredCase(
                 redirection_id=redirection.id,
@@ -330,13 +343,14 @@ def list_agreements(
         AgreementSort.STATUS: (_status_rank(), Agreement.id.desc()),
     }[sort]
     agreements = session.scalars(
-        query.options(selectinload(Agreement.parties))
+        query.options(selectinload(Agreement.parties), selectinload(Agreement.redirections))
         .order_by(*order)
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)
-    )
+    ).all()
     names = epci_names(session)
-    rows = [_row(session, actor, agreement, names) for agreement in agreements]
+    coverage = _coverage(session, agreements)
+    rows = [_row(actor, agreement, coverage, names) for agreement in agreements]
     return AgreementPage(total, page, PER_PAGE, rows)
 
 
@@ -354,11 +368,11 @@ def _status_rank() -> ColumnElement[int]:
 
 
 def _row(
-    session: Session, actor: Actor, agreement: Agreement, names: dict[str, str]
+    actor: Actor, agreement: Agreement, coverage: Coverage, names: dict[str, str]
 ) -> AgreementRow:
     return AgreementRow(
         id=agreement.id,
-        label=agreement_label(agreement, may_see_details(session, actor, agreement)),
+        label=agreement_label(agreement, _details_visible(actor, agreement, coverage)),
         status=agreement.status,
         parties=[names[party.epci_siren] for party in agreement.parties],
         signed=sum(party.signed_on is not None for party in agreement.parties),
@@ -382,10 +396,12 @@ def covered_redirection_choices(
         return []
     taken = _covered_elsewhere(session, current)
     names = epci_names(session)
+    redirections = session.scalars(query.options(selectinload(Redirection.prospect))).all()
+    known = _known_to(session, [r.prospect for r in redirections])
     return [
         (r.id, f"{r.prospect.company_name} — {names[r.from_epci_siren]} → {names[r.to_epci_siren]}")
-        for r in session.scalars(query)
-        if r.id not in taken and actor.can_see_company(epcis_in_the_know(session, r.prospect))
+        for r in redirections
+        if r.id not in taken and actor.can_see_company(known[r.prospect_id])
     ]
 
 
@@ -409,7 +425,8 @@ def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -
 def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
     """A draft agreement with ``terms``; flushed, not committed."""
     require_negotiator(actor, set(terms.parties))
-    _check_terms(session, terms, current=None)
+    _lock_redirections(session, terms.redirection_ids)
+    _check_terms(session, actor, terms, current=None)
     agreement = Agreement(created_by=actor.user_id)
     _apply(agreement, terms)
     with audit.reason(session, "Nouvelle convention"):
@@ -418,21 +435,65 @@ def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
 
 
 def update_agreement(
-    session: Session, actor: Actor, agreement_id: int, terms: Terms, expected_version: int
+    session: Session,
+    actor: Actor,
+    agreement_id: int,
+    terms: Terms,
+    expected_version: int,
+    *,
+    settings: MailSettings,
 ) -> Agreement:
-    """Change a draft's terms; signatures already given are erased if anything changed."""
+    """Change a draft's terms. If anything changed, the agreement's version moves on (even
+    when only the parties or their shares changed) and the signatures already given are
+    erased; the parties whose signature was erased are told (inbox and e-mail, last: a mail
+    failure raises MailDeliveryError and the caller rolls the whole change back)."""
     agreement = _agreement(session, agreement_id)
-    require_editable(actor, agreement)
+    require_editable(session, actor, agreement)
     require_negotiator(actor, set(terms.parties))
     _check_version(agreement, expected_version)
-    _check_terms(session, terms, current=agreement)
+    _lock_redirections(session, terms.redirection_ids)
+    _check_terms(session, actor, terms, current=agreement)
+    erased: list[str] = []
     with saving(session, agreement, "Modification de la convention", STALE_MESSAGE):
         before = _snapshot(agreement)
+        signed_before = [p.epci_siren for p in agreement.parties if p.signed_on is not None]
         _apply(agreement, terms)
         if _snapshot(agreement) != before:
+            # Parties and shares live in other rows: touching the agreement's own row makes
+            # its version move on, so an edit started from the old terms is refused.
+            agreement.updated_at = func.now()
             for party in agreement.parties:
                 party.signed_on, party.signed_by = None, None
+            erased = signed_before
+    _tell_signatures_erased(session, settings, actor, agreement, erased)
     return agreement
+
+
+def _tell_signatures_erased(
+    session: Session,
+    settings: MailSettings,
+    actor: Actor,
+    agreement: Agreement,
+    sirens: Sequence[str],
+) -> None:
+    """Tell the EPCIs whose signature an edit erased (the actor's own EPCI knows already).
+    The message names no company: it travels by e-mail."""
+    for siren in sirens:
+        if siren == actor.epci_siren:
+            continue
+        notify_epci(
+            session,
+            settings,
+            siren,
+            subject=f"Convention n° {agreement.id} : signature à renouveler",
+            body=(
+                f"Les termes de la convention de partage n° {agreement.id} ont été modifiés "
+                "après la signature de votre EPCI : cette signature, donnée aux termes "
+                "précédents, a été effacée. Relisez les nouveaux termes sur la plateforme "
+                "avant de signer à nouveau."
+            ),
+            link=f"/conventions/{agreement.id}",
+        )
 
 
 def ask_for_signatures(
@@ -461,18 +522,22 @@ def ask_for_signatures(
 
 
 def sign_agreement(
-    session: Session, actor: Actor, agreement: Agreement, epci_siren: str, signed_on: date
+    session: Session,
+    actor: Actor,
+    agreement: Agreement,
+    epci_siren: str,
+    signed_on: date,
+    expected_version: int | None = None,
 ) -> Agreement:
-    """Record ``epci_siren``'s signature; the last one makes the agreement « signée »."""
+    """Record ``epci_siren``'s signature, given to the terms of ``expected_version`` (by
+    default the version of the ``agreement`` the caller holds); the last signature makes the
+    agreement « signée ». StaleVersionError if the terms changed since that version."""
+    read_version = agreement.version if expected_version is None else expected_version
     agreement = _locked(session, agreement.id)
-    if actor.role is not Role.REFERENT or actor.epci_siren != epci_siren:
-        raise PermissionDeniedError(
-            "Seul un référent d’un EPCI partie peut enregistrer la signature de son EPCI."
-        )
-    party = next((p for p in agreement.parties if p.epci_siren == epci_siren), None)
-    if party is None:
-        raise PermissionDeniedError("Votre EPCI n’est pas partie à cette convention.")
+    party = require_signatory(session, actor, agreement, epci_siren)
     _require_draft(agreement)
+    if agreement.version != read_version:
+        raise StaleVersionError(CHANGED_BEFORE_SIGNING, agreement)
     errors = {}
     if party.signed_on is not None:
         errors["signed_on"] = "Votre EPCI a déjà signé cette convention."
@@ -487,12 +552,28 @@ def sign_agreement(
     return agreement
 
 
+def require_signatory(
+    session: Session, actor: Actor, agreement: Agreement, epci_siren: str
+) -> AgreementParty:
+    """The party ``actor`` signs for: their own EPCI's, whose terms they may read."""
+    if actor.role is not Role.REFERENT or actor.epci_siren != epci_siren:
+        raise PermissionDeniedError(
+            "Seul un référent d’un EPCI partie peut enregistrer la signature de son EPCI."
+        )
+    party = next((p for p in agreement.parties if p.epci_siren == epci_siren), None)
+    if party is None:
+        raise PermissionDeniedError("Votre EPCI n’est pas partie à cette convention.")
+    _require_details(session, actor, agreement)
+    return party
+
+
 def set_status(
     session: Session, actor: Actor, agreement: Agreement, status: str, expected_version: int
 ) -> Agreement:
     """Move a signed agreement into force, or end it (STATUS_MOVES)."""
     agreement = _locked(session, agreement.id)
     require_negotiator(actor, _party_sirens(agreement))
+    _require_details(session, actor, agreement)
     _check_version(agreement, expected_version)
     if status not in STATUS_MOVES[agreement.status]:
         raise ValidationError(
@@ -578,7 +659,7 @@ def _document_event(
 # --- checks ------------------------------------------------------------------------------------
 
 
-def _check_terms(session: Session, terms: Terms, current: Agreement | None) -> None:
+def _check_terms(session: Session, actor: Actor, terms: Terms, current: Agreement | None) -> None:
     errors: dict[str, str] = {}
     title = terms.title.strip()
     if not title:
@@ -588,7 +669,8 @@ def _check_terms(session: Session, terms: Terms, current: Agreement | None) -> N
     errors |= _party_errors(session, terms)
     errors |= _tax_errors(terms)
     errors |= _compensation_errors(terms)
-    errors |= _redirection_errors(session, terms, current)
+    redirection_errors = _redirection_errors(session, actor, terms, current)
+    errors |= redirection_errors or _knowledge_errors(session, terms, errors)
     if terms.starts_on and terms.ends_on and terms.ends_on < terms.starts_on:
         errors["ends_on"] = "La fin ne peut pas précéder le début."
     if errors:
@@ -664,9 +746,10 @@ def _amount_errors(key: str, amount: Decimal) -> dict[str, str]:
 
 
 def _redirection_errors(
-    session: Session, terms: Terms, current: Agreement | None
+    session: Session, actor: Actor, terms: Terms, current: Agreement | None
 ) -> dict[str, str]:
     taken = _covered_elsewhere(session, current)
+    already = {link.redirection_id for link in current.redirections} if current else set()
     for redirection_id in terms.redirection_ids:
         redirection = session.get(Redirection, redirection_id)
         if redirection is None or redirection.status != "acceptee":
@@ -674,9 +757,57 @@ def _redirection_errors(
         ends = {redirection.from_epci_siren, redirection.to_epci_siren}
         if not ends <= set(terms.parties):
             return {"redirections": "Les deux EPCI de chaque redirection doivent être parties."}
+        if redirection_id not in already and not _may_cover(actor, ends):
+            return {
+                "redirections": "Un référent ne couvre que les redirections que son EPCI a "
+                "envoyées ou reçues."
+            }
         if redirection_id in taken:
             return {"redirections": "Une redirection est déjà couverte par une autre convention."}
     return {}
+
+
+def _may_cover(actor: Actor, ends: set[str]) -> bool:
+    """A référent covers the redirections of their own EPCI (one of its two ends): an outsider
+    could otherwise take a redirection and keep its real parties out (« déjà couverte »)."""
+    return actor.role is Role.COORDINATEUR or actor.epci_siren in ends
+
+
+def _knowledge_errors(session: Session, terms: Terms, errors: dict[str, str]) -> dict[str, str]:
+    """Every party must know every company covered: a party that may not read the terms
+    would sign them blind."""
+    if "parties" in errors or not terms.redirection_ids:
+        return {}
+    prospects = session.scalars(
+        select(Prospect)
+        .join(Redirection, Redirection.prospect_id == Prospect.id)
+        .where(Redirection.id.in_(terms.redirection_ids))
+    ).all()
+    known = _known_to(session, prospects)
+    blind = {siren for siren in terms.parties if any(siren not in known[p.id] for p in prospects)}
+    if not blind:
+        return {}
+    names = epci_names(session)
+    who = ", ".join(sorted(names[siren] for siren in blind))
+    return {
+        "parties": f"{who} ne connaît pas l’entreprise d’une redirection couverte : seuls les "
+        "EPCI qui ont eu le projet en main peuvent être parties, pour lire ce qu’ils signent."
+    }
+
+
+def _lock_redirections(session: Session, redirection_ids: Sequence[int]) -> None:
+    """Lock the redirections to cover until the transaction ends, so that « covered by one
+    live agreement at most » holds when two people cover one at once: the second waits, then
+    sees the first's agreement. One statement, in id order: two people locking the same
+    redirections never wait for each other in a circle. (db.locked_row locks one row and
+    reloads it; here the rows are read afterwards by the checks.)"""
+    if redirection_ids:
+        session.execute(
+            select(Redirection.id)
+            .where(Redirection.id.in_(sorted(set(redirection_ids))))
+            .order_by(Redirection.id)
+            .with_for_update()
+        ).all()
 
 
 def _covered_elsewhere(session: Session, current: Agreement | None) -> set[int]:
@@ -707,6 +838,10 @@ def _check_version(agreement: Agreement, expected_version: int) -> None:
 STALE_MESSAGE: Final = (
     "Quelqu’un a enregistré cette convention pendant que vous la modifiiez : vos modifications "
     "n’ont pas été appliquées, pour ne pas effacer les siennes."
+)
+CHANGED_BEFORE_SIGNING: Final = (
+    "Les termes de cette convention ont changé depuis que vous les avez lus : votre signature "
+    "n’a pas été enregistrée. Relisez les termes ci-dessous avant de signer."
 )
 
 
@@ -766,22 +901,38 @@ def _party_sirens(agreement: Agreement) -> set[str]:
     return {party.epci_siren for party in agreement.parties}
 
 
-def _covered_redirections(session: Session, agreement: Agreement) -> list[Redirection]:
-    ids = [link.redirection_id for link in agreement.redirections]
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Redirection)
-            .where(Redirection.id.in_(ids))
-            .options(selectinload(Redirection.prospect))
-            .order_by(Redirection.id)
+@dataclass(frozen=True)
+class Coverage:
+    """The redirections some agreements cover, with their projects, and the EPCIs in the know
+    of each project: read in three queries whatever the number of agreements."""
+
+    redirections: dict[int, Redirection]
+    known: dict[int, set[str]]  # prospect id -> the EPCIs in the know
+
+    def of(self, agreement: Agreement) -> list[Redirection]:
+        return sorted(
+            (self.redirections[link.redirection_id] for link in agreement.redirections),
+            key=lambda redirection: redirection.id,
         )
+
+
+def _coverage(session: Session, agreements: Sequence[Agreement]) -> Coverage:
+    ids = {link.redirection_id for agreement in agreements for link in agreement.redirections}
+    if not ids:
+        return Coverage({}, {})
+    redirections = session.scalars(
+        select(Redirection)
+        .where(Redirection.id.in_(ids))
+        .options(selectinload(Redirection.prospect))
+    ).all()
+    known = _known_to(session, [redirection.prospect for redirection in redirections])
+    return Coverage({redirection.id: redirection for redirection in redirections}, known)
+
+
+def _known_to(session: Session, prospects: Sequence[Prospect]) -> dict[int, set[str]]:
+    return casework.epcis_in_the_know_of(
+        session, {prospect.id: prospect.origin_epci_siren for prospect in prospects}
     )
-
-
-def _covered_prospects(session: Session, agreement: Agreement) -> list[Prospect]:
-    return [redirection.prospect for redirection in _covered_redirections(session, agreement)]
 
 
 def epci_choices(session: Session) -> list[tuple[str, str, str]]:
@@ -857,35 +1008,36 @@ def ledger(session: Session, actor: Actor) -> Ledger:
         .options(selectinload(Agreement.parties), selectinload(Agreement.redirections))
         .order_by(Agreement.id)
     ).all()
+    coverage = _coverage(session, agreements)
     rows: list[LedgerRow] = []
     totals: dict[str, EpciTotals] = {}
     for agreement in agreements:
-        cases = _covered_redirections(session, agreement)
+        cases = coverage.of(agreement)
         projection = projection_of(agreement)
-        rows.append(_ledger_row(session, actor, agreement, cases, projection, names))
+        rows.append(_ledger_row(actor, agreement, coverage, projection, names))
         if agreement.status in COMMITTED:
             _add_to_totals(totals, agreement, cases, projection, names)
     return Ledger(rows, sorted(totals.values(), key=lambda t: t.nom))
 
 
 def _ledger_row(
-    session: Session,
     actor: Actor,
     agreement: Agreement,
-    cases: list[Redirection],
+    coverage: Coverage,
     projection: sharing.Projection | None,
     names: dict[str, str],
 ) -> LedgerRow:
+    cases = coverage.of(agreement)
     companies = [
         r.prospect.company_name
-        if actor.can_see_company(epcis_in_the_know(session, r.prospect))
+        if actor.can_see_company(coverage.known[r.prospect_id])
         else CONFIDENTIAL_COMPANY
         for r in cases
     ]
     payer, payee = agreement.compensation_payer_siren, agreement.compensation_payee_siren
     return LedgerRow(
         id=agreement.id,
-        label=agreement_label(agreement, may_see_details(session, actor, agreement)),
+        label=agreement_label(agreement, _details_visible(actor, agreement, coverage)),
         status=agreement.status,
         parties=[names[party.epci_siren] for party in agreement.parties],
         companies=companies,

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foncier.cases import STAGE_LABELS
 from foncier.casework import case_path
 from foncier.inventory import epci_names
-from foncier.models import CaseEvent, Prospect
+from foncier.models import CaseEvent, Prospect, User
 from foncier.prospects import ANSWER_LABELS
 from foncier.redirections import DECLINE_REASON_LABELS
 
@@ -51,19 +52,31 @@ class CaseStep:
 
 
 def case_steps(session: Session, prospect: Prospect) -> list[CaseStep]:
-    """The case's path, oldest first, each step in French."""
+    """The case's path, oldest first, each step in French, signed with the person's name
+    and their EPCI (as the inventory's history signs its changes)."""
     names = epci_names(session)
+    events = case_path(session, prospect)
+    people = _people_names(session, {e.user_id for e in events if e.user_id is not None})
     return [
         CaseStep(
             event.kind,
             event.at,
-            event.actor_label,
+            people.get(event.user_id or 0) or event.actor_label,
             names.get(event.epci_siren or ""),
             describe_event(event, names),
             event.note,
         )
-        for event in case_path(session, prospect)
+        for event in events
     ]
+
+
+def _people_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """The names of the people who acted, in one query (a removed account or a script
+    keeps its label: the caller falls back on it)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.nom).where(User.id.in_(user_ids)))
+    return {user_id: nom for user_id, nom in rows if nom}
 
 
 def describe_event(event: CaseEvent, epci_names: Mapping[str, str]) -> str:

@@ -2,13 +2,17 @@
 
 A case goes from first contact to its outcome::
 
-    nouveau → recherche → visite → offre → option → installe
-                 ↑  ↘________↗  |  ↘________________↗
-                 └──────────────┴── (back to the search)
-    perdu from any stage that is not final
+    nouveau   → recherche, visite, offre
+    recherche → visite, offre
+    visite    → offre, or back to recherche
+    offre     → option, installe, or back to recherche
+    option    → installe, or back to recherche
+    any stage that is not final → perdu
 
 TRANSITIONS says which moves exist; nothing else decides it. The choices, explicit:
 
+- a company that already knows what it wants goes from nouveau straight to a visit or an
+  offer (a project received by redirection often does: the search was the sender's);
 - a company may receive an offer without a visit (it knows the park), and may buy without an
   option or a compromis de vente (offre → installe); it never buys without an offer;
 - after a visit or an offer that did not convince, the search starts again (→ recherche); an
@@ -31,6 +35,7 @@ from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -57,7 +62,7 @@ STAGE_LABELS: Final = {
 
 # From each stage, the stages the case may move to. Read the module docstring for why.
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "nouveau": frozenset({"recherche", "perdu"}),
+    "nouveau": frozenset({"recherche", "visite", "offre", "perdu"}),
     "recherche": frozenset({"visite", "offre", "perdu"}),
     "visite": frozenset({"recherche", "offre", "perdu"}),
     "offre": frozenset({"recherche", "option", "installe", "perdu"}),
@@ -70,6 +75,9 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 NEEDS_PLOT: Final = frozenset({"option", "installe"})
 NEEDS_DATE_AND_JOBS: Final = frozenset({"installe"})
 NEEDS_REASON: Final = frozenset({"perdu"})
+# The stages at which a project holds its plot: one project at a time per plot (backed by
+# the partial unique index uq_prospect_one_holder_per_plot).
+HOLDS_PLOT: Final = frozenset({"option", "installe"})
 
 
 def allowed_moves(stage: str) -> list[str]:
@@ -123,6 +131,12 @@ def advance_case(
             return _apply_move(session, actor, prospect, to_stage, move)
     except StaleDataError:
         raise StaleVersionError(_STALE_PLOT, prospect) from None
+    except IntegrityError as error:
+        # Another project took the plot between the check and the write: the index decides.
+        if "uq_prospect_one_holder_per_plot" not in str(error.orig):
+            raise
+        holder = plot_holder(session, move.terr_id or "", besides=prospect.id)
+        raise ValidationError({"terr_id": _held_message(holder)}) from None
 
 
 _STALE_PROJECT: Final = (
@@ -227,8 +241,35 @@ def _plot_for_case(session: Session, actor: Actor, terr_id: str) -> Terrain:
     return locked_row(session, Terrain, terr_id)
 
 
+def plot_holder(session: Session, terr_id: str, *, besides: int) -> int | None:
+    """The number of the project other than ``besides`` that holds the plot under option or
+    as installed, if any."""
+    return session.scalar(
+        select(Prospect.id).where(
+            Prospect.terr_id == terr_id,
+            Prospect.stage.in_(HOLDS_PLOT),
+            Prospect.id != besides,
+        )
+    )
+
+
+def _held_message(holder: int | None) -> str:
+    number = f" (n° {holder})" if holder is not None else ""
+    return f"Ce terrain est déjà réservé ou vendu pour un autre projet{number}."
+
+
+def _require_free(session: Session, prospect: Prospect, terrain: Terrain) -> None:
+    """Refuse a plot another project holds, whatever its marketing stage says: someone may
+    have put it back « en vente » by hand while it was under option. (The plot's row is
+    locked by then: two moves onto one plot wait for each other, the second sees the first.)"""
+    holder = plot_holder(session, terrain.terr_id, besides=prospect.id)
+    if holder is not None:
+        raise ValidationError({"terr_id": _held_message(holder)})
+
+
 def _reserve(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> dict[str, Any]:
     terrain = _plot_for_case(session, actor, terr_id)
+    _require_free(session, prospect, terrain)
     if terrain.terr_stade_comm not in STADES_DISPONIBLES:
         raise ValidationError(
             {"terr_id": f"Ce terrain n’est pas en vente (il est « {terrain.terr_stade_comm} »)."}
@@ -241,6 +282,7 @@ def _reserve(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -
 
 def _install(session: Session, actor: Actor, prospect: Prospect, move: Move) -> dict[str, Any]:
     terrain = _plot_for_case(session, actor, move.terr_id or "")
+    _require_free(session, prospect, terrain)
     optioned = terrain.terr_id == prospect.terr_id and terrain.terr_stade_comm == RESERVED
     if not optioned and terrain.terr_stade_comm not in STADES_DISPONIBLES:
         raise ValidationError(

@@ -10,6 +10,7 @@ case, and the dated path of the case (CaseEvent rows).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,21 @@ def epcis_in_the_know(session: Session, prospect: Prospect) -> set[str]:
         select(Redirection.to_epci_siren).where(Redirection.prospect_id == prospect.id)
     )
     return {prospect.origin_epci_siren, *targets}
+
+
+def epcis_in_the_know_of(session: Session, origins: Mapping[int, str]) -> dict[int, set[str]]:
+    """The same rule for many projects at once (``origins``: project id -> recording EPCI),
+    in one query: what a list needs."""
+    known = {prospect_id: {origin} for prospect_id, origin in origins.items()}
+    if known:
+        targets = session.execute(
+            select(Redirection.prospect_id, Redirection.to_epci_siren).where(
+                Redirection.prospect_id.in_(list(known))
+            )
+        )
+        for prospect_id, siren in targets:
+            known[prospect_id].add(siren)
+    return known
 
 
 def may_see_company(session: Session, actor: Actor, prospect: Prospect) -> bool:

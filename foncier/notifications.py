@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from foncier.errors import NotFoundError
@@ -27,19 +27,23 @@ from foncier.permissions import Actor, Role
 PER_PAGE: Final = 30
 
 
+def _active_referent_of(epci_siren: ColumnElement[str] | str) -> ColumnElement[bool]:
+    return (
+        (User.role == Role.REFERENT.value) & (User.epci_siren == epci_siren) & User.active.is_(True)
+    )
+
+
 def referents_of(session: Session, epci_siren: str) -> list[User]:
     """The active référents of an EPCI, in a stable order."""
     return list(
-        session.scalars(
-            select(User)
-            .where(
-                User.role == Role.REFERENT.value,
-                User.epci_siren == epci_siren,
-                User.active.is_(True),
-            )
-            .order_by(User.email)
-        )
+        session.scalars(select(User).where(_active_referent_of(epci_siren)).order_by(User.email))
     )
+
+
+def has_active_referent(epci_siren: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL condition: the EPCI ``epci_siren`` (a column) has someone to tell — a proposal to
+    an EPCI without an active référent would wait for an answer nobody is asked for."""
+    return exists(select(User.id).where(_active_referent_of(epci_siren)))
 
 
 def notify_epci(

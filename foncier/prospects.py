@@ -33,7 +33,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from foncier import audit, casework
-from foncier.cases import STAGE_LABELS
+from foncier.cases import FINAL_STAGES, STAGE_LABELS
 from foncier.cnig.xlsx_export import Sheet, workbook_of
 from foncier.db import saving
 from foncier.errors import (
@@ -50,7 +50,6 @@ from foncier.matching.wording import MONTHS, number, quantity
 from foncier.models import (
     Epci,
     Prospect,
-    Redirection,
     ShortlistedPlot,
     Terrain,
 )
@@ -404,6 +403,17 @@ def _shortlisted(prospect: Prospect, terr_id: str) -> ShortlistedPlot | None:
     return next((plot for plot in prospect.shortlist if plot.terr_id == terr_id), None)
 
 
+def _require_open_selection(actor: Actor, prospect: Prospect) -> None:
+    casework.require_lead(actor, prospect, "la sélection de terrains de ce projet")
+    if prospect.stage in FINAL_STAGES:
+        raise ValidationError(
+            {
+                "terr_id": f"Le projet est clos ({STAGE_LABELS[prospect.stage].lower()}) : "
+                "sa sélection de terrains ne change plus."
+            }
+        )
+
+
 def shortlist_plot(
     session: Session,
     actor: Actor,
@@ -412,7 +422,7 @@ def shortlist_plot(
     score: Decimal | float | None = None,
 ) -> ShortlistedPlot:
     """Keep a plot of any EPCI for the project (kept already: nothing changes)."""
-    casework.require_lead(actor, prospect, "la sélection de terrains de ce projet")
+    _require_open_selection(actor, prospect)
     kept = _shortlisted(prospect, terr_id)
     if kept is not None:
         return kept
@@ -428,7 +438,7 @@ def shortlist_plot(
 
 
 def remove_from_shortlist(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> None:
-    casework.require_lead(actor, prospect, "la sélection de terrains de ce projet")
+    _require_open_selection(actor, prospect)
     plot = _shortlisted(prospect, terr_id)
     if plot is None:
         raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
@@ -451,7 +461,7 @@ def record_proposal(
     today: date | None = None,
 ) -> ShortlistedPlot:
     """Record when a shortlisted plot was proposed to the company, and what it answered."""
-    casework.require_lead(actor, prospect, "la sélection de terrains de ce projet")
+    _require_open_selection(actor, prospect)
     plot = _shortlisted(prospect, terr_id)
     if plot is None:
         raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
@@ -563,6 +573,11 @@ class ProspectView:
         return self.prospect.id
 
     @property
+    def may_change_selection(self) -> bool:
+        """May keep, drop and note plots: the lead, while the case is not closed."""
+        return self.may_lead and self.prospect.stage not in FINAL_STAGES
+
+    @property
     def source_label(self) -> str:
         return SOURCE_LABELS.get(self.prospect.source, self.prospect.source)
 
@@ -665,24 +680,12 @@ def _ordered(query: Select[tuple[Prospect, str]], sort: ProspectSort) -> Select[
     return query.order_by(*orders[sort])
 
 
-def _known_to(session: Session, prospects: Sequence[Prospect]) -> dict[int, set[str]]:
-    """The EPCIs in the know of each project, in one query (casework.epcis_in_the_know's rule)."""
-    known = {prospect.id: {prospect.origin_epci_siren} for prospect in prospects}
-    if known:
-        rows = session.execute(
-            select(Redirection.prospect_id, Redirection.to_epci_siren).where(
-                Redirection.prospect_id.in_(list(known))
-            )
-        )
-        for prospect_id, siren in rows:
-            known[prospect_id].add(siren)
-    return known
-
-
 def _views(
     session: Session, actor: Actor, rows: Sequence[tuple[Prospect, str]]
 ) -> list[ProspectView | AnonymousCard]:
-    known = _known_to(session, [prospect for prospect, _ in rows])
+    known = casework.epcis_in_the_know_of(
+        session, {prospect.id: prospect.origin_epci_siren for prospect, _ in rows}
+    )
     return [_view(actor, prospect, known[prospect.id], nom) for prospect, nom in rows]
 
 

@@ -14,6 +14,11 @@ event, the audit rows and the notifications are written together, the notificati
 the mail server fails (MailDeliveryError), the savepoint around the step is rolled back and
 nothing of it remains. Two people answering at once are serialised by a row lock: the second
 gets StaleVersionError with the first's answer.
+
+Notifications travel by e-mail (relays, mailboxes) and land in the development outbox that
+the administrator reads: they name the EPCIs, the project's number, what is awaited and the
+link — never the company, its SIREN, the proposal's message or a decline's note, which are
+read on the platform, behind the sign-in and the in-the-know check.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,7 +41,8 @@ from foncier.db import locked_row
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.mail import MailSettings
 from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
-from foncier.notifications import notify_epci
+from foncier.notifications import notify_epci, referents_of
+from foncier.paging import Paging, check_page
 from foncier.permissions import Actor, Role
 
 STATUS_LABELS: Final = {
@@ -98,16 +104,17 @@ def propose_redirection(
             note=message.strip(),
             redirection=redirection,
         )
+        plots = len(redirection.plots)
         notify_epci(
             session,
             settings,
             target.siren,
-            subject=f"Projet proposé à votre EPCI : {prospect.company_name}",
+            subject=f"Projet n° {prospect.id} proposé à votre EPCI",
             body=(
-                f"{redirection.from_epci.nom} vous propose le projet de l’entreprise "
-                f"{prospect.company_name} ({len(redirection.plots)} terrain(s) de votre EPCI "
-                f"retenu(s)).\n\nSon message :\n{redirection.message}\n\nAcceptez-le pour en "
-                "prendre le suivi, ou refusez-le en indiquant pourquoi."
+                f"{redirection.from_epci.nom} propose à {target.nom} de suivre le projet "
+                f"d’entreprise n° {prospect.id} ({plots} terrain(s) de votre EPCI retenu(s)).\n\n"
+                "Lisez la proposition et son message sur la plateforme, puis acceptez-la pour "
+                "prendre le suivi du projet, ou refusez-la en indiquant pourquoi."
             ),
             link=redirection_link(redirection.id),
             prospect_id=prospect.id,
@@ -130,6 +137,12 @@ def _check_proposal(
         errors["to_epci_siren"] = "Choisissez l’EPCI à qui proposer le projet."
     elif target.siren == prospect.lead_epci_siren:
         errors["to_epci_siren"] = "Le projet est déjà suivi par cet EPCI : choisissez-en un autre."
+    elif not referents_of(session, target.siren):
+        errors["to_epci_siren"] = (
+            f"{target.nom} n’a aucun référent actif sur la plateforme : personne ne recevrait "
+            "la proposition. Choisissez un autre EPCI, ou demandez au coordinateur du réseau "
+            "d’y ouvrir un compte."
+        )
     if prospect.stage in NOT_REDIRECTABLE:
         errors["to_epci_siren"] = "Un projet sous option, installé ou perdu ne se redirige plus."
     if not message.strip():
@@ -205,10 +218,10 @@ def accept_redirection(
             session,
             settings,
             current.from_epci_siren,
-            subject=f"Redirection acceptée : {prospect.company_name}",
+            subject=f"Projet n° {prospect.id} : proposition acceptée",
             body=(
-                f"{current.to_epci.nom} a accepté le projet de l’entreprise "
-                f"{prospect.company_name} et en prend le suivi."
+                f"{current.to_epci.nom} a accepté votre proposition du projet d’entreprise "
+                f"n° {prospect.id} et en prend le suivi."
             ),
             link=project_link(prospect.id),
             prospect_id=prospect.id,
@@ -237,16 +250,18 @@ def decline_redirection(
         current.decline_note = note
 
     def tell(current: Redirection, prospect: Prospect) -> None:
-        because = DECLINE_REASON_LABELS[reason_code] + (f" — {note}" if note else "")
+        # The reason's label comes from the list; the note is free text: read on the platform.
+        precisions = " Ses précisions sont à lire sur la plateforme." if note else ""
         notify_epci(
             session,
             settings,
             current.from_epci_siren,
-            subject=f"Redirection refusée : {prospect.company_name}",
+            subject=f"Projet n° {prospect.id} : proposition refusée",
             body=(
-                f"{current.to_epci.nom} a refusé le projet de l’entreprise "
-                f"{prospect.company_name}.\nMotif : {because}\n\nVous en gardez le suivi ; "
-                "vous pouvez le proposer à un autre EPCI."
+                f"{current.to_epci.nom} a refusé votre proposition du projet d’entreprise "
+                f"n° {prospect.id} (motif : {DECLINE_REASON_LABELS[reason_code].lower()})."
+                f"{precisions}\n\nVous gardez le suivi du projet ; vous pouvez le proposer à "
+                "un autre EPCI."
             ),
             link=project_link(prospect.id),
             prospect_id=prospect.id,
@@ -278,10 +293,10 @@ def withdraw_redirection(
             session,
             settings,
             current.to_epci_siren,
-            subject=f"Proposition retirée : {prospect.company_name}",
+            subject=f"Projet n° {prospect.id} : proposition retirée",
             body=(
-                f"{current.from_epci.nom} a retiré sa proposition du projet de l’entreprise "
-                f"{prospect.company_name} : elle n’attend plus de réponse de votre part."
+                f"{current.from_epci.nom} a retiré sa proposition du projet d’entreprise "
+                f"n° {prospect.id} : elle n’attend plus de réponse de votre part."
             ),
             link=redirection_link(current.id),
             prospect_id=prospect.id,
@@ -402,26 +417,48 @@ class RedirectionLine:
     direction: str  # "envoyee", "recue" or "reseau"
 
 
-def redirections_for(session: Session, actor: Actor) -> list[RedirectionLine]:
-    """A référent: what their EPCI sent and received; network-wide roles and partners: all of
-    them (who sent what to whom is the network's business; the company is not)."""
-    query = select(Redirection).order_by(Redirection.proposed_at.desc(), Redirection.id.desc())
+@dataclass(frozen=True)
+class RedirectionPage(Paging):
+    lines: list[RedirectionLine]
+
+
+PER_PAGE: Final = 50
+
+
+def redirections_for(
+    session: Session, actor: Actor, page: int = 1, per_page: int | None = None
+) -> RedirectionPage:
+    """A page of redirections, newest first. A référent: what their EPCI sent and received;
+    network-wide roles and partners: all of them (who sent what to whom is the network's
+    business; the company is not). A fixed number of queries, whatever the page's length."""
+    query = select(Redirection, Prospect.company_name, Prospect.origin_epci_siren).join(
+        Prospect, Prospect.id == Redirection.prospect_id
+    )
     if actor.role is Role.REFERENT:
         mine = actor.epci_siren or ""
         query = query.where(
             or_(Redirection.from_epci_siren == mine, Redirection.to_epci_siren == mine)
         )
-    lines = []
-    for redirection in session.scalars(query):
-        seen = casework.may_see_company(session, actor, redirection.prospect)
-        lines.append(
-            RedirectionLine(
-                redirection,
-                redirection.prospect.company_name if seen else None,
-                _direction(actor, redirection),
-            )
+    per_page = per_page or PER_PAGE
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    check_page(page, total, per_page, of="the redirections")
+    rows = session.execute(
+        query.order_by(Redirection.proposed_at.desc(), Redirection.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    known = casework.epcis_in_the_know_of(
+        session, {r.prospect_id: origin for r, _name, origin in rows}
+    )
+    lines = [
+        RedirectionLine(
+            redirection,
+            name if actor.can_see_company(known[redirection.prospect_id]) else None,
+            _direction(actor, redirection),
         )
-    return lines
+        for redirection, name, _origin in rows
+    ]
+    return RedirectionPage(total, page, per_page, lines)
 
 
 def _direction(actor: Actor, redirection: Redirection) -> str:

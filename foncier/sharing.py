@@ -18,8 +18,12 @@ recover rather than a sum to share out) is split symmetrically: the parts of -X 
 parts of X with their signs changed.
 
 Refused, with a French message (ValidationError, by field): an amount with more than two
-decimals or not a number, no parties, a negative weight, weights that are all zero, and for
-fixed shares percentages that do not add up to exactly 100.
+decimals, not a number or beyond ±1 000 000 000 000 € (MAX_AMOUNT), no parties, a negative
+weight, weights that are all zero or beyond what exact arithmetic handles quickly (more than
+six decimals, above 10^15), for fixed shares percentages above 100, with more than two
+decimals or that do not add up to exactly 100, and for a projection a yearly growth outside
+-100 % < g ≤ 100 % or with more than two decimals. The bounds keep every computation small:
+the calculator is a page anyone signed in can call with any number.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ Key = TypeVar("Key", bound=Hashable)
 CENTS_PER_EURO: Final = 100
 HUNDRED: Final = Decimal(100)
 MAX_YEARS: Final = 50
+# Beyond any tax revenue or budget of a network of territories; past it, refused.
+MAX_AMOUNT: Final = Decimal("1000000000000")
+# A yearly change of the revenue: more than doubling every year is no estimate.
+MAX_GROWTH_PERCENT: Final = HUNDRED
+# Exact fractions of weights stay small: populations, equal weights, percentages.
+MAX_WEIGHT: Final = Decimal("1e15")
+MAX_WEIGHT_DECIMALS: Final = 6
 # Years the projection accepts: a tax revenue starts within this century or the next.
 YEAR_RANGE: Final = range(1900, 2201)
 
@@ -45,10 +56,12 @@ YEAR_RANGE: Final = range(1900, 2201)
 def split_amount(amount: Decimal | int, weights: Mapping[Key, Decimal | int]) -> dict[Key, Decimal]:
     """``amount`` split in proportion to ``weights`` (key -> non-negative weight), by the
     largest remainder method; the parts, in the order of ``weights``, add up to ``amount``."""
-    cents = _cents(amount)
-    exact_weights = _checked_weights(weights)
+    return _split(_cents(amount), _checked_weights(weights))
+
+
+def _split(cents: int, weights: dict[Key, Fraction]) -> dict[Key, Decimal]:
     sign = -1 if cents < 0 else 1
-    parts = _hamilton(abs(cents), exact_weights)
+    parts = _hamilton(abs(cents), weights)
     return {key: _euros(sign * part) for key, part in parts.items()}
 
 
@@ -78,10 +91,13 @@ def split_equally(amount: Decimal | int, keys: Sequence[Key]) -> dict[Key, Decim
 
 
 def check_percents(percents: Mapping[Key, Decimal | int]) -> None:
-    """Refuse percentages that are negative or do not add up to exactly 100."""
+    """Refuse percentages that are negative, above 100, with more than two decimals, or that
+    do not add up to exactly 100 (the sum of such percentages is exact)."""
     for key, value in percents.items():
-        if not Decimal(value).is_finite() or Decimal(value) < 0:
+        if not Decimal(value).is_finite() or not 0 <= Decimal(value) <= HUNDRED:
             raise ValidationError({"weights": f"Part négative ou non valide pour {key}."})
+        if not _has_decimals_at_most(Decimal(value), 2):
+            raise ValidationError({"weights": f"Deux décimales au plus pour la part de {key}."})
     total = sum((Decimal(value) for value in percents.values()), Decimal(0))
     if total != HUNDRED:
         raise ValidationError(
@@ -143,12 +159,15 @@ def project_split(
     equal weights...)."""
     _check_projection(annual_amount, years, first_year, growth_percent)
     start = _cents(annual_amount)
+    exact_weights = _checked_weights(weights)
     factor = 1 + Fraction(Decimal(growth_percent)) / 100
     rows: list[YearShares] = []
     totals: dict[Hashable, Decimal] = {key: Decimal("0.00") for key in weights}
     for offset in range(years):
-        amount = _euros(_round_half_up(start * factor**offset))
-        parts = split_amount(amount, weights)
+        # A later year may exceed MAX_AMOUNT (growth): the bound is on what people type.
+        cents = _round_half_up(start * factor**offset)
+        amount = _euros(cents)
+        parts = _split(cents, exact_weights)
         rows.append(YearShares(first_year + offset, amount, dict(parts)))
         for key, part in parts.items():
             totals[key] += part
@@ -165,24 +184,61 @@ def _check_projection(
         errors["years"] = f"Entre 1 et {MAX_YEARS} ans."
     if first_year not in YEAR_RANGE:
         errors["first_year"] = f"Année entre {YEAR_RANGE.start} et {YEAR_RANGE.stop - 1}."
-    if not Decimal(growth_percent) > -HUNDRED:
-        errors["growth_percent"] = "Une baisse annuelle de 100 % ou plus n’a pas de sens."
+    growth_error = growth_refusal(Decimal(growth_percent))
+    if growth_error:
+        errors["growth_percent"] = growth_error
     if errors:
         raise ValidationError(errors)
+
+
+def growth_refusal(growth_percent: Decimal) -> str | None:
+    """Why a yearly growth of ``growth_percent`` is refused (French), None if accepted: it
+    must lie in -100 % < g ≤ 100 %, with two decimals at most."""
+    if not growth_percent.is_finite():
+        return "Évolution annuelle non valide."
+    if not growth_percent > -HUNDRED:
+        return "Une baisse annuelle de 100 % ou plus n’a pas de sens."
+    if growth_percent > MAX_GROWTH_PERCENT:
+        return f"Une hausse annuelle de plus de {MAX_GROWTH_PERCENT} % n’est pas une estimation."
+    if not _has_decimals_at_most(growth_percent, 2):
+        return "Deux décimales au plus pour l’évolution annuelle."
+    return None
+
+
+def amount_refusal(amount: Decimal) -> str | None:
+    """Why ``amount`` (euros) is refused (French), None if accepted: a finite number of cents
+    within ±MAX_AMOUNT."""
+    if not amount.is_finite():
+        return "Montant non valide."
+    if abs(amount) > MAX_AMOUNT:
+        return "Montant trop élevé : 1 000 000 000 000 € au plus."
+    if not _has_decimals_at_most(amount, 2):
+        return "Le montant ne peut pas avoir plus de deux décimales."
+    return None
 
 
 # --- arithmetic --------------------------------------------------------------------------------
 
 
 def _cents(amount: Decimal | int) -> int:
-    """The amount in whole cents, or ValidationError if it is not a number of cents."""
+    """The amount in whole cents, or ValidationError if it is not a number of cents within
+    ±MAX_AMOUNT."""
     value = Decimal(amount)
-    if not value.is_finite():
-        raise ValidationError({"amount": "Montant non valide."})
-    cents = value * CENTS_PER_EURO
-    if cents != cents.to_integral_value():
-        raise ValidationError({"amount": "Le montant ne peut pas avoir plus de deux décimales."})
-    return int(cents)
+    refusal = amount_refusal(value)
+    if refusal:
+        raise ValidationError({"amount": refusal})
+    return int(value * CENTS_PER_EURO)
+
+
+def _has_decimals_at_most(value: Decimal, places: int) -> bool:
+    """``value`` (finite) has no significant digit beyond ``places`` decimals; decided on its
+    digits, without arithmetic that rounds to 28 digits (1 + 1e-30 is not a whole number)."""
+    _, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return True
+    last_digit_exponent = int(exponent) + len(digits) - len(significant)
+    return last_digit_exponent >= -places
 
 
 def _euros(cents: int) -> Decimal:
@@ -197,6 +253,8 @@ def _checked_weights(weights: Mapping[Key, Decimal | int]) -> dict[Key, Fraction
         value = Decimal(weight)
         if not value.is_finite() or value < 0:
             raise ValidationError({"weights": f"Poids négatif ou non valide pour {key}."})
+        if value > MAX_WEIGHT or not _has_decimals_at_most(value, MAX_WEIGHT_DECIMALS):
+            raise ValidationError({"weights": f"Poids hors des limites pour {key}."})
         exact[key] = Fraction(value)
     if not any(exact.values()):
         raise ValidationError({"weights": "Les poids sont tous nuls : rien ne permet de répartir."})

@@ -6,30 +6,45 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import product
 
+import psycopg
 import pytest
 from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
+    OUTBOX,
     accepted_redirection,
     coordinator,
     partner,
     referent_of,
+    referent_user,
     small_pdf,
     third_epci,
 )
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from foncier import agreements as core
+from foncier import audit
 from foncier.agreements import Terms
+from foncier.db import make_engine
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.models import Agreement, AuditEvent
+from foncier.models import (
+    Agreement,
+    AgreementParty,
+    AgreementRedirection,
+    AuditEvent,
+    Notification,
+    Redirection,
+)
 from foncier.models.agreements import AGREEMENT_STATUSES
 from foncier.permissions import Actor
 
@@ -58,6 +73,14 @@ def draft(session: Session, actor: Actor | None = None, **changes: object) -> Ag
     return core.create_agreement(
         session, actor or referent_of(session, METROPOLE), terms((redirection.id,), **changes)
     )
+
+
+def edit(session: Session, actor: Actor, agreement: Agreement, new: Terms, version: int) -> None:
+    core.update_agreement(session, actor, agreement.id, new, version, settings=OUTBOX)
+
+
+def covered_ids(agreement: Agreement) -> tuple[int, ...]:
+    return tuple(link.redirection_id for link in agreement.redirections)
 
 
 def signed(session: Session, **changes: object) -> Agreement:
@@ -147,6 +170,84 @@ def test_a_redirection_is_covered_by_one_live_agreement_at_most(session: Session
     assert core.create_agreement(session, actor, terms((covered,))).id != first.id
 
 
+def in_the_know_elsewhere(session: Session, redirection: Redirection, siren: str) -> None:
+    """Make ``siren`` in the know of the redirection's project: it was proposed the project
+    first, and declined it."""
+    session.add(
+        Redirection(
+            prospect_id=redirection.prospect_id,
+            from_epci_siren=redirection.from_epci_siren,
+            to_epci_siren=siren,
+            message="Un terrain chez vous ?",
+            status="declinee",
+            decline_reason="pas_de_terrain",
+        )
+    )
+    session.flush()
+
+
+def test_every_party_must_know_every_company_covered(session: Session) -> None:
+    redirection = accepted_redirection(session)
+    third = third_epci(session)
+    three = {METROPOLE: None, GATINE_RACAN: None, third: None}
+    blind = terms((redirection.id,), parties=three, tax_kind=None, tax_years=None,
+                  first_year=None, estimated_annual_amount=None)  # fmt: skip
+    with pytest.raises(ValidationError, match="ne connaît pas l’entreprise") as refused:
+        core.create_agreement(session, coordinator(session), blind)
+    assert list(refused.value.errors) == ["parties"] and COMPANY not in str(refused.value.errors)
+    in_the_know_elsewhere(session, redirection, third)
+    assert core.create_agreement(session, coordinator(session), blind).id is not None
+
+
+def test_a_party_not_in_the_know_neither_reads_edits_nor_signs(session: Session) -> None:
+    """A draft whose third party does not know the company (rows written directly, as before
+    the rule): the third's référent may not read its terms, so neither changes nor signs."""
+    agreement = draft(session)
+    third = third_epci(session)
+    agreement.parties.append(AgreementParty(epci_siren=third))
+    session.flush()
+    outsider = referent_of(session, third)
+    view = core.get_agreement(session, outsider, agreement.id)
+    assert view.label == f"Convention n° {agreement.id}" and not view.details_visible
+    assert (view.may_edit, view.may_sign_for, view.status_moves) == (False, None, ())
+    with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
+        core.require_editable(session, outsider, agreement)
+    with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
+        edit(session, outsider, agreement, terms(covered_ids(agreement)), agreement.version)
+    with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
+        core.sign_agreement(session, outsider, agreement, third, TODAY)
+    assert all(party.signed_on is None for party in agreement.parties)
+    # The parties in the know may not keep the blind party either.
+    parties = {METROPOLE: Decimal("40"), GATINE_RACAN: Decimal("60"), third: Decimal("0")}
+    with pytest.raises(ValidationError, match="ne connaît pas"):
+        edit(
+            session,
+            referent_of(session, METROPOLE),
+            agreement,
+            terms(covered_ids(agreement), parties=parties),
+            agreement.version,
+        )
+
+
+def test_a_referent_covers_only_the_redirections_of_their_epci(session: Session) -> None:
+    """A third CC in the know (it declined the project) may not take the redirection between
+    the Métropole and Gâtine-Racan: it would keep them out (« déjà couverte »)."""
+    third = third_epci(session)
+
+    def three_party_terms() -> Terms:
+        redirection = accepted_redirection(session)
+        in_the_know_elsewhere(session, redirection, third)
+        return terms((redirection.id,), parties={METROPOLE: None, GATINE_RACAN: None, third: None},
+                     tax_kind=None, tax_years=None, first_year=None,
+                     estimated_annual_amount=None)  # fmt: skip
+
+    squat = three_party_terms()
+    with pytest.raises(ValidationError, match="que son EPCI a envoyées ou reçues"):
+        core.create_agreement(session, referent_of(session, third), squat)
+    assert core.create_agreement(session, referent_of(session, GATINE_RACAN), squat).id
+    assert core.create_agreement(session, coordinator(session), three_party_terms()).id
+
+
 # --- signatures and status --------------------------------------------------------------------
 
 
@@ -171,6 +272,23 @@ def test_each_party_signs_for_itself_only_once_and_not_in_the_future(session: Se
     core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     with pytest.raises(ValidationError, match="déjà signé"):
         core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+
+
+def test_a_signature_is_given_to_the_version_read(session: Session) -> None:
+    """The Métropole reads 40/60; Gâtine-Racan changes it to 10/90; the Métropole's
+    signature, sent from the page it read, is refused: it would sign 10/90 unseen."""
+    agreement = draft(session)
+    read = agreement.version
+    tenth = {METROPOLE: Decimal("10"), GATINE_RACAN: Decimal("90")}
+    edit(session, referent_of(session, GATINE_RACAN), agreement,
+         terms(covered_ids(agreement), parties=tenth), read)  # fmt: skip
+    metropole = referent_of(session, METROPOLE)
+    with pytest.raises(StaleVersionError, match="ont changé depuis que vous les avez lus") as stale:
+        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
+    assert stale.value.current is agreement
+    assert all(party.signed_on is None for party in agreement.parties)
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, agreement.version)
+    assert {p.epci_siren: p.signed_on for p in agreement.parties}[METROPOLE] == TODAY
 
 
 @pytest.mark.parametrize(("before", "after"), list(product(AGREEMENT_STATUSES, repeat=2)))
@@ -203,32 +321,77 @@ def test_changing_the_terms_erases_the_signatures_given(session: Session) -> Non
     agreement = draft(session)
     metropole = referent_of(session, METROPOLE)
     core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
-    ids = tuple(link.redirection_id for link in agreement.redirections)
-    core.update_agreement(session, metropole, agreement.id, terms(ids), agreement.version)
+    ids = covered_ids(agreement)
+    edit(session, metropole, agreement, terms(ids), agreement.version)
     assert all(p.signed_on is not None for p in agreement.parties if p.epci_siren == METROPOLE)
     changed = terms(ids, compensation_eur=Decimal("6000.00"))
-    core.update_agreement(session, metropole, agreement.id, changed, agreement.version)
+    edit(session, metropole, agreement, changed, agreement.version)
     assert agreement.compensation_eur == Decimal("6000.00")
     assert all(p.signed_on is None for p in agreement.parties)
 
 
 def test_an_edit_from_an_old_version_is_refused(session: Session) -> None:
     agreement = draft(session)
-    ids = tuple(link.redirection_id for link in agreement.redirections)
+    ids = covered_ids(agreement)
     actor = referent_of(session, GATINE_RACAN)
     loaded = agreement.version
-    core.update_agreement(session, actor, agreement.id, terms(ids, title="Première"), loaded)
+    edit(session, actor, agreement, terms(ids, title="Première"), loaded)
     with pytest.raises(StaleVersionError) as stale:
-        core.update_agreement(session, actor, agreement.id, terms(ids, title="Seconde"), loaded)
+        edit(session, actor, agreement, terms(ids, title="Seconde"), loaded)
     assert stale.value.current is agreement and agreement.title == "Première"
+
+
+def test_a_change_of_shares_alone_moves_the_version_on(session: Session) -> None:
+    """Two people change only the shares from the same version: the second is refused."""
+    agreement = draft(session)
+    loaded = agreement.version
+    ids = covered_ids(agreement)
+    first = {METROPOLE: Decimal("10"), GATINE_RACAN: Decimal("90")}
+    edit(session, referent_of(session, GATINE_RACAN), agreement, terms(ids, parties=first), loaded)
+    assert agreement.version == loaded + 1
+    second = {METROPOLE: Decimal("70"), GATINE_RACAN: Decimal("30")}
+    with pytest.raises(StaleVersionError):
+        edit(
+            session, referent_of(session, METROPOLE), agreement, terms(ids, parties=second), loaded
+        )
+    assert {p.epci_siren: p.share_percent for p in agreement.parties} == first
+    # Saving the same terms again changes nothing, so the version stays.
+    edit(session, referent_of(session, METROPOLE), agreement, terms(ids, parties=first),
+         agreement.version)  # fmt: skip
+    assert agreement.version == loaded + 1
+
+
+def test_the_parties_whose_signature_an_edit_erased_are_told(session: Session) -> None:
+    agreement = draft(session)
+    metropole, gatine = referent_of(session, METROPOLE), referent_of(session, GATINE_RACAN)
+    ids = covered_ids(agreement)
+
+    def told() -> list[Notification]:
+        return list(
+            session.scalars(
+                select(Notification).where(
+                    Notification.subject == f"Convention n° {agreement.id} : signature à renouveler"
+                )
+            )
+        )
+
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    edit(session, metropole, agreement, terms(ids, title="Autre titre"), agreement.version)
+    assert told() == []  # the Métropole erased its own signature: it knows
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    edit(
+        session, gatine, agreement, terms(ids, compensation_eur=Decimal("7000")), agreement.version
+    )
+    notes = told()
+    assert [n.user_id for n in notes] == [referent_user(session, METROPOLE).id]
+    assert "signature de votre EPCI" in notes[0].body and COMPANY not in notes[0].body
+    assert notes[0].link == f"/conventions/{agreement.id}"
 
 
 def test_a_signed_agreement_no_longer_changes(session: Session) -> None:
     agreement = signed(session)
     with pytest.raises(PermissionDeniedError, match="signée"):
-        core.update_agreement(
-            session, referent_of(session, METROPOLE), agreement.id, terms(), agreement.version
-        )
+        edit(session, referent_of(session, METROPOLE), agreement, terms(), agreement.version)
 
 
 # --- the signed document ----------------------------------------------------------------
@@ -365,3 +528,116 @@ def test_ledger_totals_csv_has_decimal_commas(session: Session) -> None:
     assert rows[0] == list(core.TOTALS_HEADERS)
     by_siren = {row[0]: row for row in rows[1:]}
     assert by_siren[METROPOLE][3:6] == ["0,00", "5000,00", "20000,00"]
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def statements(session: Session) -> Iterator[Callable[[Callable[[], object]], int]]:
+    """Count the SQL statements a call runs, from a fresh session state."""
+    connection = session.connection()
+    seen: list[str] = []
+
+    def count(statement: object, *args: object) -> None:
+        seen.append(str(args[1]) if len(args) > 1 else "")
+
+    def run(call: Callable[[], object]) -> int:
+        session.expire_all()
+        seen.clear()
+        event.listen(connection, "before_cursor_execute", count)
+        try:
+            call()
+        finally:
+            event.remove(connection, "before_cursor_execute", count)
+        return len(seen)
+
+    yield run
+
+
+def test_the_list_and_the_ledger_read_in_a_constant_number_of_queries(
+    session: Session, statements: Callable[[Callable[[], object]], int]
+) -> None:
+    reader = referent_of(session, GATINE_RACAN)
+    draft(session)
+    with_one = (
+        statements(lambda: core.list_agreements(session, reader)),
+        statements(lambda: core.ledger(session, reader)),
+    )
+    for _ in range(3):
+        draft(session)
+    with_four = (
+        statements(lambda: core.list_agreements(session, reader)),
+        statements(lambda: core.ledger(session, reader)),
+    )
+    assert with_four == with_one
+
+
+# --- two people covering one redirection at once --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def committed_engine(database_builder: Callable[[str], str]) -> Iterator[Engine]:
+    """A database of its own: these transactions commit."""
+    engine = make_engine(database_builder("foncier_agreements"))
+    yield engine
+    engine.dispose()
+
+
+def test_two_people_covering_one_redirection_at_once_end_with_one_agreement(
+    committed_engine: Engine,
+) -> None:
+    with Session(committed_engine) as setup:
+        audit.acting_as(setup, Actor.system("tests"))
+        redirection_id = accepted_redirection(setup).id
+        setup.commit()
+        metropole, gatine = referent_of(setup, METROPOLE), referent_of(setup, GATINE_RACAN)
+    outcome: dict[str, BaseException | None] = {}
+    with Session(committed_engine) as mine, Session(committed_engine) as theirs:
+        audit.acting_as(mine, metropole)
+        audit.acting_as(theirs, gatine)
+        core.create_agreement(mine, metropole, terms((redirection_id,)))
+        pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+        def cover_too() -> None:
+            try:
+                core.create_agreement(theirs, gatine, terms((redirection_id,)))
+                theirs.commit()
+                outcome["second"] = None
+            except ValidationError as refused:
+                theirs.rollback()
+                outcome["second"] = refused
+
+        thread = threading.Thread(target=cover_too)
+        thread.start()
+        waited = waits_for_a_lock(committed_engine, pid)
+        mine.commit()
+        thread.join(10)
+        assert not thread.is_alive()
+    assert waited, "the second agreement did not wait for the first"
+    assert isinstance(outcome["second"], ValidationError)
+    assert "déjà couverte" in outcome["second"].errors["redirections"]
+    with Session(committed_engine) as check:
+        covering = check.scalars(
+            select(AgreementRedirection.agreement_id).where(
+                AgreementRedirection.redirection_id == redirection_id
+            )
+        ).all()
+        assert len(covering) == 1
+
+
+def waits_for_a_lock(engine: Engine, pid: int, timeout_s: float = 10) -> bool:
+    """Whether the backend ``pid`` comes to wait for a lock within ``timeout_s``."""
+    url = engine.url.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg", "postgresql"
+    )
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(url, autocommit=True) as observer:
+        while time.monotonic() < deadline:
+            row = observer.execute(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+            if row and row[0]:
+                return True
+            time.sleep(0.02)
+    return False

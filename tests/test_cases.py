@@ -31,6 +31,8 @@ from foncier.permissions import Actor
 # The machine, written out again by hand: a change to cases.TRANSITIONS must change this too.
 ALLOWED = {
     ("nouveau", "recherche"),
+    ("nouveau", "visite"),
+    ("nouveau", "offre"),
     ("nouveau", "perdu"),
     ("recherche", "visite"),
     ("recherche", "offre"),
@@ -387,3 +389,50 @@ def test_a_failed_step_inside_a_move_undoes_the_release_of_the_option(session):
     session.expire_all()
     assert session.get(Terrain, first.terr_id).terr_stade_comm == RESERVED
     assert prospect.terr_id == first.terr_id and prospect.stage == "option"
+
+
+# --- one project holds a plot at a time ------------------------------------------------------
+
+
+def optioned_then_put_back_on_sale(session):
+    """Project P options a plot; someone puts it back « en vente » by hand in the inventory."""
+    first = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    advance(session, lead, first, "option", terr_id=plot.terr_id)
+    plot.terr_stade_comm = "en vente"
+    session.flush()
+    return first, plot, lead
+
+
+@pytest.mark.parametrize("to_stage", ["option", "installe"])
+def test_a_plot_another_project_holds_is_refused_even_back_on_sale(session, to_stage):
+    first, plot, lead = optioned_then_put_back_on_sale(session)
+    second = new_prospect(session, stage="offre")
+    given = {**inputs_for(session, to_stage), "terr_id": plot.terr_id}
+    with pytest.raises(ValidationError) as refused:
+        advance(session, lead, second, to_stage, **given)
+    assert refused.value.errors["terr_id"] == (
+        f"Ce terrain est déjà réservé ou vendu pour un autre projet (n° {first.id})."
+    )
+    session.expire_all()
+    assert (second.stage, second.terr_id, plot.terr_stade_comm) == ("offre", None, "en vente")
+    # The project that holds it still installs on it.
+    advance(session, lead, first, "installe", terr_id=plot.terr_id, on=YESTERDAY, jobs_created=3)
+    assert (first.stage, plot.terr_stade_comm) == ("installe", SOLD)
+
+
+def test_a_plot_taken_between_the_check_and_the_write_is_refused_by_the_index(session, monkeypatch):
+    """Two moves checked at the same instant: the partial unique index has the last word, and
+    its error reads as the check's."""
+    first, plot, lead = optioned_then_put_back_on_sale(session)
+    second = new_prospect(session, stage="offre")
+    monkeypatch.setattr(cases, "_require_free", lambda *_: None)
+    with pytest.raises(ValidationError) as refused:
+        advance(session, lead, second, "option", terr_id=plot.terr_id)
+    assert refused.value.errors["terr_id"] == (
+        f"Ce terrain est déjà réservé ou vendu pour un autre projet (n° {first.id})."
+    )
+    session.expire_all()  # the move's savepoint was rolled back: nothing of it remains
+    assert (second.stage, second.terr_id, plot.terr_stade_comm) == ("offre", None, "en vente")
+    assert events_of(session, second) == []

@@ -461,6 +461,25 @@ def test_a_plot_leaves_the_shortlist(session: Session, record: Callable[..., Pro
         remove_from_shortlist(session, METROPOLE_REFERENT, prospect, POLAXIS_PLOT)
 
 
+@pytest.mark.parametrize("stage", ["installe", "perdu"])
+def test_a_closed_case_keeps_its_shortlist(
+    session: Session, record: Callable[..., Prospect], stage: str
+) -> None:
+    prospect = record()
+    shortlist_plot(session, METROPOLE_REFERENT, prospect, POLAXIS_PLOT)
+    prospect.stage = stage
+    for change in (
+        lambda: shortlist_plot(session, METROPOLE_REFERENT, prospect, "37167_TERRAIN-ECO_05002"),
+        lambda: remove_from_shortlist(session, METROPOLE_REFERENT, prospect, POLAXIS_PLOT),
+        lambda: record_proposal(
+            session, METROPOLE_REFERENT, prospect, POLAXIS_PLOT, TODAY, "refuse", today=TODAY
+        ),
+    ):
+        with pytest.raises(ValidationError, match="clos"):
+            change()
+    assert [plot.terr_id for plot in prospect.shortlist] == [POLAXIS_PLOT]
+
+
 # --- exports ----------------------------------------------------------------------------------
 
 

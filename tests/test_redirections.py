@@ -33,7 +33,12 @@ from foncier.case_steps import case_steps
 from foncier.cases import advance_case
 from foncier.casework import case_path
 from foncier.db import make_engine
-from foncier.errors import PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+    ValidationError,
+)
 from foncier.mail import MailDeliveryError
 from foncier.models import (
     AuditEvent,
@@ -102,9 +107,11 @@ def test_a_proposal_names_plots_of_the_target_and_tells_its_referents(session):
     recipients = {n.user_id for n in inbox}
     assert recipients == {referent_of(session, GATINE_RACAN).user_id, second.id}
     assert all(n.link == f"/redirections/{redirection.id}" for n in inbox)
-    assert all(COMPANY in n.subject and MESSAGE in n.body for n in inbox)
+    assert {n.subject for n in inbox} == {f"Projet n° {prospect.id} proposé à votre EPCI"}
     mails = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.subject.contains(COMPANY))
+        select(OutboxMessage).where(
+            OutboxMessage.subject == f"Projet n° {prospect.id} proposé à votre EPCI"
+        )
     ).all()
     assert sorted(m.recipient for m in mails) == sorted(
         ["referent.gatine-racan@demo.foncier.test", "seconde@gatine-racan.test"]
@@ -277,7 +284,7 @@ def test_accepting_hands_the_lead_to_the_target_and_tells_the_proposer(session):
             Notification.prospect_id == prospect.id, Notification.user_id == proposer.user_id
         )
     ).one()
-    assert told.subject == f"Redirection acceptée : {COMPANY}"
+    assert told.subject == f"Projet n° {prospect.id} : proposition acceptée"
     assert told.link == f"/projets/{prospect.id}"
     assert kinds(session, prospect) == ["redirection_proposed", "redirection_accepted"]
     # The new lead moves the case; the former one no longer does.
@@ -354,7 +361,9 @@ def test_declined_by_one_then_proposed_to_the_next_the_path_shows_it_all(session
             Notification.user_id == referent_of(session, METROPOLE).user_id,
         )
     ).one()
-    assert "Autre raison (précisez) — Polaxis réservé à la logistique" in told
+    # The reason from the list travels; the note is free text, read on the platform only.
+    assert "(motif : autre raison (précisez))" in told
+    assert "Polaxis réservé à la logistique" not in told
 
     second = propose(session, prospect, to=third)
     accept_redirection(session, referent_of(session, third), OUTBOX, second, second.version)
@@ -379,12 +388,80 @@ def test_withdrawing_tells_the_target(session):
     told = session.scalars(
         select(Notification).where(
             Notification.user_id == referent_of(session, GATINE_RACAN).user_id,
-            Notification.subject.startswith("Proposition retirée"),
+            Notification.subject == f"Projet n° {prospect.id} : proposition retirée",
         )
     ).one()
     assert told.link == f"/redirections/{redirection.id}"
     # The proposer may now send it elsewhere.
     propose(session, prospect, to=third_epci(session))
+
+
+# --- what the messages say ----------------------------------------------------------------------
+
+SIREN = "732829320"
+DECLINE_NOTE = "aucune réserve ferroviaire"
+
+
+def test_no_message_names_the_company_its_siren_the_message_or_the_decline_note(session):
+    """Messages travel by e-mail and sit in the outbox the administrator reads: the EPCIs, the
+    project's number, what is awaited and the link — the rest is read on the platform."""
+    first_outbox_id = session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0)))
+    prospect = new_prospect(session, stage="recherche", company_siren=SIREN)
+    metropole, gatine = referent_of(session, METROPOLE), referent_of(session, GATINE_RACAN)
+    first = propose(session, prospect)
+    decline_redirection(session, gatine, OUTBOX, first, first.version, "autre", DECLINE_NOTE)
+    second = propose(session, prospect)
+    withdraw_redirection(session, metropole, OUTBOX, second, second.version)
+    third = propose(session, prospect)
+    accept_redirection(session, gatine, OUTBOX, third, third.version)
+
+    inbox = session.scalars(select(Notification).where(Notification.prospect_id == prospect.id))
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.id > first_outbox_id))
+    texts = [f"{n.subject}\n{n.body}" for n in inbox] + [f"{m.subject}\n{m.body}" for m in mails]
+    assert len(texts) == 2 * 6  # six messages, each in an inbox and by e-mail
+    for text in texts:
+        assert f"n° {prospect.id}" in text
+        for secret in (COMPANY, SIREN, MESSAGE, DECLINE_NOTE):
+            assert secret not in text, (secret, text)
+
+
+# --- a target nobody answers for --------------------------------------------------------------
+
+
+def test_a_target_without_an_active_referent_is_refused(session):
+    prospect = new_prospect(session, stage="recherche")
+    referent_user = user_of(session, "referent.gatine-racan@demo.foncier.test")
+    referent_user.active = False
+    add_referent(session, GATINE_RACAN, "parti@gatine-racan.test", active=False)
+    session.flush()
+    with pytest.raises(ValidationError) as refused:
+        propose(session, prospect)
+    assert "n’a aucun référent actif" in refused.value.errors["to_epci_siren"]
+    assert count(session, Redirection, Redirection.prospect_id == prospect.id) == 0
+    # One active référent is enough.
+    add_referent(session, GATINE_RACAN, "arrive@gatine-racan.test")
+    assert propose(session, prospect).to_epci_siren == GATINE_RACAN
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+def test_the_list_comes_a_page_at_a_time_newest_first(session):
+    made = []
+    for _ in range(3):
+        prospect = new_prospect(session, stage="recherche")
+        made.append(propose(session, prospect).id)
+    who = coordinator(session)
+    first = redirections.redirections_for(session, who, page=1, per_page=2)
+    second = redirections.redirections_for(session, who, page=2, per_page=2)
+    assert first.total == second.total >= 3 and first.pages == second.pages
+    assert [line.redirection.id for line in first.lines] == sorted(made, reverse=True)[:2]
+    assert all(line.company_name == COMPANY for line in first.lines)
+    assert second.lines[0].redirection.id == made[0]
+    hidden = redirections.redirections_for(session, partner(session), page=1, per_page=2)
+    assert [line.company_name for line in hidden.lines] == [None, None]
+    with pytest.raises(NotFoundError):
+        redirections.redirections_for(session, who, page=first.pages + 1, per_page=2)
 
 
 # --- atomicity -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 from random import Random
+from time import process_time
 
 import pytest
 from hypothesis import given
@@ -15,7 +16,10 @@ from sqlalchemy.orm import Session
 from foncier.errors import ValidationError
 from foncier.models import Epci
 from foncier.sharing import (
+    MAX_AMOUNT,
+    check_percents,
     project_shares,
+    project_split,
     split_amount,
     split_by_population,
     split_by_shares,
@@ -204,6 +208,68 @@ def test_projection_refuses_impossible_periods() -> None:
     with pytest.raises(ValidationError) as refused:
         project_shares(Decimal("-1"), 0, {"a": 100}, 1800, growth_percent=-100)
     assert set(refused.value.errors) == {"annual_amount", "years", "first_year", "growth_percent"}
+
+
+# --- bounds: every computation stays small -------------------------------------------------
+
+
+def refusal_of(call: object, *args: object) -> tuple[dict[str, str], float]:
+    """The errors ``call(*args)`` is refused with, and the CPU seconds it took to refuse."""
+    start = process_time()
+    with pytest.raises(ValidationError) as refused:
+        call(*args)  # type: ignore[operator]
+    return refused.value.errors, process_time() - start
+
+
+@pytest.mark.parametrize(
+    "growth", [Decimal("1e3000"), Decimal("100.01"), Decimal("-100"), Decimal("0." + "1" * 3000)]
+)
+def test_a_growth_outside_its_bounds_is_refused_at_once(growth: Decimal) -> None:
+    # 1e3000 % a year over 50 years used to cost some twenty seconds of CPU on the web page.
+    errors, seconds = refusal_of(project_split, Decimal("1"), 50, {"a": 1}, 2027, growth)
+    assert list(errors) == ["growth_percent"] and seconds < 0.5
+
+
+def test_growth_bounds_are_included_up_and_excluded_down() -> None:
+    doubling = project_split(Decimal("1.00"), 50, {"a": 1, "b": 1}, 2027, Decimal("100"))
+    assert doubling.years[-1].amount == Decimal(2**49)  # 1 € doubled 49 times
+    assert sum(doubling.totals.values()) == doubling.grand_total
+    assert project_split(Decimal("100"), 2, {"a": 1}, 2027, Decimal("-99.99")).years[1].amount == (
+        Decimal("0.01")
+    )
+
+
+@pytest.mark.parametrize("amount", [MAX_AMOUNT + CENT, -MAX_AMOUNT - CENT, Decimal("1e3000")])
+def test_amounts_beyond_a_thousand_billion_euros_are_refused(amount: Decimal) -> None:
+    errors, seconds = refusal_of(split_amount, amount, {"a": 1, "b": 2})
+    assert errors == {"amount": "Montant trop élevé : 1 000 000 000 000 € au plus."}
+    assert seconds < 0.5
+    assert sum(split_amount(MAX_AMOUNT, {"a": 1, "b": 2}).values()) == MAX_AMOUNT
+
+
+def test_a_projection_may_grow_past_the_bound_it_started_under() -> None:
+    projection = project_split(MAX_AMOUNT, 3, {"a": 1, "b": 2}, 2027, Decimal("100"))
+    assert projection.years[-1].amount == 4 * MAX_AMOUNT
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        # Sums to 100 once rounded to 28 digits, and its exact fraction has a billion digits.
+        {"a": Decimal("100"), "b": Decimal("1e-999999999")},
+        {"a": Decimal("50.005"), "b": Decimal("49.995")},
+        {"a": Decimal("150"), "b": Decimal("-50")},
+    ],
+)
+def test_percentages_are_two_decimal_numbers_up_to_a_hundred(weights: dict[str, Decimal]) -> None:
+    errors, seconds = refusal_of(check_percents, weights)
+    assert list(errors) == ["weights"] and seconds < 0.5
+
+
+def test_weights_beyond_exact_arithmetic_limits_are_refused_at_once() -> None:
+    for weight in (Decimal("1e-999999999"), Decimal("1e16")):
+        errors, seconds = refusal_of(split_amount, Decimal("10"), {"a": 1, "b": weight})
+        assert list(errors) == ["weights"] and seconds < 0.5
 
 
 # --- the Done-when case: the 10 communautés de communes of Indre-et-Loire -----------------------

@@ -71,6 +71,14 @@ class Prospect(Timestamped, Base):
             "AND contact_email IS NULL AND contact_phone IS NULL)",
             name="contact_has_retention",
         ),
+        # One project at a time holds a plot under option or as installed: a plot put back on
+        # sale by hand under an option cannot be reserved, then sold, for a second project.
+        Index(
+            "uq_prospect_one_holder_per_plot",
+            "terr_id",
+            unique=True,
+            postgresql_where=text("stage IN ('option', 'installe')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

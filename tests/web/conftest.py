@@ -169,3 +169,34 @@ def screenshot() -> Callable[[BrowserPage, str], Path]:
         return path
 
     return save
+
+
+@pytest.fixture
+def browser_errors() -> list[str]:
+    """What the pages report as errors; a test expecting a refusal removes it."""
+    return []
+
+
+@pytest.fixture
+def signed_in(
+    chromium: Browser, live_server: str, browser_errors: list[str]
+) -> Iterator[Callable[[str], BrowserPage]]:
+    """A browser of its own for each account, signed in through the sign-in page; every page
+    visited must stay free of errors (scripts, failed loads, CSP violations), except the
+    refusal a test expects and removes from ``browser_errors``."""
+    contexts = []
+
+    def open_as(email: str) -> BrowserPage:
+        context = chromium.new_context(
+            viewport={"width": 1280, "height": 1000}, locale="fr-FR", accept_downloads=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        record_errors(page, browser_errors)
+        sign_in_browser(page, live_server, email)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+    assert browser_errors == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -14,20 +16,33 @@ from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
+    OUTBOX,
     accepted_redirection,
+    referent_of,
     referent_user,
     small_pdf,
     third_epci,
+    unreachable_smtp,
 )
+from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_helpers import Page, csrf_token_of, form_values, page_of, post_form, visible_text
+from web_helpers import (
+    Page,
+    csrf_token_of,
+    form_of,
+    form_values,
+    page_of,
+    post_form,
+    visible_text,
+)
 
 from foncier import agreements as core
-from foncier.models import Agreement, Epci, Notification
+from foncier.models import Agreement, AgreementParty, Epci, Notification
 from foncier.sharing import split_by_population
+from foncier.web.agreements.forms import terms_of
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
 ClientFor = Callable[[str], FlaskClient]
@@ -79,11 +94,13 @@ def agreement_id(session: Session, client_for: ClientFor) -> int:
     return create_through_the_form(client_of(client_for, session, METROPOLE), redirection.id)
 
 
-def sign(client: FlaskClient, agreement_id: int) -> Page:
+def sign(client: FlaskClient, agreement_id: int, read: dict[str, str] | None = None) -> Page:
+    """Sign from the agreement's page as it is now, or as it was when ``read``."""
     url = f"/conventions/{agreement_id}"
+    values = read or form_of(client, url, "formulaire-signature")
     response = client.post(
         f"{url}/signer",
-        data={"csrf_token": csrf_token_of(client, url), "signed_on": date.today().isoformat()},
+        data={**values, "signed_on": date.today().isoformat()},
         follow_redirects=True,
     )
     return page_of(response)
@@ -133,6 +150,28 @@ def test_both_signatures_make_it_signed(
     assert "la convention est signée" in second.text
     assert "Signer pour" not in second.text
     assert session.get_one(Agreement, agreement_id).status == "signee"
+
+
+def test_a_signature_sent_from_older_terms_answers_409_with_the_terms_now(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    """The Métropole reads 40/60, Gâtine-Racan changes it to 10/90, the Métropole clicks
+    « Signer »: nothing is signed, the page shows 10/90."""
+    metropole = client_of(client_for, session, METROPOLE)
+    read = form_of(metropole, f"/conventions/{agreement_id}", "formulaire-signature")
+    agreement = session.get_one(Agreement, agreement_id)
+    changed = replace(
+        terms_of(agreement), parties={METROPOLE: Decimal(10), GATINE_RACAN: Decimal(90)}
+    )
+    core.update_agreement(session, referent_of(session, GATINE_RACAN), agreement_id, changed,
+                          agreement.version, settings=OUTBOX)  # fmt: skip
+    page = sign(metropole, agreement_id, read)
+    assert page.status == 409
+    assert "ont changé depuis que vous les avez lus" in page.text
+    parties = table_text(page, "parties")
+    assert re.search(r"Gâtine-Racan 90(,00)? % en attente", parties), parties
+    assert all(party.signed_on is None for party in agreement.parties)
+    assert sign(metropole, agreement_id).status == 200  # from the terms now shown
 
 
 def test_the_projection_table_shows_each_partys_yearly_share(
@@ -221,6 +260,67 @@ def test_a_third_epci_may_not_sign_edit_nor_download(
     token = csrf_token_of(third, url)
     refused = third.post(f"{url}/signer", data={"csrf_token": token, "signed_on": "2026-01-05"})
     assert refused.status_code == 403
+
+
+def test_a_party_not_in_the_know_may_neither_read_to_edit_nor_sign(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    """A third party added by rows (the core now refuses it): it does not know the company."""
+    third = third_epci(session)
+    agreement = session.get_one(Agreement, agreement_id)
+    agreement.parties.append(AgreementParty(epci_siren=third))
+    session.flush()
+    client = client_of(client_for, session, third)
+    url = f"/conventions/{agreement_id}"
+    edit_page = client.get(f"{url}/modifier")
+    assert edit_page.status_code == 403
+    assert COMPANY not in edit_page.get_data(as_text=True)
+    detail = page_of(client.get(url))
+    assert "formulaire-signature" not in detail.html and "modifier-convention" not in detail.html
+    version = str(agreement.version)
+    refused = post_form(client, f"{url}/signer", {"signed_on": "2026-01-05", "version": version},
+                        form_page=url)  # fmt: skip
+    assert refused.status_code == 403
+    assert "connaissent l’entreprise" in page_of(refused).text
+
+
+def test_a_failing_mail_server_creates_no_agreement_and_says_so(
+    app: Flask, session: Session, client_for: ClientFor
+) -> None:
+    redirection = accepted_redirection(session)
+    before = session.scalar(select(func.count()).select_from(Agreement))
+    app.config["MAIL_SETTINGS"] = unreachable_smtp()
+    client = client_of(client_for, session, METROPOLE)
+    url = f"/conventions/nouvelle?redirection={redirection.id}"
+    values = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
+    response = client.post(url, data=values)
+    page = page_of(response)
+    assert page.status == 502
+    assert "Le message n’a pas pu être envoyé : rien n’a été enregistré" in page.text
+    assert session.scalar(select(func.count()).select_from(Agreement)) == before
+    assert (
+        session.scalars(select(Notification).where(Notification.link.like("/conventions/%"))).all()
+        == []
+    )
+
+
+def test_an_edit_whose_notice_cannot_be_mailed_saves_nothing(
+    app: Flask, session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    """Gâtine-Racan's edit erases the Métropole's signature and owes it a message: the mail
+    server fails, so the terms and the signature stay as they were."""
+    assert sign(client_of(client_for, session, METROPOLE), agreement_id).status == 200
+    gatine = client_of(client_for, session, GATINE_RACAN)
+    url = f"/conventions/{agreement_id}/modifier"
+    values = form_values(gatine.get(url).get_data(as_text=True), "formulaire-convention")
+    app.config["MAIL_SETTINGS"] = unreachable_smtp()
+    page = page_of(gatine.post(url, data=dict(values, title="Titre changé")))
+    assert page.status == 502 and "rien n’a été enregistré" in page.text
+    agreement = session.get_one(Agreement, agreement_id)
+    session.refresh(agreement)
+    assert agreement.title != "Titre changé"
+    signed = {party.epci_siren: party.signed_on for party in agreement.parties}
+    assert signed[METROPOLE] == date.today()
 
 
 # --- what outsiders see -------------------------------------------------------------------------
@@ -330,3 +430,21 @@ def test_the_calculator_projects_years_and_refuses_fractions_of_cents(
     assert refused.status == 400 and "plus de deux décimales" in refused.text
     shares = page_of(client.get("/conventions/calculateur?montant=10&mode=parts"))
     assert shares.status == 400 and "100 %" in shares.text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("montant=1&annees=50&croissance=1e3000", "Une hausse annuelle de plus de 100 %"),
+        ("montant=1&annees=50&croissance=-100", "Une baisse annuelle de 100 %"),
+        ("montant=1e13&mode=egal", "Montant trop élevé"),
+        ("montant=-1e3000&mode=egal", "Montant trop élevé"),
+    ],
+)
+def test_the_calculator_refuses_numbers_out_of_bounds_at_once(
+    client: FlaskClient, query: str, message: str
+) -> None:
+    start = time.process_time()
+    page = page_of(client.get(f"/conventions/calculateur?{query}"))
+    assert page.status == 400 and message in page.text
+    assert time.process_time() - start < 2

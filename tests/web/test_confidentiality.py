@@ -1,11 +1,13 @@
 """A company's identity never reaches members outside its project's EPCIs — anywhere.
 
-The founding story is recorded as it stands at its end (a Tours Métropole project redirected
-to Gâtine-Racan, declined first by Chinon, settled on a Polaxis plot, an agreement signed with
-its PDF), then a walk reads every page, API answer and download each kind of member can
-reach, following every link, and looks for the company's name, SIREN, contacts and the words
-of the messages and notes. The people in the know must find them (the walk reaches them);
-the others never.
+The founding story is played through the core, as the pages play it (a Tours Métropole
+project proposed to the Val d’Amboise, which declines with a note, then to Gâtine-Racan,
+which accepts and settles it on a Polaxis plot; an agreement signed with its PDF): its
+messages land in the inboxes and the development outbox. Then a walk reads every page, API
+answer and download each kind of member can reach — the administrator's outbox included —
+following every link, and looks for the company's name, SIREN, contacts and the words of the
+messages and notes. The people in the know must find them (the walk reaches them); the others
+never.
 """
 
 from __future__ import annotations
@@ -15,28 +17,41 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from case_helpers import CHINON, GATINE_RACAN, LOCHES, METROPOLE, POLAXIS, POLAXIS_PLOT
+from case_helpers import (
+    GATINE_RACAN,
+    LOCHES,
+    METROPOLE,
+    OUTBOX,
+    POLAXIS,
+    POLAXIS_PLOT,
+    plots_on_sale,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from leak_crawl import route_urls, walk
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foncier import audit
+from foncier.accounts import create_user
+from foncier.cases import advance_case
 from foncier.models import (
     Agreement,
     AgreementDocument,
     AgreementParty,
     AgreementRedirection,
-    CaseEvent,
     Epci,
     Notification,
     Prospect,
-    RedirectedPlot,
     Redirection,
     ShortlistedPlot,
     User,
 )
+from foncier.permissions import Actor, Role
+from foncier.redirections import accept_redirection, decline_redirection, propose_redirection
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
+
+VAL_D_AMBOISE = "200043065"  # declines the project first (it has plots on sale to be shown)
 
 SECRETS = {
     "company_name": "Cartonnerie Zéphyrine",
@@ -70,22 +85,14 @@ def _email(session: Session, siren: str) -> str:
     return referent_email(session.get(Epci, siren))
 
 
-def _redirection(prospect: Prospect, to: str, status: str, **extra: object) -> Redirection:
-    return Redirection(
-        prospect_id=prospect.id,
-        from_epci_siren=METROPOLE,
-        to_epci_siren=to,
-        message=f"Entreprise à accueillir : {SECRETS['message']}",
-        status=status,
-        **extra,
-    )
+def _referent(session: Session, siren: str) -> Actor:
+    return Actor.of(session.scalars(select(User).where(User.email == _email(session, siren))).one())
 
 
-@pytest.fixture
-def story(session: Session) -> Story:
+def _recorded_project(session: Session) -> Prospect:
     prospect = Prospect(
         origin_epci_siren=METROPOLE,
-        lead_epci_siren=GATINE_RACAN,
+        lead_epci_siren=METROPOLE,
         company_name=SECRETS["company_name"],
         company_siren=SECRETS["company_siren"],
         naf_code="17.21A",
@@ -97,10 +104,7 @@ def story(session: Session) -> Story:
         jobs_planned=45,
         source="reseau",
         notes=SECRETS["notes"],
-        stage="installe",
-        terr_id=POLAXIS_PLOT,
-        installed_on=date.today(),
-        jobs_created=38,
+        stage="recherche",
     )
     session.add(prospect)
     session.flush()
@@ -113,28 +117,42 @@ def story(session: Session) -> Story:
             answer_note=SECRETS["answer_note"],
         )
     )
-    declined = _redirection(
-        prospect,
-        CHINON,
-        "declinee",
-        decline_reason="pas_de_terrain",
-        decline_note=SECRETS["decline_note"],
-    )
-    accepted = _redirection(prospect, GATINE_RACAN, "acceptee")
-    session.add_all([declined, accepted])
     session.flush()
-    session.add(RedirectedPlot(redirection_id=accepted.id, terr_id=POLAXIS_PLOT))
-    session.add(
-        CaseEvent(
-            prospect_id=prospect.id,
-            redirection_id=accepted.id,
-            actor_label=_email(session, GATINE_RACAN),
-            epci_siren=GATINE_RACAN,
-            kind="stage",
-            details={"to": "visite"},
-            note=SECRETS["event_note"],
-        )
+    return prospect
+
+
+def _redirected_and_settled(session: Session, prospect: Prospect) -> tuple[Redirection, ...]:
+    """Through the core, as the pages do: declined by the Val d’Amboise with a note, accepted by
+    Gâtine-Racan, settled on a Polaxis plot — every message written to inboxes and outbox."""
+    metropole, amboise, gatine = (
+        _referent(session, s) for s in (METROPOLE, VAL_D_AMBOISE, GATINE_RACAN)
     )
+    message = f"Entreprise à accueillir : {SECRETS['message']}"
+    amboise_plot = plots_on_sale(session, VAL_D_AMBOISE)[0].terr_id
+    declined = propose_redirection(
+        session, metropole, OUTBOX, prospect, VAL_D_AMBOISE, [amboise_plot], message
+    )
+    decline_redirection(
+        session, amboise, OUTBOX, declined, declined.version, "autre", SECRETS["decline_note"]
+    )
+    accepted = propose_redirection(
+        session, metropole, OUTBOX, prospect, GATINE_RACAN, [POLAXIS_PLOT], message
+    )
+    accept_redirection(session, gatine, OUTBOX, accepted, accepted.version)
+    for stage, inputs in (
+        ("visite", {"note": SECRETS["event_note"]}),
+        ("offre", {}),
+        ("installe", {"terr_id": POLAXIS_PLOT, "on": date.today(), "jobs_created": 38}),
+    ):
+        advance_case(session, gatine, prospect, stage, version=prospect.version, **inputs)
+    audit.acting_as(session, Actor.system("tests"))
+    return declined, accepted
+
+
+@pytest.fixture
+def story(session: Session) -> Story:
+    prospect = _recorded_project(session)
+    declined, accepted = _redirected_and_settled(session, prospect)
     agreement = Agreement(
         title=f"Convention {SECRETS['company_name']}",
         status="signee",
@@ -160,15 +178,12 @@ def story(session: Session) -> Story:
             size=40,
         )
     )
-    notification = Notification(
-        user_id=_user_id(session, _email(session, GATINE_RACAN)),
-        subject=f"Redirection : {SECRETS['company_name']}",
-        body=SECRETS["message"],
-        link=f"/projets/{prospect.id}",
-        prospect_id=prospect.id,
-    )
-    session.add(notification)
-    session.flush()
+    # A message of the story, as the core wrote it (its link is a route the walk follows).
+    notification = session.scalars(
+        select(Notification)
+        .where(Notification.prospect_id == prospect.id)
+        .order_by(Notification.id)
+    ).first()
     return Story(prospect, declined, accepted, agreement, notification)
 
 
@@ -208,7 +223,25 @@ def _walk(app: Flask, session: Session, client: FlaskClient, viewer: str, story:
     return walk(app, client, urls + extra, SECRETS.values())
 
 
-@pytest.mark.parametrize("viewer", [LOCHES, PARTNER_EMAIL], ids=["third-epci-referent", "partner"])
+ADMIN_EMAIL = "admin@confidentialite.test"
+
+
+def _viewer_email(session: Session, viewer: str) -> str:
+    """The account of ``viewer``: a third EPCI's référent, the demo partner, or an
+    administrator created here (the demo has none)."""
+    if viewer == "admin":
+        create_user(
+            session, Actor.system("tests"), email=ADMIN_EMAIL, nom="Administratrice",
+            role=Role.ADMIN, password="un-mot-de-passe-solide-42",
+        )  # fmt: skip
+        return ADMIN_EMAIL
+    return _email(session, viewer) if viewer == LOCHES else viewer
+
+
+# The administrator reads the development outbox (/messages): every e-mail of the story.
+@pytest.mark.parametrize(
+    "viewer", [LOCHES, PARTNER_EMAIL, "admin"], ids=["third-epci-referent", "partner", "admin"]
+)
 def test_nobody_outside_the_project_reads_the_company_anywhere(
     app: Flask,
     session: Session,
@@ -216,16 +249,35 @@ def test_nobody_outside_the_project_reads_the_company_anywhere(
     story: Story,
     viewer: str,
 ) -> None:
-    email = _email(session, viewer) if viewer == LOCHES else viewer
+    email = _viewer_email(session, viewer)
     result = _walk(app, session, client_for(email), email, story)
     assert result.leaks == []
     # The walk did read the project's pages and the exports (it is not an empty success).
     assert len(result.visited) > 100
     assert any(url.startswith("/projets/") for url in result.visited)
+    if viewer == "admin":
+        assert result.visited.get("/messages") == 200
 
 
-# Chinon declined the project but read it when it was proposed: it stays in the know.
-@pytest.mark.parametrize("in_the_know", [GATINE_RACAN, METROPOLE, CHINON, "coordinator"])
+def test_the_outbox_the_administrator_reads_holds_the_storys_messages_anonymised(
+    session: Session, client_for: Callable[[str], FlaskClient], story: Story
+) -> None:
+    """The leak walk's /messages is a real check: the story's e-mails are on it."""
+    admin = client_for(_viewer_email(session, "admin"))
+    page = admin.get("/messages").get_data(as_text=True)
+    number = story.prospect.id
+    for subject in (
+        f"Projet n° {number} proposé à votre EPCI",
+        f"Projet n° {number} : proposition refusée",
+        f"Projet n° {number} : proposition acceptée",
+    ):
+        assert subject in page
+    lowered = page.lower()
+    assert not [secret for secret in SECRETS.values() if secret.lower() in lowered]
+
+
+# The Val d’Amboise declined the project but read it when it was proposed: it stays in the know.
+@pytest.mark.parametrize("in_the_know", [GATINE_RACAN, METROPOLE, VAL_D_AMBOISE, "coordinator"])
 def test_the_walk_finds_the_company_where_it_is_known(
     app: Flask,
     session: Session,

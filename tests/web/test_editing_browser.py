@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
 
 import pytest
 import shapely
-from playwright.sync_api import Browser, expect
 from playwright.sync_api import Page as BrowserPage
+from playwright.sync_api import expect
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from web_helpers import (
     draw_on_geometry_map,
     in_degrees,
-    record_errors,
-    sign_in_browser,
     wait_for_geometry_map,
 )
 
@@ -40,34 +37,6 @@ FREE_SQUARE_SQL = """
         c.geom, (SELECT ST_Buffer(ST_Union(site_geomsurf), 400) FROM site))), 100)))
     FROM commune c WHERE c.insee = :insee
 """
-
-
-@pytest.fixture
-def browser_errors() -> list[str]:
-    """What the pages report as errors; a test expecting a refusal removes it."""
-    return []
-
-
-@pytest.fixture
-def signed_in(
-    chromium: Browser, live_server: str, browser_errors: list[str]
-) -> Iterator[Callable[[str], BrowserPage]]:
-    """Open a browser signed in as an account; every page must stay free of errors (scripts,
-    failed loads, CSP violations), except the refusal the test asks for."""
-    contexts = []
-
-    def open_as(email: str) -> BrowserPage:
-        context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
-        contexts.append(context)
-        page = context.new_page()
-        record_errors(page, browser_errors)
-        sign_in_browser(page, live_server, email)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert browser_errors == []
 
 
 def choose_required_values(page: BrowserPage, form_id: str) -> None:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Locator, expect
+from playwright.sync_api import Locator, expect
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
-from web_helpers import record_errors, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -64,35 +63,6 @@ class Story:
     @property
     def project_path(self) -> str:
         return f"/projets/{self.prospect_id}"
-
-
-@pytest.fixture
-def browser_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def signed_in(
-    chromium: Browser, live_server: str, browser_errors: list[str]
-) -> Iterator[Callable[[str], BrowserPage]]:
-    """A browser of its own for each account, signed in; every page visited must stay free
-    of errors (scripts, failed loads, CSP violations)."""
-    contexts = []
-
-    def open_as(email: str) -> BrowserPage:
-        context = chromium.new_context(
-            viewport={"width": 1280, "height": 1000}, locale="fr-FR", accept_downloads=True
-        )
-        contexts.append(context)
-        page = context.new_page()
-        record_errors(page, browser_errors)
-        sign_in_browser(page, live_server, email)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert browser_errors == []
 
 
 def epci_names(browser_engine: Engine) -> dict[str, str]:
@@ -191,8 +161,12 @@ def open_proposal_from_inbox(page: BrowserPage, unread_before: int, story: Story
     assert unread_count(page) == unread_before + 1
     open_menu(page, "Boîte de réception")
     expect(page.locator("h1")).to_have_text("Boîte de réception")
-    message = page.locator("#boite > li").filter(has_text=story.company)
+    # The inbox's words are the e-mail's: the project's number, never the company.
+    message = page.locator("#boite > li").filter(
+        has_text=f"Projet n° {story.prospect_id} proposé à votre EPCI"
+    )
     expect(message).to_have_count(1)
+    expect(message).not_to_contain_text(story.company)
     expect(message).to_have_attribute("data-read", "non")
     message.get_by_role("button", name="Ouvrir").click()
     page.wait_for_url(re.compile(rf"/redirections/{story.redirection_id}$"))
@@ -233,8 +207,9 @@ def advance(
 
 
 def follow_the_case_to_installation(page: BrowserPage, story: Story) -> None:
-    # A project received « nouveau » goes through the search before a visit (cases.TRANSITIONS).
-    advance(page, "Reprendre la recherche", "Recherche de terrain")
+    # A project received « nouveau » may go straight to a visit (cases.TRANSITIONS); this one
+    # starts with the search.
+    advance(page, "Commencer la recherche", "Recherche de terrain")
     advance(page, "Noter une visite", "Visite")
     advance(page, "Noter une offre faite à l’entreprise", "Offre")
 

@@ -119,7 +119,9 @@ def test_a_referent_records_a_project_and_reads_it_in_clear(
     assert page.status == 200
     for secret in SECRETS.values():
         assert secret in page.text
-    assert "Projet enregistré par referent.tours-metropole-val-de-loire@" in page.text
+    # The path signs each step with the person's name and EPCI (not their login).
+    recorder = session.get(User, prospect.created_by)
+    assert f"Projet enregistré par {recorder.nom} ({recorder.epci.nom})" in page.text
     assert "Industrie manufacturière" in page.text
     assert "Réseaux indispensables Électricité" in page.text
 
@@ -358,3 +360,30 @@ def test_the_project_opens_the_search_with_the_same_needs(
     assert search.status == 200
     ranked = page_of(metropole.get(f"/projets/{recorded.id}/terrains"))
     assert search.values("data-terr-id")[:5] == ranked.values("data-terr-id")[:5]
+
+
+def test_a_settled_project_keeps_its_selection_as_it_was(
+    recorded: Prospect, metropole: FlaskClient, session: Session
+) -> None:
+    project_url = f"/projets/{recorded.id}"
+    first, second = page_of(metropole.get(f"{project_url}/terrains")).values("data-terr-id")[:2]
+    post_form(metropole, f"{project_url}/selection", {"terr_id": first}, f"{project_url}/terrains")
+    # Settled on the kept plot (the stage machine's own tests cover the move itself).
+    recorded.stage, recorded.terr_id, recorded.installed_on = "installe", first, date(2026, 9, 1)
+    recorded.jobs_created = 12
+    session.flush()
+    page = page_of(metropole.get(project_url))
+    assert "L’entreprise s’est installée sur ce terrain le 1er septembre 2026." in page.text
+    assert "Retirer de la sélection" not in page.text
+    assert "Rechercher des terrains" not in page.text
+    assert "Garder" not in page_of(metropole.get(f"{project_url}/terrains")).text
+    kept = post_form(metropole, f"{project_url}/selection", {"terr_id": second}, project_url)
+    assert kept.status_code == 302
+    removed = post_form(
+        metropole, f"{project_url}/selection/{first}/retirer", form_page=project_url
+    )
+    assert removed.status_code == 302
+    session.refresh(recorded)
+    assert [plot.terr_id for plot in recorded.shortlist] == [first]
+    refusal = page_of(metropole.get(project_url)).text
+    assert "Le projet est clos (installée) : sa sélection de terrains ne change plus." in refusal

@@ -21,7 +21,7 @@ from case_helpers import (
     unreachable_smtp,
     user_of,
 )
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from web_helpers import form_values, page_of, post_form
 
 from foncier.cases import RESERVED
@@ -144,7 +144,8 @@ def test_proposing_through_the_page_tells_the_target_and_shows_in_its_inbox(
     assert 'id="etape-visite"' not in followed.html  # the case waits for the answer
 
     inbox = page_of(gatine.get("/boite"))
-    assert f"Projet proposé à votre EPCI : {COMPANY}" in inbox.text
+    assert f"Projet n° {project.id} proposé à votre EPCI" in inbox.text
+    assert COMPANY not in inbox.text  # the inbox's words are those of the e-mail
     assert inbox.values("data-read") == ["non"]
     menu = re.search(r'href="/boite"[^>]*>(.*?)</a>', inbox.html, re.S).group(1)
     assert "1" in menu and "non lu" in menu
@@ -235,7 +236,7 @@ def test_accepting_hands_over_the_lead_and_a_second_accept_gets_409(
     assert response.status_code == 302 and response.location == f"/projets/{project.id}"
     session.expire_all()
     assert project.lead_epci_siren == GATINE_RACAN
-    assert "a accepté le projet" in page_of(metropole.get("/boite")).text
+    assert f"Projet n° {project.id} : proposition acceptée" in page_of(metropole.get("/boite")).text
 
     again = page_of(gatine.post(f"/redirections/{redirection.id}/accepter", data=form))
     assert again.status == 409
@@ -281,7 +282,7 @@ def test_the_proposer_withdraws(session, metropole, gatine, project):
     assert answer(metropole, redirection, "retirer").status_code == 302
     session.expire_all()
     assert redirection.status == "retiree"
-    assert "Proposition retirée" in page_of(gatine.get("/boite")).text
+    assert f"Projet n° {project.id} : proposition retirée" in page_of(gatine.get("/boite")).text
 
 
 # --- moving the case -------------------------------------------------------------------------
@@ -377,7 +378,7 @@ def test_the_inbox_newest_first_unread_in_bold_read_on_open(session, gatine, pro
     first = page_of(gatine.get("/boite"))
     assert first.status == 200
     assert f"{PER_PAGE + 1} messages, dont {PER_PAGE + 1} non lus" in first.text
-    assert "<strong>Projet proposé à votre EPCI" in first.html
+    assert f"<strong>Projet n° {project.id} proposé à votre EPCI" in first.html
     second = page_of(gatine.get("/boite?page=2"))
     assert len(second.values("data-notification-id")) == 1
     assert gatine.get("/boite?page=3").status_code == 404
@@ -466,3 +467,100 @@ def path_text(response) -> str:
     )
     assert found, "no case path on the page"
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
+
+
+def test_the_path_names_the_person_and_their_epci_not_their_login(session, metropole, project):
+    proposed(session, project)
+    person = user_of(session, METROPOLE_EMAIL)
+    path = path_text(metropole.get(f"/projets/{project.id}"))
+    assert f"par {person.nom} ({session.get(Epci, METROPOLE).nom})" in path
+    assert METROPOLE_EMAIL not in path
+
+
+# --- the first moves -------------------------------------------------------------------------
+
+
+def move_buttons(page) -> list[str]:
+    return [
+        html.unescape(text)
+        for text in re.findall(r'<details class="etape-possible">\s*<summary>(.*?)</summary>', page)
+    ]
+
+
+def test_a_new_project_starts_its_search_or_goes_straight_to_a_visit_or_an_offer(
+    session, metropole
+):
+    fresh = new_prospect(session)
+    page = metropole.get(f"/projets/{fresh.id}").get_data(as_text=True)
+    assert re.findall(r'<form [^>]*id="etape-([a-z]+)"', page) == [
+        "recherche",
+        "visite",
+        "offre",
+        "perdu",
+    ]
+    assert move_buttons(page)[0] == "Commencer la recherche"
+    assert move(metropole, fresh, "offre").status_code == 302
+    session.expire_all()
+    assert fresh.stage == "offre"
+    # Later, the search is resumed, not started.
+    again = metropole.get(f"/projets/{fresh.id}").get_data(as_text=True)
+    assert move_buttons(again)[0] == "Reprendre la recherche"
+
+
+# --- a target nobody answers for -------------------------------------------------------------
+
+
+def test_the_proposal_form_offers_only_epcis_with_an_active_referent(session, metropole, project):
+    user_of(session, GATINE_EMAIL).active = False
+    session.flush()
+    page = metropole.get(f"/projets/{project.id}").get_data(as_text=True)
+    targets = re.findall(r'<option value="(\d{9})"', page)
+    assert GATINE_RACAN not in targets and third_epci(session) in targets
+    # Posted anyway (a page read before the account was closed): refused, nothing written.
+    assert propose_through_the_page(metropole, session, project).status_code == 400
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
+
+
+# --- the list's cost and pages ---------------------------------------------------------------
+
+
+@pytest.fixture
+def statements(connection):
+    """The SQL statements the application sends, counted (reset it before a request)."""
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(connection, "before_cursor_execute", listener)
+    yield sent
+    event.remove(connection, "before_cursor_execute", listener)
+
+
+def new_proposals(session, count_: int) -> list[Redirection]:
+    return [proposed(session, new_prospect(session, stage="recherche")) for _ in range(count_)]
+
+
+def test_the_list_costs_the_same_queries_for_few_or_many_lines(session, client_for, statements):
+    coordinator = client_for(COORDINATOR_EMAIL)
+    new_proposals(session, 1)
+    statements.clear()
+    few = page_of(coordinator.get("/redirections"))
+    few_queries = len(statements)
+    assert few_queries > 0  # the listener sees the application's statements
+    new_proposals(session, 10)
+    statements.clear()
+    many = page_of(coordinator.get("/redirections"))
+    assert len(many.values("data-redirection-id")) == len(few.values("data-redirection-id")) + 10
+    assert many.text.count(COMPANY) == few.text.count(COMPANY) + 10
+    assert len(statements) == few_queries
+
+
+def test_the_list_comes_a_page_at_a_time(session, client_for, monkeypatch):
+    monkeypatch.setattr("foncier.redirections.PER_PAGE", 3)
+    coordinator = client_for(COORDINATOR_EMAIL)
+    made = new_proposals(session, 4)
+    first = page_of(coordinator.get("/redirections"))
+    assert first.values("data-redirection-id") == [str(r.id) for r in reversed(made)][:3]
+    assert 'href="/redirections?page=2"' in first.html
+    second = page_of(coordinator.get("/redirections?page=2"))
+    assert second.values("data-redirection-id")[0] == str(made[0].id)
+    assert coordinator.get("/redirections?page=999").status_code == 404
+    assert coordinator.get("/redirections?page=deux").status_code == 400

@@ -24,7 +24,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from foncier.agreements import (
     SCALAR_TERMS,
@@ -34,7 +41,7 @@ from foncier.agreements import (
     Terms,
 )
 from foncier.models import Agreement
-from foncier.sharing import MAX_YEARS
+from foncier.sharing import MAX_YEARS, amount_refusal, growth_refusal
 from foncier.web.inventory.forms import FilterForm, french_decimal
 from foncier.web.matching.forms import CheckboxesField
 
@@ -169,6 +176,8 @@ class SignatureForm(FlaskForm):
     signed_on = DateField(
         "Date de signature", validators=[InputRequired("Indiquez la date.")], default=date.today
     )
+    # The version of the terms the person read: a signature is given to those terms only.
+    version = IntegerField(validators=[InputRequired()])
 
 
 class StatusForm(FlaskForm):
@@ -196,6 +205,11 @@ class ListFilterForm(FilterForm):
     )
 
 
+def _refuse(message: str | None) -> None:
+    if message:
+        raise StopValidation(message)
+
+
 class CalculatorForm(FlaskForm):
     """A GET form: it computes, stores nothing, and its address can be shared."""
 
@@ -215,6 +229,14 @@ class CalculatorForm(FlaskForm):
         "À partir de l’année", validators=[Optional(), NumberRange(1900, 2200)]
     )
     croissance = PercentField("Évolution annuelle (%)", validators=[Optional()])
+
+    # The core refuses the same values (foncier.sharing); checking here puts the message
+    # beside the field before anything is computed.
+    def validate_montant(self, field: EuroField) -> None:
+        _refuse(amount_refusal(field.data) if field.data is not None else None)
+
+    def validate_croissance(self, field: PercentField) -> None:
+        _refuse(growth_refusal(field.data) if field.data is not None else None)
 
     def setup(self, epcis: Sequence[tuple[str, str, str]]) -> None:
         self.epcis.choices = choices((siren, nom) for siren, nom, _ in epcis)

@@ -1,7 +1,8 @@
 """Pages of the shared-benefit agreements: list, new, detail (signatures, status, PDF), edit,
 the calculator and the network's ledger. Thin: foncier.agreements checks and writes,
 foncier.sharing computes. Pages answer 400 with the form's messages when values are refused,
-409 when someone else saved the agreement in between."""
+409 when someone else saved the agreement in between (or changed the terms one signs), 502
+when the mail server refuses the notifications (nothing is then saved)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from wtforms import SelectChoice
 from foncier import agreements as core
 from foncier import sharing
 from foncier.errors import StaleVersionError, ValidationError
+from foncier.mail import MailDeliveryError
 from foncier.web.agreements.forms import (
     AgreementForm,
     CalculatorForm,
@@ -38,6 +40,11 @@ agreements = Blueprint("agreements", __name__, url_prefix="/conventions")
 
 INVALID: Final = 400
 CONFLICT: Final = 409
+MAIL_FAILED: Final = 502
+MAIL_FAILED_MESSAGE: Final = (
+    "Le message n’a pas pu être envoyé : rien n’a été enregistré. Réessayez dans un moment ; "
+    "si cela persiste, prévenez l’administrateur de la plateforme."
+)
 CALCULATOR_FIELDS: Final = {
     "amount": "montant",
     "annual_amount": "montant",
@@ -96,47 +103,59 @@ def create() -> Any:
     core.require_negotiator(actor, set(initial.parties))
     form = AgreementForm(data=form_data(initial, epcis))
     form.setup(epcis, core.covered_redirection_choices(session, actor))
+    status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             agreement = core.create_agreement(session, actor, form.terms())
             core.ask_for_signatures(session, mail_settings(), actor, agreement)
         except ValidationError as refused:
             form.add_errors(refused.errors)
+        except MailDeliveryError:
+            status = _mail_failed(session)
         else:
             flash(f"Convention n° {agreement.id} enregistrée comme brouillon.", "succes")
             return redirect(url_for("agreements.detail", agreement_id=agreement.id))
-    status = INVALID if request.method == "POST" else 200
     return render_template("agreements/form.html", form=form, agreement=None), status
+
+
+def _mail_failed(session: Session) -> int:
+    # Nothing of the change may stay: the agreement without the notifications it owes.
+    session.rollback()
+    flash(MAIL_FAILED_MESSAGE, "erreur")
+    return MAIL_FAILED
 
 
 @agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
 def edit(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    view = core.get_agreement(session, actor, agreement_id)
-    agreement = view.agreement
-    core.require_editable(actor, agreement)
+    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    core.require_editable(session, actor, agreement)
     epcis = core.epci_choices(session)
     form = AgreementForm(data=form_data(terms_of(agreement), epcis, agreement.version))
     form.setup(epcis, core.covered_redirection_choices(session, actor, agreement))
     conflict = None
+    status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             version = int(form.version.data or 0)
-            core.update_agreement(session, actor, agreement_id, form.terms(), version)
+            core.update_agreement(
+                session, actor, agreement_id, form.terms(), version, settings=mail_settings()
+            )
         except ValidationError as refused:
             form.add_errors(refused.errors)
         except StaleVersionError as stale:
             conflict = str(stale)
             form.version.data = agreement.version
+            status = CONFLICT
+        except MailDeliveryError:
+            status = _mail_failed(session)
         else:
             flash(f"Convention n° {agreement_id} enregistrée.", "succes")
             return redirect(url_for("agreements.detail", agreement_id=agreement_id))
     page = render_template(
         "agreements/form.html", form=form, agreement=agreement, conflict=conflict
     )
-    if conflict:
-        return page, CONFLICT
-    return page, (INVALID if request.method == "POST" else 200)
+    return page, status
 
 
 # --- detail, signatures, status, document -----------------------------------------------------
@@ -164,14 +183,25 @@ def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
 def sign(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
     agreement = core.get_agreement(session, actor, agreement_id).agreement
+    # Who may not sign hears so (403), whatever the form holds.
+    core.require_signatory(session, actor, agreement, actor.epci_siren or "")
     form = SignatureForm()
     if form.validate_on_submit():
         try:
             core.sign_agreement(
-                session, actor, agreement, actor.epci_siren or "", form.signed_on.data
+                session,
+                actor,
+                agreement,
+                actor.epci_siren or "",
+                form.signed_on.data,
+                form.version.data,
             )
         except ValidationError as refused:
             form.signed_on.errors = [*form.signed_on.errors, *refused.errors.values()]
+        except StaleVersionError as stale:
+            # The page shows the terms as they are now: the signature is given knowingly.
+            flash(str(stale), "erreur")
+            return _detail_page(session, agreement_id), CONFLICT
         else:
             flash(_signature_message(agreement), "succes")
             return redirect(url_for("agreements.detail", agreement_id=agreement_id))

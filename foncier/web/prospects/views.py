@@ -9,19 +9,22 @@ so that nobody is shown a form the core would refuse.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Final
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
 from foncier import prospects as core
 from foncier.case_steps import case_steps
+from foncier.cases import FINAL_STAGES
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.inventory import epci_names, list_epcis
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
-from foncier.models import Prospect, Terrain
+from foncier.models import Prospect, Site, Terrain
 from foncier.permissions import Actor
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
@@ -187,7 +190,15 @@ def show(prospect_id: int) -> str:
 
 def _full_page(session: Session, view: core.ProspectView) -> dict[str, Any]:
     prospect = view.prospect
-    plots = {plot.terr_id: session.get(Terrain, plot.terr_id) for plot in prospect.shortlist}
+    # The kept plots with their park and EPCI, in one query (the page names all three).
+    plots = {
+        terrain.terr_id: terrain
+        for terrain in session.scalars(
+            select(Terrain)
+            .where(Terrain.terr_id.in_([plot.terr_id for plot in prospect.shortlist]))
+            .options(joinedload(Terrain.site).joinedload(Site.epci))
+        )
+    }
     proposals = {
         plot.terr_id: ProposalForm(
             formdata=None,
@@ -241,6 +252,7 @@ def plots(prospect_id: int) -> tuple[str, int]:
         result=result,
         unusable=unusable,
         kept={plot.terr_id for plot in prospect.shortlist},
+        closed=prospect.stage in FINAL_STAGES,
         epci_names=epci_names(session),
         shortlist_form=ShortlistForm(),
         search_parameters=search_parameters(prospect.needs),
@@ -254,6 +266,16 @@ def _back_to_project(prospect_id: int, anchor: str = "selection") -> BaseRespons
     return redirect(url_for("prospects.show", prospect_id=prospect_id, _anchor=anchor))
 
 
+def _change_selection(change: Callable[[], object], done: str) -> None:
+    """Make the change and say so, or say why the core refused it (a closed case)."""
+    try:
+        change()
+    except ValidationError as error:
+        flash(" ".join(error.errors.values()), "erreur")
+    else:
+        flash(done, "succes")
+
+
 @prospects.post("/projets/<int:prospect_id>/selection")
 def keep_plot(prospect_id: int) -> BaseResponse:
     session, actor = db_session(), current_actor()
@@ -261,8 +283,10 @@ def keep_plot(prospect_id: int) -> BaseResponse:
     form = ShortlistForm()
     terr_id = (form.terr_id.data or "").strip()
     score = core.matched_score(session, prospect, terr_id) if terr_id else None
-    core.shortlist_plot(session, actor, prospect, terr_id, score)
-    flash(f"Terrain {terr_id} retenu pour le projet.", "succes")
+    _change_selection(
+        lambda: core.shortlist_plot(session, actor, prospect, terr_id, score),
+        f"Terrain {terr_id} retenu pour le projet.",
+    )
     return _back_to_project(prospect_id)
 
 
@@ -270,8 +294,10 @@ def keep_plot(prospect_id: int) -> BaseResponse:
 def remove_plot(prospect_id: int, terr_id: str) -> BaseResponse:
     session, actor = db_session(), current_actor()
     prospect = core.prospect_for_lead(session, actor, prospect_id)
-    core.remove_from_shortlist(session, actor, prospect, terr_id)
-    flash(f"Terrain {terr_id} retiré de la sélection.", "succes")
+    _change_selection(
+        lambda: core.remove_from_shortlist(session, actor, prospect, terr_id),
+        f"Terrain {terr_id} retiré de la sélection.",
+    )
     return _back_to_project(prospect_id)
 
 

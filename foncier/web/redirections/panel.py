@@ -20,6 +20,7 @@ from foncier import cases, casework
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.inventory import epci_names
 from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
+from foncier.notifications import has_active_referent
 from foncier.permissions import Actor
 from foncier.redirections import NOT_REDIRECTABLE
 from foncier.web.redirections.forms import RedirectForm, StageForm
@@ -33,6 +34,13 @@ MOVE_BUTTONS: Final = {
     "installe": "Marquer l’entreprise installée",
     "perdu": "Classer le projet comme perdu",
 }
+# A search that never started is not resumed.
+FIRST_MOVE_BUTTONS: Final = {("nouveau", "recherche"): "Commencer la recherche"}
+
+
+def move_button(from_stage: str, to_stage: str) -> str:
+    """The words of the button that moves a case from ``from_stage`` to ``to_stage``."""
+    return FIRST_MOVE_BUTTONS.get((from_stage, to_stage), MOVE_BUTTONS[to_stage])
 
 
 @dataclass(frozen=True)
@@ -95,11 +103,12 @@ def redirect_form(session: Session, prospect: Prospect) -> RedirectForm | None:
 
 
 def fill_redirect_choices(session: Session, form: RedirectForm, prospect: Prospect) -> None:
-    """Target EPCIs (all but the lead) and the shortlisted plots on offer elsewhere."""
+    """Target EPCIs (all but the lead, and only those with an active référent to answer) and
+    the shortlisted plots on offer elsewhere."""
     epcis = session.execute(
         select(Epci.siren, Epci.nom)
         .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
-        .where(Epci.siren != prospect.lead_epci_siren)
+        .where(Epci.siren != prospect.lead_epci_siren, has_active_referent(Epci.siren))
         .order_by(Epci.nom)
     ).all()
     form.to_epci_siren.choices = [
@@ -139,7 +148,7 @@ def stage_move(session: Session, prospect: Prospect, stage: str, form: StageForm
     return StageMove(
         stage,
         cases.STAGE_LABELS[stage],
-        MOVE_BUTTONS[stage],
+        move_button(prospect.stage, stage),
         form,
         needs_plot=stage in cases.NEEDS_PLOT,
         needs_date_and_jobs=stage in cases.NEEDS_DATE_AND_JOBS,

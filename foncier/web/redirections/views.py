@@ -275,12 +275,19 @@ def answer(redirection_id: int, action: str) -> Any:
 # --- lists ---------------------------------------------------------------------------------
 
 
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    if not page.isdigit():
+        abort(INVALID, description="Numéro de page attendu.")
+    return int(page)
+
+
 @redirections.get("/redirections")
 def redirection_list() -> str:
     session, actor = db_session(), current_actor()
     return render_template(
         "redirections/list.html",
-        lines=core.redirections_for(session, actor),
+        page=core.redirections_for(session, actor, _page_number()),
         status_labels=core.STATUS_LABELS,
         epci_names=epci_names(session),
     )
@@ -289,12 +296,9 @@ def redirection_list() -> str:
 @redirections.get("/boite")
 def inbox() -> str:
     session, actor = db_session(), current_actor()
-    page = request.args.get("page", "1")
-    if not page.isdigit():
-        abort(INVALID, description="Numéro de page attendu.")
     return render_template(
         "redirections/inbox.html",
-        inbox=notifications.inbox_page(session, actor, int(page)),
+        inbox=notifications.inbox_page(session, actor, _page_number()),
     )
 
 

@@ -230,6 +230,13 @@ def upgrade() -> None:
         op.f("ix_prospect_origin_epci_siren"), "prospect", ["origin_epci_siren"], unique=False
     )
     op.create_index(op.f("ix_prospect_terr_id"), "prospect", ["terr_id"], unique=False)
+    op.create_index(
+        "uq_prospect_one_holder_per_plot",
+        "prospect",
+        ["terr_id"],
+        unique=True,
+        postgresql_where=sa.text("stage IN ('option', 'installe')"),
+    )
     op.create_table(
         "notification",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -469,6 +476,11 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_notification_user_id"), table_name="notification")
     op.drop_index(op.f("ix_notification_prospect_id"), table_name="notification")
     op.drop_table("notification")
+    op.drop_index(
+        "uq_prospect_one_holder_per_plot",
+        table_name="prospect",
+        postgresql_where=sa.text("stage IN ('option', 'installe')"),
+    )
     op.drop_index(op.f("ix_prospect_terr_id"), table_name="prospect")
     op.drop_index(op.f("ix_prospect_origin_epci_siren"), table_name="prospect")
     op.drop_index(op.f("ix_prospect_lead_epci_siren"), table_name="prospect")
