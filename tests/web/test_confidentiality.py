@@ -255,6 +255,8 @@ def test_nobody_outside_the_project_reads_the_company_anywhere(
     # The walk did read the project's pages and the exports (it is not an empty success).
     assert len(result.visited) > 100
     assert any(url.startswith("/projets/") for url in result.visited)
+    # Every page a link leads to answers: no server error on the way.
+    assert [url for url, status in result.visited.items() if status >= 500] == []
     if viewer == "admin":
         assert result.visited.get("/messages") == 200
 
@@ -288,5 +290,6 @@ def test_the_walk_finds_the_company_where_it_is_known(
     email = COORDINATOR_EMAIL if in_the_know == "coordinator" else _email(session, in_the_know)
     result = _walk(app, session, client_for(email), email, story)
     found = {secret for _url, secret in result.leaks}
+    assert [url for url, status in result.visited.items() if status >= 500] == []
     assert SECRETS["company_name"].lower() in found
     assert SECRETS["contact_email"].lower() in found
