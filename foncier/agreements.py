@@ -1,4 +1,5 @@
-"""Shared-benefit agreements (conventions de partage) between EPCIs, and the network's ledger.
+"""Shared-benefit agreements (conventions de partage) between EPCIs; the network's ledger
+that totals them is foncier.ledger.
 
 Who may do what (checked here, whatever the page, export or command):
 
@@ -16,7 +17,9 @@ Who may do what (checked here, whatever the page, export or command):
   read (a signature sent from an older version is refused); once every party has signed the
   agreement is « signée » and its terms no longer change. Changing the terms of a draft
   erases the signatures already recorded (they were given to other terms) and tells those
-  parties.
+  parties. Every signature moves the agreement's version on, and an edit locks the agreement
+  before reading it: an edit started before a signature is refused, never saved over it.
+  Each change is all or nothing, its notices included (a failing mail server leaves none).
 
 An agreement covers accepted redirections between two of its parties; a référent covers only
 redirections their EPCI sent or received (the coordinateur any); a redirection is covered by
@@ -30,21 +33,20 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final, TextIO
+from typing import Final
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from foncier import audit, casework, sharing
-from foncier.cnig.xlsx_export import Sheet, workbook_of
 from foncier.db import locked_row, saving
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.history import inert_cell, spreadsheet_csv
 from foncier.inventory import epci_names
 from foncier.mail import MailSettings
 from foncier.models import (
@@ -169,10 +171,11 @@ def require_negotiator(actor: Actor, party_sirens: Sequence[str] | set[str]) -> 
 
 def may_see_details(session: Session, actor: Actor, agreement: Agreement) -> bool:
     """May read the title, free texts, companies and document of ``agreement``."""
-    return _details_visible(actor, agreement, _coverage(session, [agreement]))
+    return details_visible(actor, agreement, coverage_of(session, [agreement]))
 
 
-def _details_visible(actor: Actor, agreement: Agreement, coverage: Coverage) -> bool:
+def details_visible(actor: Actor, agreement: Agreement, coverage: Coverage) -> bool:
+    """May read the details of ``agreement``, knowing what it covers (``coverage_of``)."""
     if actor.role is Role.COORDINATEUR:
         return True
     if actor.role is not Role.REFERENT or actor.epci_siren not in _party_sirens(agreement):
@@ -235,8 +238,8 @@ class AgreementView:
 
 def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
     agreement = _agreement(session, agreement_id)
-    coverage = _coverage(session, [agreement])
-    details = _details_visible(actor, agreement, coverage)
+    coverage = coverage_of(session, [agreement])
+    details = details_visible(actor, agreement, coverage)
     names = epci_names(session)
     document = session.get(AgreementDocument, agreement.id) if details else None
     # Whoever may not read the terms neither writes, signs nor moves them.
@@ -349,7 +352,7 @@ def list_agreements(
         .limit(PER_PAGE)
     ).all()
     names = epci_names(session)
-    coverage = _coverage(session, agreements)
+    coverage = coverage_of(session, agreements)
     rows = [_row(actor, agreement, coverage, names) for agreement in agreements]
     return AgreementPage(total, page, PER_PAGE, rows)
 
@@ -372,7 +375,7 @@ def _row(
 ) -> AgreementRow:
     return AgreementRow(
         id=agreement.id,
-        label=agreement_label(agreement, _details_visible(actor, agreement, coverage)),
+        label=agreement_label(agreement, details_visible(actor, agreement, coverage)),
         status=agreement.status,
         parties=[names[party.epci_siren] for party in agreement.parties],
         signed=sum(party.signed_on is not None for party in agreement.parties),
@@ -422,15 +425,21 @@ def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -
 # --- writing ---------------------------------------------------------------------------------
 
 
-def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
-    """A draft agreement with ``terms``; flushed, not committed."""
+def create_agreement(
+    session: Session, actor: Actor, terms: Terms, *, settings: MailSettings
+) -> Agreement:
+    """A draft agreement with ``terms``, and the other parties asked to sign it (inbox and
+    e-mail); flushed, not committed. Both or neither: if the mail server fails
+    (MailDeliveryError), nothing of the draft remains in the session."""
     require_negotiator(actor, set(terms.parties))
-    _lock_redirections(session, terms.redirection_ids)
-    _check_terms(session, actor, terms, current=None)
-    agreement = Agreement(created_by=actor.user_id)
-    _apply(agreement, terms)
-    with audit.reason(session, "Nouvelle convention"):
-        session.add(agreement)
+    with _atomic(session):
+        _lock_redirections(session, terms.redirection_ids)
+        _check_terms(session, actor, terms, current=None)
+        agreement = Agreement(created_by=actor.user_id)
+        _apply(agreement, terms)
+        with audit.reason(session, "Nouvelle convention"):
+            session.add(agreement)
+        _ask_for_signatures(session, settings, actor, agreement)
     return agreement
 
 
@@ -445,28 +454,36 @@ def update_agreement(
 ) -> Agreement:
     """Change a draft's terms. If anything changed, the agreement's version moves on (even
     when only the parties or their shares changed) and the signatures already given are
-    erased; the parties whose signature was erased are told (inbox and e-mail, last: a mail
-    failure raises MailDeliveryError and the caller rolls the whole change back)."""
-    agreement = _agreement(session, agreement_id)
+    erased; the parties whose signature was erased are told (inbox and e-mail). All or
+    nothing: if the mail server fails (MailDeliveryError), nothing of the edit remains."""
+    # The lock comes first, before the parties and the version are read: a signature being
+    # recorded now is committed before this edit reads them, and — a signature moving the
+    # version on — the edit, started from the unsigned draft, is refused below.
+    agreement = _locked(session, agreement_id)
     require_editable(session, actor, agreement)
     require_negotiator(actor, set(terms.parties))
     _check_version(agreement, expected_version)
-    _lock_redirections(session, terms.redirection_ids)
-    _check_terms(session, actor, terms, current=agreement)
-    erased: list[str] = []
-    with saving(session, agreement, "Modification de la convention", STALE_MESSAGE):
-        before = _snapshot(agreement)
-        signed_before = [p.epci_siren for p in agreement.parties if p.signed_on is not None]
-        _apply(agreement, terms)
-        if _snapshot(agreement) != before:
-            # Parties and shares live in other rows: touching the agreement's own row makes
-            # its version move on, so an edit started from the old terms is refused.
-            agreement.updated_at = func.now()
-            for party in agreement.parties:
-                party.signed_on, party.signed_by = None, None
-            erased = signed_before
-    _tell_signatures_erased(session, settings, actor, agreement, erased)
+    with _atomic(session):
+        _lock_redirections(session, terms.redirection_ids)
+        _check_terms(session, actor, terms, current=agreement)
+        erased: list[str] = []
+        with saving(session, agreement, "Modification de la convention", STALE_MESSAGE):
+            before = _snapshot(agreement)
+            signed_before = [p.epci_siren for p in agreement.parties if p.signed_on is not None]
+            _apply(agreement, terms)
+            if _snapshot(agreement) != before:
+                _touch(agreement)
+                for party in agreement.parties:
+                    party.signed_on, party.signed_by = None, None
+                erased = signed_before
+        _tell_signatures_erased(session, settings, actor, agreement, erased)
     return agreement
+
+
+def _touch(agreement: Agreement) -> None:
+    """Move the agreement's version on when only its parties' rows change (shares,
+    signatures): an edit or a signature started from the version before is then refused."""
+    agreement.updated_at = func.now()
 
 
 def _tell_signatures_erased(
@@ -496,12 +513,11 @@ def _tell_signatures_erased(
         )
 
 
-def ask_for_signatures(
+def _ask_for_signatures(
     session: Session, settings: MailSettings, actor: Actor, agreement: Agreement
 ) -> None:
     """Tell the référents of the parties other than the actor's that the agreement awaits
-    their signature (inbox and e-mail). Call it last: a mail failure undoes the whole change.
-    The message names no company: it travels by e-mail."""
+    their signature (inbox and e-mail). The message names no company: it travels by e-mail."""
     names = epci_names(session)
     parties = ", ".join(names[party.epci_siren] for party in agreement.parties)
     for party in agreement.parties:
@@ -531,7 +547,8 @@ def sign_agreement(
 ) -> Agreement:
     """Record ``epci_siren``'s signature, given to the terms of ``expected_version`` (by
     default the version of the ``agreement`` the caller holds); the last signature makes the
-    agreement « signée ». StaleVersionError if the terms changed since that version."""
+    agreement « signée ». StaleVersionError if the agreement changed since that version: its
+    terms, or another signature (each moves the version on; the signer re-reads and signs)."""
     read_version = agreement.version if expected_version is None else expected_version
     agreement = _locked(session, agreement.id)
     party = require_signatory(session, actor, agreement, epci_siren)
@@ -547,6 +564,7 @@ def sign_agreement(
         raise ValidationError(errors)
     with saving(session, agreement, "Signature de la convention", STALE_MESSAGE):
         party.signed_on, party.signed_by = signed_on, actor.user_id
+        _touch(agreement)
         if all(p.signed_on is not None for p in agreement.parties):
             agreement.status = "signee"
     return agreement
@@ -839,13 +857,24 @@ STALE_MESSAGE: Final = (
     "Quelqu’un a enregistré cette convention pendant que vous la modifiiez : vos modifications "
     "n’ont pas été appliquées, pour ne pas effacer les siennes."
 )
+# A signature moves the version on too: two parties signing from the same page both hear it.
 CHANGED_BEFORE_SIGNING: Final = (
-    "Les termes de cette convention ont changé depuis que vous les avez lus : votre signature "
-    "n’a pas été enregistrée. Relisez les termes ci-dessous avant de signer."
+    "Cette convention a changé depuis que vous l’avez lue (ses termes, ou la signature d’une "
+    "autre partie) : votre signature n’a pas été enregistrée. Relisez-la ci-dessous avant de "
+    "signer."
 )
 
 
 # --- records ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _atomic(session: Session) -> Iterator[None]:
+    """Everything written in the block, or nothing: a savepoint, rolled back on any error (a
+    refused check, a mail server failing), so that a caller who catches the error and commits
+    keeps no change without the notices it owes."""
+    with session.begin_nested():
+        yield
 
 
 def _agreement(session: Session, agreement_id: int) -> Agreement:
@@ -856,9 +885,9 @@ def _agreement(session: Session, agreement_id: int) -> Agreement:
 
 
 def _locked(session: Session, agreement_id: int) -> Agreement:
-    """The agreement and its parties as committed now, locked until the transaction ends: two
-    parties signing at the same time both see each other's signature, and the last one makes
-    the agreement « signée »."""
+    """The agreement and its parties as committed now, locked until the transaction ends: a
+    signature, an edit or a status move waits for the one under way, then reads what it
+    committed (its signature, and the version it moved on)."""
     agreement = locked_row(session, Agreement, agreement_id)
     session.scalars(
         select(AgreementParty)
@@ -916,7 +945,8 @@ class Coverage:
         )
 
 
-def _coverage(session: Session, agreements: Sequence[Agreement]) -> Coverage:
+def coverage_of(session: Session, agreements: Sequence[Agreement]) -> Coverage:
+    """What ``agreements`` cover, and who is in the know of each project."""
     ids = {link.redirection_id for agreement in agreements for link in agreement.redirections}
     if not ids:
         return Coverage({}, {})
@@ -950,230 +980,3 @@ def epci_populations(session: Session, sirens: Sequence[str]) -> dict[str, int]:
     query = select(Epci.siren, Epci.population).where(Epci.siren.in_(sirens))
     found = {siren: population for siren, population in session.execute(query)}
     return {siren: found[siren] for siren in sirens if siren in found}
-
-
-# --- the ledger --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """One agreement in the ledger."""
-
-    id: int
-    label: str
-    status: str
-    parties: list[str]
-    companies: list[str]
-    tax_kind: str | None
-    tax_years: int | None
-    first_year: int | None
-    estimated_annual_amount: Decimal | None
-    projected_total: Decimal | None
-    compensation_eur: Decimal | None
-    compensation_payer: str | None
-    compensation_payee: str | None
-    jobs_created: int
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-
-@dataclass
-class EpciTotals:
-    """An EPCI's balance over the committed agreements (signed, in force or ended)."""
-
-    siren: str
-    nom: str
-    agreements: int = 0
-    compensation_received: Decimal = Decimal("0.00")
-    compensation_paid: Decimal = Decimal("0.00")
-    projected_tax_share: Decimal = Decimal("0.00")
-    jobs_created: int = 0
-    _prospects: set[int] = field(default_factory=set, repr=False)
-
-
-@dataclass(frozen=True)
-class Ledger:
-    rows: list[LedgerRow]
-    totals: list[EpciTotals]
-
-
-def ledger(session: Session, actor: Actor) -> Ledger:
-    """Every agreement, and each party EPCI's totals over the committed ones; companies are
-    named only to those who may read them."""
-    names = epci_names(session)
-    agreements = session.scalars(
-        select(Agreement)
-        .options(selectinload(Agreement.parties), selectinload(Agreement.redirections))
-        .order_by(Agreement.id)
-    ).all()
-    coverage = _coverage(session, agreements)
-    rows: list[LedgerRow] = []
-    totals: dict[str, EpciTotals] = {}
-    for agreement in agreements:
-        cases = coverage.of(agreement)
-        projection = projection_of(agreement)
-        rows.append(_ledger_row(actor, agreement, coverage, projection, names))
-        if agreement.status in COMMITTED:
-            _add_to_totals(totals, agreement, cases, projection, names)
-    return Ledger(rows, sorted(totals.values(), key=lambda t: t.nom))
-
-
-def _ledger_row(
-    actor: Actor,
-    agreement: Agreement,
-    coverage: Coverage,
-    projection: sharing.Projection | None,
-    names: dict[str, str],
-) -> LedgerRow:
-    cases = coverage.of(agreement)
-    companies = [
-        r.prospect.company_name
-        if actor.can_see_company(coverage.known[r.prospect_id])
-        else CONFIDENTIAL_COMPANY
-        for r in cases
-    ]
-    payer, payee = agreement.compensation_payer_siren, agreement.compensation_payee_siren
-    return LedgerRow(
-        id=agreement.id,
-        label=agreement_label(agreement, _details_visible(actor, agreement, coverage)),
-        status=agreement.status,
-        parties=[names[party.epci_siren] for party in agreement.parties],
-        companies=companies,
-        tax_kind=TAX_KIND_LABELS.get(agreement.tax_kind or ""),
-        tax_years=agreement.tax_years,
-        first_year=agreement.first_year,
-        estimated_annual_amount=agreement.estimated_annual_amount,
-        projected_total=projection.grand_total if projection else None,
-        compensation_eur=agreement.compensation_eur,
-        compensation_payer=names[payer] if payer else None,
-        compensation_payee=names[payee] if payee else None,
-        jobs_created=sum(r.prospect.jobs_created or 0 for r in _unique_prospects(cases)),
-    )
-
-
-def _unique_prospects(cases: list[Redirection]) -> list[Redirection]:
-    return list({r.prospect_id: r for r in cases}.values())
-
-
-def _add_to_totals(
-    totals: dict[str, EpciTotals],
-    agreement: Agreement,
-    cases: list[Redirection],
-    projection: sharing.Projection | None,
-    names: dict[str, str],
-) -> None:
-    def of(siren: str) -> EpciTotals:
-        return totals.setdefault(siren, EpciTotals(siren, names[siren]))
-
-    for party in agreement.parties:
-        entry = of(party.epci_siren)
-        entry.agreements += 1
-        if projection is not None:
-            entry.projected_tax_share += projection.totals[party.epci_siren]
-    payer, payee = agreement.compensation_payer_siren, agreement.compensation_payee_siren
-    if agreement.compensation_eur is not None and payer and payee:
-        of(payer).compensation_paid += agreement.compensation_eur
-        of(payee).compensation_received += agreement.compensation_eur
-    # Jobs count for the EPCI the company settled in (the project's lead), once per company.
-    for redirection in _unique_prospects(cases):
-        prospect = redirection.prospect
-        entry = of(prospect.lead_epci_siren)
-        if prospect.id not in entry._prospects:
-            entry._prospects.add(prospect.id)
-            entry.jobs_created += prospect.jobs_created or 0
-
-
-LEDGER_HEADERS: Final = (
-    "N°",
-    "Convention",
-    "Statut",
-    "Parties",
-    "Entreprises couvertes",
-    "Recette fiscale partagée",
-    "Durée (années)",
-    "Première année",
-    "Montant annuel estimé (€)",
-    "Total projeté sur la durée (€)",
-    "Compensation ponctuelle (€)",
-    "Versée par",
-    "Versée à",
-    "Emplois créés",
-)
-TOTALS_HEADERS: Final = (
-    "SIREN",
-    "EPCI",
-    "Conventions engagées",
-    "Compensations reçues (€)",
-    "Compensations versées (€)",
-    "Part fiscale projetée (€)",
-    "Emplois créés",
-)
-
-
-def ledger_table(book: Ledger) -> list[list[object]]:
-    return [
-        [
-            row.id,
-            row.label,
-            row.status_label,
-            " ; ".join(row.parties),
-            " ; ".join(row.companies),
-            row.tax_kind,
-            row.tax_years,
-            row.first_year,
-            row.estimated_annual_amount,
-            row.projected_total,
-            row.compensation_eur,
-            row.compensation_payer,
-            row.compensation_payee,
-            row.jobs_created,
-        ]
-        for row in book.rows
-    ]
-
-
-def totals_table(book: Ledger) -> list[list[object]]:
-    return [
-        [
-            t.siren,
-            t.nom,
-            t.agreements,
-            t.compensation_received,
-            t.compensation_paid,
-            t.projected_tax_share,
-            t.jobs_created,
-        ]
-        for t in book.totals
-    ]
-
-
-def write_ledger_csv(book: Ledger, out: TextIO, *, totals: bool = False) -> None:
-    """The agreements (or, with ``totals``, the EPCIs' totals) as CSV for a spreadsheet set to
-    French: semicolons, decimal commas, a byte-order mark; no cell a spreadsheet would run."""
-    writer = spreadsheet_csv(out, TOTALS_HEADERS if totals else LEDGER_HEADERS)
-    for row in totals_table(book) if totals else ledger_table(book):
-        writer.writerow([inert_cell(_csv_cell(value)) for value in row])
-
-
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", ",")
-    return str(value)
-
-
-def ledger_workbook(book: Ledger) -> bytes:
-    """The ledger as an Excel workbook: « Conventions » and « Totaux par EPCI »."""
-    return workbook_of(
-        [
-            _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)),
-            _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book)),
-        ]
-    )
-
-
-def _sheet(title: str, headers: Sequence[str], rows: list[list[object]]) -> Sheet:
-    return Sheet(title, [(header, None) for header in headers], rows)

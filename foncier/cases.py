@@ -75,9 +75,11 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 NEEDS_PLOT: Final = frozenset({"option", "installe"})
 NEEDS_DATE_AND_JOBS: Final = frozenset({"installe"})
 NEEDS_REASON: Final = frozenset({"perdu"})
-# The stages at which a project holds its plot: one project at a time per plot (backed by
-# the partial unique index uq_prospect_one_holder_per_plot).
-HOLDS_PLOT: Final = frozenset({"option", "installe"})
+# The stage at which a project holds its plot exclusively: one option at a time per plot
+# (backed by the partial unique index uq_prospect_one_holder_per_plot). An installed project
+# does not hold its plot: once the company leaves and the plot is back « en vente », another
+# project may take it; until then the plot is « vendu », which no move accepts.
+HOLDS_PLOT: Final = frozenset({"option"})
 
 
 def allowed_moves(stage: str) -> list[str]:
@@ -217,7 +219,12 @@ def _apply_move(
     session: Session, actor: Actor, prospect: Prospect, to_stage: str, move: Move
 ) -> CaseEvent:
     details: dict[str, Any] = {"from": prospect.stage, "to": to_stage}
-    if prospect.stage == "option" and (to_stage != "installe" or move.terr_id != prospect.terr_id):
+    releases = prospect.stage == "option" and (
+        to_stage != "installe" or move.terr_id != prospect.terr_id
+    )
+    taken = move.terr_id if to_stage in NEEDS_PLOT else None
+    _lock_plots(session, actor, [prospect.terr_id if releases else None, taken])
+    if releases:
         details |= _release_option(session, actor, prospect)
     if to_stage == "option":
         details |= _reserve(session, actor, prospect, move.terr_id or "")
@@ -234,6 +241,14 @@ def _apply_move(
     return event
 
 
+def _lock_plots(session: Session, actor: Actor, terr_ids: list[str | None]) -> None:
+    """Lock the plots a move touches, in terr_id order. A move that leaves an option on one
+    plot for another locks two: were each move to lock its old plot first, A leaving T1 for
+    T2 while B leaves T2 for T1 would wait for each other forever (a deadlock)."""
+    for terr_id in sorted({terr_id for terr_id in terr_ids if terr_id}):
+        _plot_for_case(session, actor, terr_id)
+
+
 def _plot_for_case(session: Session, actor: Actor, terr_id: str) -> Terrain:
     """The plot, locked, if the actor may edit it: as only the lead's référents move a case,
     that is a plot of the lead EPCI (PermissionDeniedError otherwise)."""
@@ -242,8 +257,8 @@ def _plot_for_case(session: Session, actor: Actor, terr_id: str) -> Terrain:
 
 
 def plot_holder(session: Session, terr_id: str, *, besides: int) -> int | None:
-    """The number of the project other than ``besides`` that holds the plot under option or
-    as installed, if any."""
+    """The number of the project other than ``besides`` that holds the plot under option, if
+    any."""
     return session.scalar(
         select(Prospect.id).where(
             Prospect.terr_id == terr_id,
@@ -255,13 +270,14 @@ def plot_holder(session: Session, terr_id: str, *, besides: int) -> int | None:
 
 def _held_message(holder: int | None) -> str:
     number = f" (n° {holder})" if holder is not None else ""
-    return f"Ce terrain est déjà réservé ou vendu pour un autre projet{number}."
+    return f"Ce terrain est déjà sous option pour un autre projet{number}."
 
 
 def _require_free(session: Session, prospect: Prospect, terrain: Terrain) -> None:
-    """Refuse a plot another project holds, whatever its marketing stage says: someone may
-    have put it back « en vente » by hand while it was under option. (The plot's row is
-    locked by then: two moves onto one plot wait for each other, the second sees the first.)"""
+    """Refuse a plot another project holds under option, whatever its marketing stage says:
+    someone may have put it back « en vente » by hand while it was under option. (The plot's
+    row is locked by then: two moves onto one plot wait for each other, the second sees the
+    first.)"""
     holder = plot_holder(session, terrain.terr_id, besides=prospect.id)
     if holder is not None:
         raise ValidationError({"terr_id": _held_message(holder)})

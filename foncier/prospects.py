@@ -56,6 +56,7 @@ from foncier.models import (
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
 from foncier.paging import Paging, check_page
 from foncier.permissions import Actor, Role
+from foncier.retention import CONTACT_FIELDS, scrub_contact_history
 
 # --- French names of the stored code lists ---------------------------------------------------
 
@@ -118,7 +119,6 @@ PHONE_PATTERN: Final = re.compile(r"^\+?[0-9][0-9 .()-]{7,22}$")
 REQUIRED: Final = "Ce champ est obligatoire."
 # Spaces people type or copy between thousands (« 3 500 000 »).
 WITHOUT_SPACES: Final = str.maketrans("", "", " \u00a0\u202f")
-CONTACT_FIELDS: Final = ("contact_name", "contact_role", "contact_email", "contact_phone")
 # Keys of the needs a project does not keep: the free label (where a company's name would be
 # typed), the EPCI (the project's own), the reference date (each search is judged on its day).
 DROPPED_NEEDS_KEYS: Final = frozenset({"label", "origin_epci", "reference_date"})
@@ -390,10 +390,24 @@ def update_prospect(
     if prospect.version != version:
         raise StaleVersionError(stale_message(), prospect)
     values = checked_values(data, today)
+    dropped = _dropped_contact_values(prospect, values)
     with saving(session, prospect, "Modification du projet d’entreprise", stale_message()):
         for name, value in values.items():
             setattr(prospect, name, value)
+    if dropped:
+        # A contact cleared (the person asked to be erased) or replaced: its old values
+        # leave the history too, as they do when their retention date passes.
+        scrub_contact_history(session, prospect)
     return prospect
+
+
+def _dropped_contact_values(prospect: Prospect, values: Mapping[str, Any]) -> list[str]:
+    """The contact fields whose stored value ``values`` clears or replaces."""
+    return [
+        name
+        for name in CONTACT_FIELDS
+        if getattr(prospect, name) is not None and values[name] != getattr(prospect, name)
+    ]
 
 
 # --- the shortlist ----------------------------------------------------------------------------

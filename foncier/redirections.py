@@ -242,6 +242,8 @@ def decline_redirection(
     """The target EPCI declines, with a reason; the proposer keeps the lead and may propose
     the project to another EPCI."""
     note = (note or "").strip() or None
+    # Who first: the wrong person is told they may not answer, not that the reason is missing.
+    require_answer_right(actor, redirection, "redirection_declined")
     _check_decline(reason_code, note)
 
     def decline(current: Redirection, prospect: Prospect) -> None:
@@ -332,10 +334,7 @@ def _answer(
     tell: Callable[[Redirection, Prospect], None],
     details: dict[str, str] | None = None,
 ) -> Redirection:
-    allowed, verb = ANSWERS[kind]
-    if not allowed(actor, redirection):
-        who = _WHO_WITHDRAWS if kind == "redirection_withdrawn" else _WHO_ANSWERS
-        raise PermissionDeniedError(who.format(verb=verb) + "cette proposition.")
+    require_answer_right(actor, redirection, kind)
     audit.acting_as(session, actor)
     with _atomic(session):
         # The lock makes two simultaneous answers wait for each other; the second then reads
@@ -353,6 +352,15 @@ def _answer(
             )
         tell(current, prospect)  # last: a mail server failing undoes all of the above
     return current
+
+
+def require_answer_right(actor: Actor, redirection: Redirection, kind: str) -> None:
+    """PermissionDeniedError unless ``actor`` may make the answer ``kind`` (a key of ANSWERS):
+    checked before anything else of the answer, so the wrong person always hears so."""
+    allowed, verb = ANSWERS[kind]
+    if not allowed(actor, redirection):
+        who = _WHO_WITHDRAWS if kind == "redirection_withdrawn" else _WHO_ANSWERS
+        raise PermissionDeniedError(who.format(verb=verb) + "cette proposition.")
 
 
 def _check_still_pending(redirection: Redirection, version: int) -> None:

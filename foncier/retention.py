@@ -7,6 +7,10 @@ scrubs the same values out of the project's audit events, where they were kept a
 and "after": an erased e-mail address that the history still shows would not be erased. The
 audit trail is otherwise never rewritten; this is the one exception, and the erasure itself
 stays in it (who, when, which fields), with « (effacé) » for the values.
+
+The same scrubbing follows a référent clearing or replacing a contact by hand (the person
+asked to be erased, or left the company): ``scrub_contact_history`` leaves in the history
+only the contact values the project still holds. One implementation for both.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from foncier.errors import PermissionDeniedError
 from foncier.models import AuditEvent, Prospect
 from foncier.permissions import Actor
 
+# The contact person's personal data (the retention date is not: it names nobody).
 CONTACT_FIELDS: Final = ("contact_name", "contact_role", "contact_email", "contact_phone")
 ERASED: Final = "(effacé)"
 REASON: Final = "Effacement des coordonnées du contact (durée de conservation échue)"
@@ -56,22 +61,32 @@ def erase_expired_contacts(
                 setattr(prospect, name, None)
             prospect.contact_retention_until = None
     for prospect in expired:
-        _scrub_history(session, prospect)
+        scrub_contact_history(session, prospect)
     session.flush()
     return expired
 
 
-def _scrub_history(session: Session, prospect: Prospect) -> None:
+def scrub_contact_history(session: Session, prospect: Prospect) -> None:
+    """Replace by « (effacé) », in the project's audit events, every contact value the
+    project no longer holds (all of them once its contact is erased). Call it after the
+    change is flushed, so that its own event is scrubbed too. Flushes."""
+    session.flush()
     events = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(prospect.id)
         )
     )
     for event in events:
-        touched = {name: values for name, values in event.changes.items() if name in CONTACT_FIELDS}
-        if touched:
-            erased = {
-                name: [None if value is None else ERASED for value in values]
-                for name, values in touched.items()
-            }
-            event.changes = {**event.changes, **erased}
+        scrubbed = {
+            name: [_erased(value, getattr(prospect, name)) for value in values]
+            for name, values in event.changes.items()
+            if name in CONTACT_FIELDS
+        }
+        if any(scrubbed[name] != event.changes[name] for name in scrubbed):
+            event.changes = {**event.changes, **scrubbed}
+    session.flush()
+
+
+def _erased(value: object, held: object) -> object:
+    """The value as the history may keep it: itself if the project still holds it."""
+    return value if value is None or value in (held, ERASED) else ERASED

@@ -154,7 +154,7 @@ def _agreement(session: Session, redirection: Redirection) -> Agreement:
         ends_on=date(2031, 12, 31),
     )
     with audit.acting(session, indre):
-        agreement = agreements.create_agreement(session, indre, terms)
+        agreement = agreements.create_agreement(session, indre, terms, settings=DEMO_MAIL)
         agreement.is_demo = True
         session.flush()
         agreements.sign_agreement(session, indre, agreement, indre.epci_siren, SIGNED_ON)

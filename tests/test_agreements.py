@@ -7,13 +7,11 @@ import csv
 import hashlib
 import io
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import product
 
-import psycopg
 import pytest
 from case_helpers import (
     COMPANY,
@@ -27,16 +25,19 @@ from case_helpers import (
     referent_user,
     small_pdf,
     third_epci,
+    unreachable_smtp,
 )
+from concurrency import waits_for_a_lock
 from openpyxl import load_workbook
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from foncier import agreements as core
-from foncier import audit
+from foncier import audit, ledger
 from foncier.agreements import Terms
 from foncier.db import make_engine
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.mail import MailDeliveryError
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -68,9 +69,13 @@ def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
     return Terms(**{**base, **changes})  # type: ignore[arg-type]
 
 
+def create(session: Session, actor: Actor, new: Terms) -> Agreement:
+    return core.create_agreement(session, actor, new, settings=OUTBOX)
+
+
 def draft(session: Session, actor: Actor | None = None, **changes: object) -> Agreement:
     redirection = accepted_redirection(session, jobs_created=25)
-    return core.create_agreement(
+    return create(
         session, actor or referent_of(session, METROPOLE), terms((redirection.id,), **changes)
     )
 
@@ -156,7 +161,7 @@ def test_only_accepted_redirections_between_parties_are_covered(session: Session
     elsewhere = accepted_redirection(session, to_siren=third_epci(session))
     for redirection in (pending, elsewhere):
         with pytest.raises(ValidationError) as refused:
-            core.create_agreement(session, actor, terms((redirection.id,)))
+            create(session, actor, terms((redirection.id,)))
         assert "redirections" in refused.value.errors
 
 
@@ -165,9 +170,9 @@ def test_a_redirection_is_covered_by_one_live_agreement_at_most(session: Session
     covered = first.redirections[0].redirection_id
     actor = referent_of(session, METROPOLE)
     with pytest.raises(ValidationError, match="déjà couverte"):
-        core.create_agreement(session, actor, terms((covered,)))
+        create(session, actor, terms((covered,)))
     core.set_status(session, actor, first, "terminee", first.version)
-    assert core.create_agreement(session, actor, terms((covered,))).id != first.id
+    assert create(session, actor, terms((covered,))).id != first.id
 
 
 def in_the_know_elsewhere(session: Session, redirection: Redirection, siren: str) -> None:
@@ -193,10 +198,10 @@ def test_every_party_must_know_every_company_covered(session: Session) -> None:
     blind = terms((redirection.id,), parties=three, tax_kind=None, tax_years=None,
                   first_year=None, estimated_annual_amount=None)  # fmt: skip
     with pytest.raises(ValidationError, match="ne connaît pas l’entreprise") as refused:
-        core.create_agreement(session, coordinator(session), blind)
+        create(session, coordinator(session), blind)
     assert list(refused.value.errors) == ["parties"] and COMPANY not in str(refused.value.errors)
     in_the_know_elsewhere(session, redirection, third)
-    assert core.create_agreement(session, coordinator(session), blind).id is not None
+    assert create(session, coordinator(session), blind).id is not None
 
 
 def test_a_party_not_in_the_know_neither_reads_edits_nor_signs(session: Session) -> None:
@@ -243,9 +248,9 @@ def test_a_referent_covers_only_the_redirections_of_their_epci(session: Session)
 
     squat = three_party_terms()
     with pytest.raises(ValidationError, match="que son EPCI a envoyées ou reçues"):
-        core.create_agreement(session, referent_of(session, third), squat)
-    assert core.create_agreement(session, referent_of(session, GATINE_RACAN), squat).id
-    assert core.create_agreement(session, coordinator(session), three_party_terms()).id
+        create(session, referent_of(session, third), squat)
+    assert create(session, referent_of(session, GATINE_RACAN), squat).id
+    assert create(session, coordinator(session), three_party_terms()).id
 
 
 # --- signatures and status --------------------------------------------------------------------
@@ -283,12 +288,30 @@ def test_a_signature_is_given_to_the_version_read(session: Session) -> None:
     edit(session, referent_of(session, GATINE_RACAN), agreement,
          terms(covered_ids(agreement), parties=tenth), read)  # fmt: skip
     metropole = referent_of(session, METROPOLE)
-    with pytest.raises(StaleVersionError, match="ont changé depuis que vous les avez lus") as stale:
+    with pytest.raises(StaleVersionError, match="a changé depuis que vous l’avez lue") as stale:
         core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
     assert stale.value.current is agreement
     assert all(party.signed_on is None for party in agreement.parties)
     core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, agreement.version)
     assert {p.epci_siren: p.signed_on for p in agreement.parties}[METROPOLE] == TODAY
+
+
+def test_a_signature_moves_the_version_on(session: Session) -> None:
+    """Gâtine-Racan signs the draft the Métropole is editing: the Métropole's edit, started
+    before the signature, is refused (it would erase a signature it never saw), and so is a
+    signature sent from the page read before the other one."""
+    agreement = draft(session)
+    read = agreement.version
+    core.sign_agreement(session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY)
+    assert agreement.version == read + 1
+    metropole = referent_of(session, METROPOLE)
+    changed = terms(covered_ids(agreement), compensation_eur=Decimal("9000.00"))
+    with pytest.raises(StaleVersionError, match="pendant que vous la modifiiez"):
+        edit(session, metropole, agreement, changed, read)
+    with pytest.raises(StaleVersionError, match="a changé depuis que vous l’avez lue"):
+        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, agreement.version)
+    assert agreement.status == "signee" and agreement.compensation_eur == Decimal("5000.00")
 
 
 @pytest.mark.parametrize(("before", "after"), list(product(AGREEMENT_STATUSES, repeat=2)))
@@ -388,6 +411,45 @@ def test_the_parties_whose_signature_an_edit_erased_are_told(session: Session) -
     assert notes[0].link == f"/conventions/{agreement.id}"
 
 
+def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> None:
+    """A caller that catches MailDeliveryError and commits anyway (a command) keeps nothing:
+    no new terms with Gâtine-Racan's signature erased and Gâtine-Racan never told."""
+    agreement = draft(session)
+    core.sign_agreement(session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY)
+    version = agreement.version
+    changed = terms(covered_ids(agreement), compensation_eur=Decimal("9000.00"))
+    with pytest.raises(MailDeliveryError):
+        core.update_agreement(session, referent_of(session, METROPOLE), agreement.id, changed,
+                              version, settings=unreachable_smtp())  # fmt: skip
+    session.flush()  # what a caller committing now would write
+    session.expire_all()
+    assert (agreement.compensation_eur, agreement.version) == (Decimal("5000.00"), version)
+    assert {p.epci_siren: p.signed_on for p in agreement.parties}[GATINE_RACAN] == TODAY
+    renew = f"Convention n° {agreement.id} : signature à renouveler"
+    assert session.scalars(select(Notification).where(Notification.subject == renew)).all() == []
+
+
+def test_a_failing_mail_server_leaves_no_agreement_behind(session: Session) -> None:
+    """Creating a draft and asking the other parties to sign it are one step: no draft
+    stays that its parties were never asked to sign."""
+    redirection = accepted_redirection(session)
+    metropole = referent_of(session, METROPOLE)
+    with pytest.raises(MailDeliveryError):
+        core.create_agreement(
+            session, metropole, terms((redirection.id,)), settings=unreachable_smtp()
+        )
+    session.flush()
+    covering = select(AgreementRedirection).where(
+        AgreementRedirection.redirection_id == redirection.id
+    )
+    assert session.scalars(covering).all() == []
+    agreement = create(session, metropole, terms((redirection.id,)))  # the session still works
+    asked = session.scalars(
+        select(Notification).where(Notification.link == f"/conventions/{agreement.id}")
+    ).all()
+    assert [n.user_id for n in asked] == [referent_user(session, GATINE_RACAN).id]
+
+
 def test_a_signed_agreement_no_longer_changes(session: Session) -> None:
     agreement = signed(session)
     with pytest.raises(PermissionDeniedError, match="signée"):
@@ -475,7 +537,7 @@ def test_outsiders_read_amounts_and_parties_but_no_company_nor_text(session: Ses
 def test_ledger_totals_count_committed_agreements_only(session: Session) -> None:
     signed(session)
     draft(session, compensation_eur=Decimal("999.00"))  # a draft commits nobody
-    book = core.ledger(session, partner(session))
+    book = ledger.network_ledger(session, partner(session))
     totals = {t.siren: t for t in book.totals}
     metropole, gatine = totals[METROPOLE], totals[GATINE_RACAN]
     # 10,000 € a year for 5 years, 40 % / 60 %; 5,000 € paid once by the Métropole.
@@ -495,12 +557,12 @@ def test_ledger_totals_count_committed_agreements_only(session: Session) -> None
 def test_ledger_exports_mask_the_company_for_outsiders(session: Session) -> None:
     signed(session)
     for actor, named in ((partner(session), False), (referent_of(session, GATINE_RACAN), True)):
-        book = core.ledger(session, actor)
+        book = ledger.network_ledger(session, actor)
         out = io.StringIO()
-        core.write_ledger_csv(book, out)
+        ledger.write_ledger_csv(book, out)
         rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
-        assert rows[0] == list(core.LEDGER_HEADERS)
-        workbook = load_workbook(io.BytesIO(core.ledger_workbook(book)))
+        assert rows[0] == list(ledger.LEDGER_HEADERS)
+        workbook = load_workbook(io.BytesIO(ledger.ledger_workbook(book)))
         cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row]
         assert (COMPANY in out.getvalue()) is named
         assert any(COMPANY in cell for cell in cells) is named
@@ -510,22 +572,22 @@ def test_ledger_exports_mask_the_company_for_outsiders(session: Session) -> None
 def test_ledger_cells_never_run_as_formulas(session: Session) -> None:
     formula = '=HYPERLINK("http://example.org","x")'
     redirection = accepted_redirection(session, company=formula)
-    core.create_agreement(session, coordinator(session), terms((redirection.id,)))
-    book = core.ledger(session, coordinator(session))
+    create(session, coordinator(session), terms((redirection.id,)))
+    book = ledger.network_ledger(session, coordinator(session))
     out = io.StringIO()
-    core.write_ledger_csv(book, out)
+    ledger.write_ledger_csv(book, out)
     rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
     assert rows[1][4] == "'" + formula
-    sheet = load_workbook(io.BytesIO(core.ledger_workbook(book)))["Conventions"]
+    sheet = load_workbook(io.BytesIO(ledger.ledger_workbook(book)))["Conventions"]
     assert (sheet["E2"].value, sheet["E2"].data_type) == (formula, "s")
 
 
 def test_ledger_totals_csv_has_decimal_commas(session: Session) -> None:
     signed(session)
     out = io.StringIO()
-    core.write_ledger_csv(core.ledger(session, partner(session)), out, totals=True)
+    ledger.write_ledger_csv(ledger.network_ledger(session, partner(session)), out, totals=True)
     rows = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
-    assert rows[0] == list(core.TOTALS_HEADERS)
+    assert rows[0] == list(ledger.TOTALS_HEADERS)
     by_siren = {row[0]: row for row in rows[1:]}
     assert by_siren[METROPOLE][3:6] == ["0,00", "5000,00", "20000,00"]
 
@@ -562,13 +624,13 @@ def test_the_list_and_the_ledger_read_in_a_constant_number_of_queries(
     draft(session)
     with_one = (
         statements(lambda: core.list_agreements(session, reader)),
-        statements(lambda: core.ledger(session, reader)),
+        statements(lambda: ledger.network_ledger(session, reader)),
     )
     for _ in range(3):
         draft(session)
     with_four = (
         statements(lambda: core.list_agreements(session, reader)),
-        statements(lambda: core.ledger(session, reader)),
+        statements(lambda: ledger.network_ledger(session, reader)),
     )
     assert with_four == with_one
 
@@ -596,12 +658,12 @@ def test_two_people_covering_one_redirection_at_once_end_with_one_agreement(
     with Session(committed_engine) as mine, Session(committed_engine) as theirs:
         audit.acting_as(mine, metropole)
         audit.acting_as(theirs, gatine)
-        core.create_agreement(mine, metropole, terms((redirection_id,)))
+        create(mine, metropole, terms((redirection_id,)))
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def cover_too() -> None:
             try:
-                core.create_agreement(theirs, gatine, terms((redirection_id,)))
+                create(theirs, gatine, terms((redirection_id,)))
                 theirs.commit()
                 outcome["second"] = None
             except ValidationError as refused:
@@ -626,18 +688,48 @@ def test_two_people_covering_one_redirection_at_once_end_with_one_agreement(
         assert len(covering) == 1
 
 
-def waits_for_a_lock(engine: Engine, pid: int, timeout_s: float = 10) -> bool:
-    """Whether the backend ``pid`` comes to wait for a lock within ``timeout_s``."""
-    url = engine.url.render_as_string(hide_password=False).replace(
-        "postgresql+psycopg", "postgresql"
-    )
-    deadline = time.monotonic() + timeout_s
-    with psycopg.connect(url, autocommit=True) as observer:
-        while time.monotonic() < deadline:
-            row = observer.execute(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
-            ).fetchone()
-            if row and row[0]:
-                return True
-            time.sleep(0.02)
-    return False
+def test_an_edit_waiting_for_a_signature_keeps_no_signature_on_other_terms(
+    committed_engine: Engine,
+) -> None:
+    """Gâtine-Racan signs the draft; meanwhile the Métropole, which read it unsigned, changes
+    its terms: the edit waits for the signature, then is refused — otherwise the signature
+    would stand on terms Gâtine-Racan never read, and the Métropole's signature would make
+    the agreement « signée »."""
+    with Session(committed_engine) as setup:
+        audit.acting_as(setup, Actor.system("tests"))
+        agreement = draft(setup)
+        setup.commit()
+        agreement_id, read, ids = agreement.id, agreement.version, covered_ids(agreement)
+        metropole, gatine = referent_of(setup, METROPOLE), referent_of(setup, GATINE_RACAN)
+    outcome: dict[str, BaseException | None] = {}
+    with Session(committed_engine) as mine, Session(committed_engine) as theirs:
+        audit.acting_as(mine, gatine)
+        audit.acting_as(theirs, metropole)
+        their_page = theirs.get(Agreement, agreement_id)
+        assert all(party.signed_on is None for party in their_page.parties)
+        signing = mine.get(Agreement, agreement_id)
+        core.sign_agreement(mine, gatine, signing, GATINE_RACAN, TODAY, read)
+        pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+        def edit_meanwhile() -> None:
+            try:
+                changed = terms(ids, compensation_eur=Decimal("9000.00"))
+                edit(theirs, metropole, their_page, changed, read)
+                theirs.commit()
+                outcome["edit"] = None
+            except BaseException as refused:  # reported by the assertions
+                theirs.rollback()
+                outcome["edit"] = refused
+
+        thread = threading.Thread(target=edit_meanwhile)
+        thread.start()
+        waited = waits_for_a_lock(committed_engine, pid, running=thread)
+        mine.commit()
+        thread.join(10)
+        assert not thread.is_alive()
+    assert waited, "the edit did not wait for the signature"
+    assert isinstance(outcome["edit"], StaleVersionError), outcome["edit"]
+    with Session(committed_engine) as check:
+        stored = check.get(Agreement, agreement_id)
+        signatures = {party.epci_siren: party.signed_on for party in stored.parties}
+        assert (stored.compensation_eur, signatures[GATINE_RACAN]) == (Decimal("5000.00"), TODAY)

@@ -391,7 +391,7 @@ def test_a_failed_step_inside_a_move_undoes_the_release_of_the_option(session):
     assert prospect.terr_id == first.terr_id and prospect.stage == "option"
 
 
-# --- one project holds a plot at a time ------------------------------------------------------
+# --- one option on a plot at a time ----------------------------------------------------------
 
 
 def optioned_then_put_back_on_sale(session):
@@ -413,7 +413,7 @@ def test_a_plot_another_project_holds_is_refused_even_back_on_sale(session, to_s
     with pytest.raises(ValidationError) as refused:
         advance(session, lead, second, to_stage, **given)
     assert refused.value.errors["terr_id"] == (
-        f"Ce terrain est déjà réservé ou vendu pour un autre projet (n° {first.id})."
+        f"Ce terrain est déjà sous option pour un autre projet (n° {first.id})."
     )
     session.expire_all()
     assert (second.stage, second.terr_id, plot.terr_stade_comm) == ("offre", None, "en vente")
@@ -431,8 +431,67 @@ def test_a_plot_taken_between_the_check_and_the_write_is_refused_by_the_index(se
     with pytest.raises(ValidationError) as refused:
         advance(session, lead, second, "option", terr_id=plot.terr_id)
     assert refused.value.errors["terr_id"] == (
-        f"Ce terrain est déjà réservé ou vendu pour un autre projet (n° {first.id})."
+        f"Ce terrain est déjà sous option pour un autre projet (n° {first.id})."
     )
     session.expire_all()  # the move's savepoint was rolled back: nothing of it remains
     assert (second.stage, second.terr_id, plot.terr_stade_comm) == ("offre", None, "en vente")
     assert events_of(session, second) == []
+
+
+def installed_then_left(session):
+    """Project P installs on a plot; years later the company leaves and the plot's EPCI puts
+    it back « en vente » in the inventory."""
+    first = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    advance(session, lead, first, "installe", terr_id=plot.terr_id, on=YESTERDAY, jobs_created=9)
+    plot.terr_stade_comm = "en vente"
+    session.flush()
+    return first, plot, lead
+
+
+@pytest.mark.parametrize("to_stage", ["option", "installe"])
+def test_a_plot_back_on_sale_after_an_installation_may_be_taken_again(session, to_stage):
+    first, plot, lead = installed_then_left(session)
+    second = new_prospect(session, stage="offre")
+    advance(session, lead, second, to_stage, **{**inputs_for(session, to_stage),
+                                                "terr_id": plot.terr_id})  # fmt: skip
+    assert (second.stage, second.terr_id) == (to_stage, plot.terr_id)
+    assert plot.terr_stade_comm == (RESERVED if to_stage == "option" else SOLD)
+    assert (first.stage, first.terr_id) == ("installe", plot.terr_id)  # its story stays
+
+
+def test_a_sold_plot_is_not_installed_on_twice(session):
+    first = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    advance(session, lead, first, "installe", terr_id=plot.terr_id, on=YESTERDAY, jobs_created=9)
+    second = new_prospect(session, stage="offre")
+    for to_stage in ("option", "installe"):
+        given = {**inputs_for(session, to_stage), "terr_id": plot.terr_id}
+        with pytest.raises(ValidationError, match="n’est pas en vente"):
+            advance(session, lead, second, to_stage, **given)
+    assert (second.stage, second.terr_id, plot.terr_stade_comm) == ("offre", None, SOLD)
+
+
+def test_a_move_between_two_plots_locks_them_in_terr_id_order(session, monkeypatch):
+    """Leaving an option on the later plot for the earlier one locks the earlier first: two
+    projects swapping plots at once then queue up instead of deadlocking."""
+    prospect = new_prospect(session, stage="offre")
+    earlier, later = plots_on_sale(session, METROPOLE, 2)
+    assert earlier.terr_id < later.terr_id
+    lead = referent_of(session, METROPOLE)
+    advance(session, lead, prospect, "option", terr_id=later.terr_id)
+    locked: list[str] = []
+    real_locked_row = cases.locked_row
+
+    def spy(session, model, key):
+        if model is Terrain:
+            locked.append(key)
+        return real_locked_row(session, model, key)
+
+    monkeypatch.setattr(cases, "locked_row", spy)
+    advance(session, lead, prospect, "installe", terr_id=earlier.terr_id, on=YESTERDAY,
+            jobs_created=2)  # fmt: skip
+    assert locked[:2] == [earlier.terr_id, later.terr_id]
+    assert (earlier.terr_stade_comm, later.terr_stade_comm) == (SOLD, "en vente")

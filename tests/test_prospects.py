@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier import audit, prospects
+from foncier import audit, prospects, retention
 from foncier.errors import (
     NotFoundError,
     PermissionDeniedError,
@@ -196,6 +196,41 @@ def test_the_lead_changes_the_project_and_the_audit_keeps_both_values(
     events = session.scalars(audit.entity_history("prospect", prospect.id)).all()
     assert events[-1].action == "update"
     assert events[-1].changes["jobs_planned"] == [45, 60]
+
+
+def _history_text(session: Session, prospect: Prospect) -> str:
+    return repr([e.changes for e in session.scalars(audit.entity_history("prospect", prospect.id))])
+
+
+def test_a_contact_cleared_by_hand_leaves_the_history_too(
+    session: Session, record: Callable[..., Prospect]
+) -> None:
+    """The person asked to be erased: their data must not wait in the audit trail for a
+    retention date the project no longer has."""
+    prospect = record()
+    cleared = project_data(**dict.fromkeys(prospects.CONTACT_FIELDS, ""))
+    update_prospect(session, METROPOLE_REFERENT, prospect, cleared, 1, today=TODAY)
+    assert (prospect.contact_name, prospect.contact_retention_until) == (None, None)
+    history = _history_text(session, prospect)
+    for gone in ("Claire Anselme", "Directrice", SECRETS["contact_email"], "02 47 00 11 22"):
+        assert gone not in history
+    last = session.scalars(audit.entity_history("prospect", prospect.id)).all()[-1]
+    assert last.changes["contact_email"] == [retention.ERASED, None]  # the erasure is on record
+    assert SECRETS["company_name"] in history  # nothing else is rewritten
+
+
+def test_a_replaced_contact_leaves_the_history_and_the_new_one_stays(
+    session: Session, record: Callable[..., Prospect]
+) -> None:
+    prospect = record()
+    replaced = project_data(contact_name="Paul Martin", contact_email="p.martin@exemple.test")
+    update_prospect(session, METROPOLE_REFERENT, prospect, replaced, 1, today=TODAY)
+    history = _history_text(session, prospect)
+    assert "Claire Anselme" not in history and SECRETS["contact_email"] not in history
+    assert "Paul Martin" in history and "p.martin@exemple.test" in history
+    assert "02 47 00 11 22" in history  # the phone did not change: it is still the contact's
+    last = session.scalars(audit.entity_history("prospect", prospect.id)).all()[-1]
+    assert last.changes["contact_name"] == [retention.ERASED, "Paul Martin"]
 
 
 @pytest.mark.parametrize(

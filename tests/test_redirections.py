@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 
-import psycopg
 import pytest
 from case_helpers import (
     COMPANY,
@@ -25,6 +23,7 @@ from case_helpers import (
     unreachable_smtp,
     user_of,
 )
+from concurrency import waits_for_a_lock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -337,6 +336,19 @@ def test_a_decline_needs_a_known_reason_and_a_note_for_other(session, reason, no
     assert redirection.status == "proposee"
 
 
+@pytest.mark.parametrize("who", ["proposer_referent", "third_referent", "partner"])
+def test_a_decline_by_the_wrong_person_is_refused_before_its_reason_is_read(session, who):
+    """Without a reason, the wrong person still learns they may not answer (403), not that
+    the reason is missing (400)."""
+    prospect = new_prospect(session, stage="recherche")
+    redirection = propose(session, prospect)
+    with pytest.raises(PermissionDeniedError, match="Seuls les référents de l’EPCI"):
+        decline_redirection(
+            session, ACTORS[who](session), OUTBOX, redirection, redirection.version, "", None
+        )
+    assert redirection.status == "proposee"
+
+
 def test_declined_by_one_then_proposed_to_the_next_the_path_shows_it_all(session):
     prospect = new_prospect(session, stage="recherche")
     third = third_epci(session)
@@ -581,22 +593,6 @@ def race_accept(engine, redirection_id: int, first: Actor, second: Actor) -> Non
         assert not thread.is_alive()
     assert isinstance(outcome["second"], StaleVersionError)
     assert "déjà reçu une suite" in str(outcome["second"])
-
-
-def waits_for_a_lock(engine, pid: int, timeout_s: float = 10) -> bool:
-    url = engine.url.render_as_string(hide_password=False).replace(
-        "postgresql+psycopg", "postgresql"
-    )
-    deadline = time.monotonic() + timeout_s
-    with psycopg.connect(url, autocommit=True) as observer:
-        while time.monotonic() < deadline:
-            waiting = observer.execute(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
-            ).fetchone()[0]
-            if waiting:
-                return True
-            time.sleep(0.02)
-    return False
 
 
 def test_the_path_tells_every_answer_to_a_proposal_in_french(session):

@@ -93,6 +93,10 @@ def test_the_command_lists_then_erases(database_url, engine):
             assert session.get(Prospect, prospect_id).contact_email is None
     finally:  # the command committed: leave the shared database as it was
         with Session(engine) as session:
-            session.execute(delete(AuditEvent).where(AuditEvent.entity_id == str(prospect_id)))
+            session.execute(
+                delete(AuditEvent).where(
+                    AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(prospect_id)
+                )
+            )
             session.execute(delete(Prospect).where(Prospect.id == prospect_id))
             session.commit()

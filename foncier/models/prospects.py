@@ -71,13 +71,14 @@ class Prospect(Timestamped, Base):
             "AND contact_email IS NULL AND contact_phone IS NULL)",
             name="contact_has_retention",
         ),
-        # One project at a time holds a plot under option or as installed: a plot put back on
-        # sale by hand under an option cannot be reserved, then sold, for a second project.
+        # One project at a time holds a plot under option: a plot put back on sale by hand
+        # under an option cannot be reserved, then sold, for a second project. An installed
+        # project holds nothing: its plot is « vendu » until the company leaves (foncier.cases).
         Index(
             "uq_prospect_one_holder_per_plot",
             "terr_id",
             unique=True,
-            postgresql_where=text("stage IN ('option', 'installe')"),
+            postgresql_where=text("stage = 'option'"),
         ),
     )
 

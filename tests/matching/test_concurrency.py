@@ -9,11 +9,11 @@ matching_plot must equal the view it stores, and the plot count the inventory's.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from concurrency import waits_for_a_lock
 
 TIMEOUT_S = 10
 # Zones far south of Indre-et-Loire, where no plot lies until a test moves one there.
@@ -98,16 +98,7 @@ class Background:
             self.error = error
 
     def waits_for_a_lock(self, observer: psycopg.Connection) -> bool:
-        deadline = time.monotonic() + TIMEOUT_S
-        while self.thread.is_alive() and time.monotonic() < deadline:
-            waiting = observer.execute(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                (self.pid,),
-            ).fetchone()[0]
-            if waiting:
-                return True
-            time.sleep(0.02)
-        return False
+        return waits_for_a_lock(observer, self.pid, running=self.thread, timeout_s=TIMEOUT_S)
 
     def finish(self) -> None:
         self.thread.join(TIMEOUT_S)

@@ -167,7 +167,7 @@ def test_a_signature_sent_from_older_terms_answers_409_with_the_terms_now(
                           agreement.version, settings=OUTBOX)  # fmt: skip
     page = sign(metropole, agreement_id, read)
     assert page.status == 409
-    assert "ont changé depuis que vous les avez lus" in page.text
+    assert "a changé depuis que vous l’avez lue" in page.text
     parties = table_text(page, "parties")
     assert re.search(r"Gâtine-Racan 90(,00)? % en attente", parties), parties
     assert all(party.signed_on is None for party in agreement.parties)

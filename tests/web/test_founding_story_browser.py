@@ -25,6 +25,8 @@ from playwright.sync_api import Locator, expect
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
 
+from seed.accounts import PARTNER_EMAIL
+
 pytestmark = pytest.mark.browser
 
 METROPOLE_REFERENT = "referent.tours-metropole-val-de-loire@demo.foncier.test"
@@ -323,7 +325,9 @@ def third_epci_sees_only_the_card(
     expect(page.locator("#reserve")).to_be_visible()
     expect(page.locator("#telecharger-document")).to_have_count(0)
     assert_company_unnamed(page, story)
-    for path in ("/redirections", "/conventions", "/conventions/registre"):
+    # (/redirections is not checked here: a référent's list never shows another EPCI's
+    # redirections, so its silence would prove nothing. The partner's list does show it.)
+    for path in ("/conventions", "/conventions/registre"):
         page.goto(f"{live_server}{path}")
         assert_company_unnamed(page, story)
     # The exports the pages link to, downloaded with the same signed-in session.
@@ -331,6 +335,19 @@ def third_epci_sees_only_the_card(
         response = page.request.get(f"{live_server}{path}")
         assert response.ok, path
         assert story.token not in response.text(), path
+
+
+def partner_sees_the_redirection_unnamed(page: BrowserPage, story: Story) -> None:
+    """The partner's list shows every redirection of the network, this one included: who
+    sent a project to whom, never the company."""
+    open_menu(page, "Redirections")
+    row = page.locator(f"#redirections tr[data-redirection-id='{story.redirection_id}']")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").first).to_have_text(f"Projet confidentiel n° {story.prospect_id}")
+    expect(row.get_by_role("link")).to_have_count(0)
+    expect(row.locator("td").nth(1)).to_have_text(story.epci_names[METROPOLE])
+    expect(row.locator("td").nth(2)).to_have_text(story.epci_names[GATINE_RACAN])
+    assert_company_unnamed(page, story)
 
 
 # --- the journey ---------------------------------------------------------------------------------
@@ -391,3 +408,4 @@ def test_the_founding_story_runs_end_to_end_across_three_epcis(
     for path in ("/redirections", "/conventions/registre", "/projets/export.csv"):
         assert story.token in gatine.request.get(f"{live_server}{path}").text(), path
     third_epci_sees_only_the_card(third, live_server, story, screenshot)
+    partner_sees_the_redirection_unnamed(signed_in(PARTNER_EMAIL), story)

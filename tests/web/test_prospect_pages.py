@@ -387,3 +387,29 @@ def test_a_settled_project_keeps_its_selection_as_it_was(
     assert [plot.terr_id for plot in recorded.shortlist] == [first]
     refusal = page_of(metropole.get(project_url)).text
     assert "Le projet est clos (installée) : sa sélection de terrains ne change plus." in refusal
+
+
+def test_a_proposal_on_a_closed_project_says_why_it_was_not_recorded(
+    recorded: Prospect, metropole: FlaskClient, session: Session
+) -> None:
+    """The core refuses it without naming a field of the proposal form: the page says so,
+    and never « enregistrée »."""
+    project_url = f"/projets/{recorded.id}"
+    first = page_of(metropole.get(f"{project_url}/terrains")).values("data-terr-id")[0]
+    post_form(metropole, f"{project_url}/selection", {"terr_id": first}, f"{project_url}/terrains")
+    plot = recorded.shortlist[0]
+    recorded.stage, recorded.lost_reason = "perdu", "Projet abandonné par l’entreprise"
+    session.flush()
+    prefix = f"proposition-{plot.id}"
+    sent = post_form(
+        metropole,
+        f"{project_url}/selection/{first}/proposition",
+        {f"{prefix}-proposed_on": date.today().isoformat(), f"{prefix}-company_answer": "refuse"},
+        form_page=project_url,
+    )
+    assert sent.status_code == 302
+    shown = page_of(metropole.get(project_url))
+    assert "Le projet est clos (perdu) : sa sélection de terrains ne change plus." in shown.text
+    assert "enregistrée" not in shown.text
+    session.refresh(plot)
+    assert (plot.proposed_on, plot.company_answer) == (None, None)

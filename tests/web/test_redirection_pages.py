@@ -263,8 +263,11 @@ def test_declining_needs_a_note_for_other_and_keeps_it(session, gatine, project)
     assert 'id="formulaire-accepter"' not in page.html
 
 
-@pytest.mark.parametrize(("who", "action"), [("metropole", "accepter"), ("gatine", "retirer")])
+@pytest.mark.parametrize(
+    ("who", "action"), [("metropole", "accepter"), ("metropole", "refuser"), ("gatine", "retirer")]
+)
 def test_the_wrong_side_gets_403(request, session, project, who, action):
+    """Even a decline sent without its reason: who answers is checked first."""
     redirection = proposed(session, project)
     response = post_form(
         request.getfixturevalue(who),
@@ -336,6 +339,20 @@ def test_a_move_from_a_stale_page_gets_409(session, metropole, project):
     assert "Quelqu’un a fait avancer ou modifié ce projet" in response.text
     session.expire_all()
     assert project.stage == "offre"
+
+
+def test_a_move_posted_without_its_version_is_refused(session, metropole, project):
+    """Without the version it was read at, a move cannot be checked against a newer one."""
+    page = metropole.get(f"/projets/{project.id}").get_data(as_text=True)
+    data = form_values(page, "etape-visite")
+    del data["visite-version"]
+    version = project.version
+    response = page_of(metropole.post(f"/projets/{project.id}/etape", data=data))
+    assert response.status == 400
+    assert "ne dit pas quelle version du projet vous avez lue" in response.text
+    session.expire_all()
+    assert (project.stage, project.version) == ("recherche", version)
+    assert count(session, CaseEvent, CaseEvent.prospect_id == project.id) == 0
 
 
 @pytest.mark.parametrize("who", ["gatine", "client"])

@@ -1,8 +1,9 @@
 """Pages of the shared-benefit agreements: list, new, detail (signatures, status, PDF), edit,
 the calculator and the network's ledger. Thin: foncier.agreements checks and writes,
-foncier.sharing computes. Pages answer 400 with the form's messages when values are refused,
-409 when someone else saved the agreement in between (or changed the terms one signs), 502
-when the mail server refuses the notifications (nothing is then saved)."""
+foncier.sharing computes, foncier.ledger totals. Pages answer 400 with the form's messages
+when values are refused, 409 when someone else saved the agreement in between (or changed it
+before one signs), 502 when the mail server refuses the notifications (nothing is then
+saved)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from foncier import agreements as core
-from foncier import sharing
+from foncier import ledger, sharing
 from foncier.errors import StaleVersionError, ValidationError
 from foncier.mail import MailDeliveryError
 from foncier.web.agreements.forms import (
@@ -106,8 +107,9 @@ def create() -> Any:
     status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            agreement = core.create_agreement(session, actor, form.terms())
-            core.ask_for_signatures(session, mail_settings(), actor, agreement)
+            agreement = core.create_agreement(
+                session, actor, form.terms(), settings=mail_settings()
+            )
         except ValidationError as refused:
             form.add_errors(refused.errors)
         except MailDeliveryError:
@@ -119,7 +121,7 @@ def create() -> Any:
 
 
 def _mail_failed(session: Session) -> int:
-    # Nothing of the change may stay: the agreement without the notifications it owes.
+    # The core rolled its step back already; the request keeps nothing else either.
     session.rollback()
     flash(MAIL_FAILED_MESSAGE, "erreur")
     return MAIL_FAILED
@@ -322,7 +324,7 @@ def _weights(session: Session, form: CalculatorForm, chosen: list[str]) -> dict[
 
 @agreements.get("/registre", endpoint="ledger")
 def ledger_page() -> str:
-    book = core.ledger(db_session(), current_actor())
+    book = ledger.network_ledger(db_session(), current_actor())
     return render_template("agreements/ledger.html", book=book)
 
 
@@ -338,13 +340,14 @@ def ledger_totals_csv() -> Response:
 
 def _csv(*, totals: bool, file_name: str) -> Response:
     out = io.StringIO()
-    core.write_ledger_csv(core.ledger(db_session(), current_actor()), out, totals=totals)
+    book = ledger.network_ledger(db_session(), current_actor())
+    ledger.write_ledger_csv(book, out, totals=totals)
     return attachment(out.getvalue().encode("utf-8"), CSV_TYPE, file_name)
 
 
 @agreements.get("/registre.xlsx", endpoint="ledger_xlsx")
 def ledger_xlsx() -> Response:
-    content = core.ledger_workbook(core.ledger(db_session(), current_actor()))
+    content = ledger.ledger_workbook(ledger.network_ledger(db_session(), current_actor()))
     return attachment(content, XLSX_TYPE, "registre-conventions.xlsx")
 
 

@@ -182,10 +182,16 @@ class ProposalForm(FlaskForm):
     )
     answer_note = TextAreaField("Précisions", filters=[_strip], render_kw={"rows": 2})
 
-    def add_errors(self, errors: Mapping[str, str]) -> None:
+    def add_errors(self, errors: Mapping[str, str]) -> list[str]:
+        """Put the core's messages beside their fields; return those about no field of this
+        form (a closed project), for the page to show otherwise."""
+        unplaced = []
         for name, message in errors.items():
-            if name in self._fields and not self[name].errors:
+            if name not in self._fields:
+                unplaced.append(message)
+            elif not self[name].errors:
                 self[name].errors = [message]
+        return unplaced
 
 
 class ProspectListForm(FilterForm):

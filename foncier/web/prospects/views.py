@@ -317,7 +317,10 @@ def record_proposal(prospect_id: int, terr_id: str) -> Any:
                 form.company_answer.data, form.answer_note.data,
             )  # fmt: skip
         except ValidationError as error:
-            form.add_errors(error.errors)
+            unplaced = form.add_errors(error.errors)
+            if unplaced:  # nothing to correct in the form: say why, on the project page
+                flash(" ".join(unplaced), "erreur")
+                return _back_to_project(prospect_id, f"selection-{terr_id}")
     if form.errors:
         # The project page again, this form keeping what was typed, with its messages.
         view = core.prospect_view(session, actor, prospect_id)

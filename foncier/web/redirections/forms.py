@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
+from wtforms import Field, IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as FieldError
 
 from foncier.redirections import DECLINE_REASON_LABELS
 from foncier.web.auth.forms import FrenchForm
 from foncier.web.inventory.edit_forms import DayField, VersionField
 from foncier.web.matching.forms import CheckboxesField
 
+MISSING_VERSION: Final = (
+    "Le formulaire ne dit pas quelle version du projet vous avez lue : rien n’a été "
+    "enregistré. Rechargez la page du projet et recommencez."
+)
 MESSAGE_MAX: Final = 5_000
 JOBS_MAX: Final = 100_000
 
@@ -56,6 +61,12 @@ class StageForm(FrenchForm):
     )
     reason = _text_area("Pourquoi le projet est perdu", 3)
     note = _text_area("Note (facultative)", 2)
+
+    def validate_version(self, field: Field) -> None:
+        """A move says which version of the project it was decided on: without it, the
+        check that nobody moved the project meanwhile cannot be made."""
+        if field.data is None:
+            raise FieldError(MISSING_VERSION)
 
 
 class AnswerForm(FrenchForm):

@@ -138,7 +138,9 @@ def stage_moves(session: Session, prospect: Prospect) -> list[StageMove]:
 
 
 def stage_move(session: Session, prospect: Prospect, stage: str, form: StageForm) -> StageMove:
-    """One move's form (``form`` may carry what the person typed), its choices filled."""
+    """One move's form to render (``form`` may carry what the person typed), its choices and
+    its version filled. Only for rendering: a posted form must carry the version it was read
+    at, or the stale-version check would compare the project with itself."""
     if form.version.data is None:
         form.version.data = prospect.version
     if stage in cases.NEEDS_PLOT:

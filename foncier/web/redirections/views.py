@@ -166,7 +166,6 @@ def move_case(prospect_id: int) -> Any:
     if stage not in STAGE_LABELS:
         abort(INVALID, description="Étape inconnue.")
     form = StageForm(prefix=stage)
-    move = stage_move(session, prospect, stage, form)
     attempt = Attempt(False)
     if form.validate_on_submit():
         attempt = _attempt(session, form, lambda: advance_case(
@@ -177,6 +176,7 @@ def move_case(prospect_id: int) -> Any:
         if attempt.done:
             flash(f"Étape enregistrée : {STAGE_LABELS[stage].lower()}.", "succes")
             return _project_page(prospect_id)
+    move = stage_move(session, prospect, stage, form)  # after the checks: it fills the form
     page = render_template(
         "redirections/stage.html", move=move, prospect=prospect, conflict=attempt.conflict
     )
@@ -252,11 +252,20 @@ ANSWERS: Final[dict[str, tuple[type[FrenchForm], Answer, str]]] = {
 }
 
 
+ANSWER_KINDS: Final = {
+    "accepter": "redirection_accepted",
+    "refuser": "redirection_declined",
+    "retirer": "redirection_withdrawn",
+}
+
+
 @redirections.post("/redirections/<int:redirection_id>/<any(accepter, refuser, retirer):action>")
 def answer(redirection_id: int, action: str) -> Any:
     session, actor = db_session(), current_actor()
     found = core.get_redirection(session, redirection_id)
     core.require_in_the_know(session, actor, found)
+    # Who first: the wrong person gets 403, whatever the form they sent lacks.
+    core.require_answer_right(actor, found, ANSWER_KINDS[action])
     form_class, act, done = ANSWERS[action]
     form = form_class(prefix=action)
     attempt = Attempt(False)

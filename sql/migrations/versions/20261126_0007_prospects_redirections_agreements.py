@@ -235,7 +235,7 @@ def upgrade() -> None:
         "prospect",
         ["terr_id"],
         unique=True,
-        postgresql_where=sa.text("stage IN ('option', 'installe')"),
+        postgresql_where=sa.text("stage = 'option'"),
     )
     op.create_table(
         "notification",
@@ -479,7 +479,7 @@ def downgrade() -> None:
     op.drop_index(
         "uq_prospect_one_holder_per_plot",
         table_name="prospect",
-        postgresql_where=sa.text("stage IN ('option', 'installe')"),
+        postgresql_where=sa.text("stage = 'option'"),
     )
     op.drop_index(op.f("ix_prospect_terr_id"), table_name="prospect")
     op.drop_index(op.f("ix_prospect_origin_epci_siren"), table_name="prospect")
