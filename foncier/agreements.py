@@ -25,7 +25,10 @@ An agreement covers accepted redirections between two of its parties; a référe
 redirections their EPCI sent or received (the coordinateur any); a redirection is covered by
 one live (not ended) agreement at most, so the ledger counts nothing twice — the covered
 redirections are locked while this is checked, so two people covering one at once end with
-one agreement.
+one agreement. The agreement's steps (established, each signature, signed by all, in force,
+ended; a project added or removed) are written in the path of the projects it covers
+(CaseEvent « agreement_* », worded by foncier.case_steps), and a project page names the
+agreement covering each redirection (agreements_for_redirections).
 """
 
 from __future__ import annotations
@@ -45,10 +48,13 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from foncier import audit, casework, sharing
+from foncier.casework import record_event
 from foncier.db import locked_row, saving
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.french import between, epci_sort_key
 from foncier.inventory import epci_names
 from foncier.mail import MailSettings
+from foncier.matching.wording import french_date
 from foncier.models import (
     Agreement,
     AgreementDocument,
@@ -84,6 +90,14 @@ STATUS_MOVES: Final[dict[str, tuple[str, ...]]] = {
     "terminee": (),
 }
 STATUS_MOVE_LABELS: Final = {"en_vigueur": "Déclarer en vigueur", "terminee": "Déclarer terminée"}
+# What the confirmation step of a status move says it does.
+STATUS_MOVE_CONSEQUENCES: Final = {
+    "en_vigueur": "La convention s’applique désormais : ses parties se versent ce qu’elle "
+    "prévoit. Elle reste au registre du réseau et dans les totaux de chaque EPCI.",
+    "terminee": "La convention cesse de s’appliquer, définitivement : elle ne repasse pas en "
+    "vigueur. Elle reste au registre du réseau et dans les totaux de chaque EPCI, et les "
+    "redirections qu’elle couvre pourront l’être par une nouvelle convention.",
+}
 # Agreements that commit their parties, and so count in the ledger's totals.
 COMMITTED: Final = ("signee", "en_vigueur", "terminee")
 LIVE: Final = ("brouillon", "signee", "en_vigueur")
@@ -210,6 +224,8 @@ class CoveredCase:
     redirection_id: int
     prospect_id: int
     company: str
+    # May open the project's page (in the know of the company, or the coordinateur).
+    company_visible: bool
     from_epci: str
     to_epci: str
     jobs_created: int | None
@@ -298,6 +314,7 @@ def _cases(
                 redirection_id=redirection.id,
                 prospect_id=prospect.id,
                 company=prospect.company_name if visible else CONFIDENTIAL_COMPANY,
+                company_visible=visible,
                 from_epci=names[redirection.from_epci_siren],
                 to_epci=names[redirection.to_epci_siren],
                 jobs_created=prospect.jobs_created,
@@ -416,10 +433,57 @@ def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -
     parties = {redirection.from_epci_siren: None, redirection.to_epci_siren: None}
     require_negotiator(actor, set(parties))
     names = epci_names(session)
-    title = (
-        f"Partage entre {names[redirection.from_epci_siren]} et {names[redirection.to_epci_siren]}"
-    )
+    title = "Partage " + between([names[siren] for siren in parties])
     return Terms(title=title, parties=parties, redirection_ids=(redirection.id,))
+
+
+@dataclass(frozen=True)
+class CoveringAgreement:
+    """The agreement that covers a redirection, as a project page names it: its number and
+    status (the network's aggregates: everyone signed in reads them)."""
+
+    id: int
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def live(self) -> bool:
+        """Not ended: the redirection can be covered by no other agreement."""
+        return self.status in LIVE
+
+    @property
+    def label(self) -> str:
+        """« Convention n° 12 (en vigueur) »."""
+        return f"Convention n° {self.id} ({self.status_label.lower()})"
+
+
+def agreements_for_redirections(
+    session: Session, redirection_ids: Sequence[int]
+) -> dict[int, CoveringAgreement]:
+    """For each of ``redirection_ids`` covered by an agreement: its live agreement, or else
+    the last one that ended (a new agreement may then cover it). One query."""
+    if not redirection_ids:
+        return {}
+    rows = session.execute(
+        select(AgreementRedirection.redirection_id, Agreement.id, Agreement.status)
+        .join(Agreement, Agreement.id == AgreementRedirection.agreement_id)
+        .where(AgreementRedirection.redirection_id.in_(list(redirection_ids)))
+        .order_by(Agreement.id)
+    )
+    found: dict[int, CoveringAgreement] = {}
+    for redirection_id, agreement_id, status in rows:
+        known = found.get(redirection_id)
+        if known is None or not known.live:  # a live one wins, then the latest
+            found[redirection_id] = CoveringAgreement(agreement_id, status)
+    return found
+
+
+def agreement_for_redirection(session: Session, redirection_id: int) -> CoveringAgreement | None:
+    """The agreement covering ``redirection_id`` (see agreements_for_redirections), or None."""
+    return agreements_for_redirections(session, [redirection_id]).get(redirection_id)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -440,6 +504,9 @@ def create_agreement(
         with audit.reason(session, "Nouvelle convention"):
             session.add(agreement)
         _ask_for_signatures(session, settings, actor, agreement)
+        _record_on_cases(
+            session, actor, agreement, "agreement_created", _covered(agreement), _parties(agreement)
+        )
     return agreement
 
 
@@ -467,6 +534,7 @@ def update_agreement(
         _lock_redirections(session, terms.redirection_ids)
         _check_terms(session, actor, terms, current=agreement)
         erased: list[str] = []
+        covered_before = _covered(agreement)
         with saving(session, agreement, "Modification de la convention", STALE_MESSAGE):
             before = _snapshot(agreement)
             signed_before = [p.epci_siren for p in agreement.parties if p.signed_on is not None]
@@ -477,6 +545,12 @@ def update_agreement(
                     party.signed_on, party.signed_by = None, None
                 erased = signed_before
         _tell_signatures_erased(session, settings, actor, agreement, erased)
+        covered_after = _covered(agreement)
+        added = covered_after - covered_before
+        _record_on_cases(session, actor, agreement, "agreement_created", added, _parties(agreement))
+        _record_on_cases(
+            session, actor, agreement, "agreement_uncovered", covered_before - covered_after
+        )
     return agreement
 
 
@@ -495,6 +569,7 @@ def _tell_signatures_erased(
 ) -> None:
     """Tell the EPCIs whose signature an edit erased (the actor's own EPCI knows already).
     The message names no company: it travels by e-mail."""
+    parties = _between_parties(session, agreement)
     for siren in sirens:
         if siren == actor.epci_siren:
             continue
@@ -504,8 +579,8 @@ def _tell_signatures_erased(
             siren,
             subject=f"Convention n° {agreement.id} : signature à renouveler",
             body=(
-                f"Les termes de la convention de partage n° {agreement.id} ont été modifiés "
-                "après la signature de votre EPCI : cette signature, donnée aux termes "
+                f"Les termes de la convention de partage n° {agreement.id} {parties} ont été "
+                "modifiés après la signature de votre EPCI : cette signature, donnée aux termes "
                 "précédents, a été effacée. Relisez les nouveaux termes sur la plateforme "
                 "avant de signer à nouveau."
             ),
@@ -518,8 +593,7 @@ def _ask_for_signatures(
 ) -> None:
     """Tell the référents of the parties other than the actor's that the agreement awaits
     their signature (inbox and e-mail). The message names no company: it travels by e-mail."""
-    names = epci_names(session)
-    parties = ", ".join(names[party.epci_siren] for party in agreement.parties)
+    parties = _between_parties(session, agreement)
     for party in agreement.parties:
         if party.epci_siren == actor.epci_siren or party.signed_on is not None:
             continue
@@ -529,12 +603,19 @@ def _ask_for_signatures(
             party.epci_siren,
             subject=f"Convention n° {agreement.id} à signer",
             body=(
-                f"La convention de partage n° {agreement.id} entre {parties} attend la "
+                f"La convention de partage n° {agreement.id} {parties} attend la "
                 "signature de votre EPCI. Relisez-en les termes sur la plateforme, puis "
                 "enregistrez la date de signature."
             ),
             link=f"/conventions/{agreement.id}",
         )
+
+
+def _between_parties(session: Session, agreement: Agreement) -> str:
+    """« entre Tours Métropole Val de Loire et la Communauté de communes de Gâtine-Racan », in
+    the order of the parties (for a redirection: the EPCI that sent it first, as its title)."""
+    names = epci_names(session)
+    return between([names[party.epci_siren] for party in agreement.parties])
 
 
 def sign_agreement(
@@ -567,6 +648,11 @@ def sign_agreement(
         _touch(agreement)
         if all(p.signed_on is not None for p in agreement.parties):
             agreement.status = "signee"
+    covered = _covered(agreement)
+    signature = {"epci_siren": epci_siren, "signed_on": signed_on.isoformat()}
+    _record_on_cases(session, actor, agreement, "agreement_signed", covered, signature)
+    if agreement.status == "signee":
+        _record_on_cases(session, actor, agreement, "agreement_status", covered, _status(agreement))
     return agreement
 
 
@@ -590,9 +676,21 @@ def set_status(
 ) -> Agreement:
     """Move a signed agreement into force, or end it (STATUS_MOVES)."""
     agreement = _locked(session, agreement.id)
+    require_status_move(session, actor, agreement, status)
+    _check_version(agreement, expected_version)
+    with saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}", STALE_MESSAGE):
+        agreement.status = status
+    _record_on_cases(
+        session, actor, agreement, "agreement_status", _covered(agreement), _status(agreement)
+    )
+    return agreement
+
+
+def require_status_move(session: Session, actor: Actor, agreement: Agreement, status: str) -> None:
+    """Refuse unless ``actor`` may move ``agreement`` to ``status`` now: PermissionDeniedError
+    for who may not, ValidationError for a move the table (STATUS_MOVES) does not allow."""
     require_negotiator(actor, _party_sirens(agreement))
     _require_details(session, actor, agreement)
-    _check_version(agreement, expected_version)
     if status not in STATUS_MOVES[agreement.status]:
         raise ValidationError(
             {
@@ -600,9 +698,58 @@ def set_status(
                 f"peut pas passer au statut « {STATUS_LABELS.get(status, status).lower()} »."
             }
         )
-    with saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}", STALE_MESSAGE):
-        agreement.status = status
-    return agreement
+
+
+def status_move_warning(agreement: Agreement, status: str, today: date | None = None) -> str | None:
+    """What the confirmation step of moving ``agreement`` to ``status`` warns about: dates
+    of its period the move goes against (the move stays allowed: the parties decide)."""
+    today = today or date.today()
+    if status == "en_vigueur" and agreement.starts_on and agreement.starts_on > today:
+        return (
+            f"La convention ne prend effet que le {french_date(agreement.starts_on)} : la "
+            "déclarer en vigueur aujourd’hui, c’est annoncer qu’elle s’applique avant cette date."
+        )
+    if status == "terminee" and agreement.ends_on and agreement.ends_on > today:
+        return (
+            f"La convention court jusqu’au {french_date(agreement.ends_on)} : la déclarer "
+            "terminée aujourd’hui met fin au partage avant son terme."
+        )
+    return None
+
+
+def _covered(agreement: Agreement) -> set[int]:
+    return {link.redirection_id for link in agreement.redirections}
+
+
+def _status(agreement: Agreement) -> dict[str, str]:
+    return {"status": agreement.status}
+
+
+def _parties(agreement: Agreement) -> dict[str, list[str]]:
+    return {"parties": [party.epci_siren for party in agreement.parties]}
+
+
+def _record_on_cases(
+    session: Session,
+    actor: Actor,
+    agreement: Agreement,
+    kind: str,
+    redirection_ids: set[int],
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """Write the agreement's step (CaseEvent ``kind``, worded by foncier.case_steps) in the
+    path of the project of each of ``redirection_ids``: the case follows its agreement."""
+    for redirection_id in sorted(redirection_ids):
+        redirection = session.get_one(Redirection, redirection_id)
+        record_event(
+            session,
+            actor,
+            redirection.prospect,
+            kind,
+            details={"agreement_id": agreement.id, **(details or {})},
+            redirection=redirection,
+        )
+    session.flush()
 
 
 def attach_document(
@@ -966,13 +1113,13 @@ def _known_to(session: Session, prospects: Sequence[Prospect]) -> dict[int, set[
 
 
 def epci_choices(session: Session) -> list[tuple[str, str, str]]:
-    """(SIREN, name, nature) of every EPCI, by name."""
-    return [
-        (siren, nom, nature)
-        for siren, nom, nature in session.execute(
-            select(Epci.siren, Epci.nom, Epci.nature).order_by(Epci.nom)
-        )
-    ]
+    """(SIREN, name, nature) of every EPCI, in the order people look for them
+    (french.epci_sort_key: « Castelrenaudais » among the C)."""
+    rows = session.execute(select(Epci.siren, Epci.nom, Epci.nature))
+    return sorted(
+        ((siren, nom, nature) for siren, nom, nature in rows),
+        key=lambda row: epci_sort_key(row[1]),
+    )
 
 
 def epci_populations(session: Session, sirens: Sequence[str]) -> dict[str, int]:

@@ -1,5 +1,5 @@
 """The case's path in French: one sentence for every kind of step (CaseEvent), whichever
-module wrote it (foncier.prospects, foncier.cases, foncier.redirections).
+module wrote it (foncier.prospects, foncier.cases, foncier.redirections, foncier.agreements).
 
 Both pages that show a path — the project page and a redirection's page — read it from
 ``case_steps``: a step is worded once, here. The path names EPCIs and plots, never the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -18,25 +18,29 @@ from sqlalchemy.orm import Session
 
 from foncier.cases import STAGE_LABELS
 from foncier.casework import case_path
+from foncier.french import between, by_epci, to_epci
 from foncier.inventory import epci_names
+from foncier.matching.wording import agreed, french_date
 from foncier.models import CaseEvent, Prospect, User
 from foncier.prospects import ANSWER_LABELS
 from foncier.redirections import DECLINE_REASON_LABELS
 
-# Every kind but « stage_changed » (worded from its stages by _stage_text). {to}: the EPCI the
-# project is proposed to; {epci}: the EPCI of the person who acted.
+# Every kind but « stage_changed » (worded from its stages by _stage_text). {to}: « à » the EPCI
+# the project is proposed to; {by}: « par » the EPCI of the person who acted (foncier.french
+# gives each name its article).
 EVENT_LABELS: Final = {
     "created": "Projet enregistré",
     "shortlisted": "Terrain retenu",
     "removed_from_shortlist": "Terrain retiré de la sélection",
     "proposed_to_company": "Terrain proposé à l’entreprise",
     "answer": "Réponse de l’entreprise",
-    "redirection_proposed": "Projet proposé à {to}",
-    "redirection_accepted": "Proposition acceptée par {epci} : il suit désormais le projet",
-    "redirection_declined": "Proposition refusée par {epci}",
-    "redirection_withdrawn": "Proposition retirée par {epci}",
+    "redirection_proposed": "Projet proposé {to}",
+    "redirection_accepted": "Proposition acceptée {by}, qui suit désormais le projet",
+    "redirection_declined": "Proposition refusée {by}",
+    "redirection_withdrawn": "Proposition retirée {by}",
 }
 UNKNOWN_EPCI: Final = "un autre EPCI"
+UNKNOWN_ACTOR_EPCI: Final = "l’EPCI"
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,16 @@ def describe_event(event: CaseEvent, epci_names: Mapping[str, str]) -> str:
     details: dict[str, Any] = event.details or {}
     if event.kind == "stage_changed":
         return _stage_text(details)
+    if event.kind in AGREEMENT_STEPS:
+        return _agreement_text(event.kind, details, epci_names)
     template = EVENT_LABELS.get(event.kind)
     if template is None:
         return event.kind.replace("_", " ").capitalize()
+    target = epci_names.get(details.get("to_epci_siren", ""))
+    actor_epci = epci_names.get(event.epci_siren or "")
     text = template.format(
-        to=epci_names.get(details.get("to_epci_siren", ""), UNKNOWN_EPCI),
-        epci=epci_names.get(event.epci_siren or "", "l’EPCI"),
+        to=to_epci(target) if target else f"à {UNKNOWN_EPCI}",
+        by=by_epci(actor_epci) if actor_epci else f"par {UNKNOWN_ACTOR_EPCI}",
     )
     return text + _particulars(event.kind, details)
 
@@ -98,7 +106,8 @@ def _particulars(kind: str, details: Mapping[str, Any]) -> str:
     """What the step's details add to its sentence: the plot(s), the answer, the reason."""
     text = ""
     if kind == "redirection_proposed" and details.get("terr_ids"):
-        text += f" (terrains {', '.join(details['terr_ids'])})"
+        terr_ids = details["terr_ids"]
+        text += f" ({agreed(len(terr_ids), 'terrain', 'terrains', 0)} {', '.join(terr_ids)})"
     elif details.get("terr_id"):
         text += f" : terrain {details['terr_id']}"
     if kind == "answer" and details.get("answer") in ANSWER_LABELS:
@@ -116,7 +125,37 @@ def _stage_text(details: Mapping[str, Any]) -> str:
     if details.get("terr_id"):
         text += f" ; terrain {details['terr_id']}"
     if details.get("jobs_created") is not None:
-        text += f" ; {details['jobs_created']} emploi(s) créé(s)"
+        jobs = int(details["jobs_created"])
+        text += f" ; {jobs} {agreed(jobs, 'emploi créé', 'emplois créés', 0)}"
     if details.get("reason"):
         text += f" ; motif : {details['reason']}"
+    return text
+
+
+# The steps of the agreement covering the case (foncier.agreements). {n}: its number.
+AGREEMENT_STEPS: Final = {
+    "agreement_created": "Convention de partage n° {n} établie (brouillon)",
+    "agreement_uncovered": "Projet retiré de la convention de partage n° {n}",
+    "agreement_signed": "Convention de partage n° {n} signée",
+    "agreement_status": "Convention de partage n° {n}",
+}
+AGREEMENT_STATUS_STEPS: Final = {
+    "signee": "signée par toutes ses parties",
+    "en_vigueur": "déclarée en vigueur",
+    "terminee": "déclarée terminée",
+}
+
+
+def _agreement_text(kind: str, details: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    text = AGREEMENT_STEPS[kind].format(n=details.get("agreement_id", "?"))
+    parties = [names[siren] for siren in details.get("parties", ()) if siren in names]
+    if kind == "agreement_created" and len(parties) > 1:
+        text += " " + between(parties)
+    if kind == "agreement_signed":
+        if details.get("signed_on"):
+            text += f" le {french_date(date.fromisoformat(details['signed_on']))}"
+        signer = names.get(details.get("epci_siren", ""))
+        text += f" {by_epci(signer)}" if signer else ""
+    if kind == "agreement_status":
+        text += f" {AGREEMENT_STATUS_STEPS.get(details.get('status', ''), '?')}"
     return text

@@ -22,7 +22,8 @@ TRANSITIONS says which moves exist; nothing else decides it. The choices, explic
 Only the référents of the lead EPCI move the case (foncier.casework.require_lead), never
 while a redirection waits for an answer. The plot follows: an option reserves it (CNIG
 « réservé par option de réservation »), an installation sells it (« vendu, commercialisation
-achevée »); leaving an option any other way gives the plot back the stage it had before.
+achevée ») and marks it occupied (terr_etat_occup « occupé »); leaving an option any other
+way gives the plot back the stage it had before.
 Plots change through the ORM, so the inventory's audit trail and the matching data follow;
 their audit reason names the project by number only (the inventory's history is read by the
 whole network, the company's name is confidential).
@@ -48,15 +49,19 @@ from foncier.models import CaseEvent, Prospect, Redirection, Terrain
 from foncier.permissions import Actor
 
 RESERVED: Final = "réservé par option de réservation"
+# A plot a company settled on is occupied (CNIG terr_etat_occup), not only sold.
+OCCUPIED: Final = "occupé"
 FINAL_STAGES: Final = frozenset({"installe", "perdu"})
 
+# Each label completes « le projet est … » or names a step of it: the masculine agrees with
+# « le projet » (« Installé »), not with « l’entreprise ».
 STAGE_LABELS: Final = {
     "nouveau": "Nouveau",
-    "recherche": "Recherche de terrain",
+    "recherche": "En recherche",
     "visite": "Visite",
     "offre": "Offre",
     "option": "Option ou compromis",
-    "installe": "Installée",
+    "installe": "Installé",
     "perdu": "Perdu",
 }
 
@@ -305,7 +310,13 @@ def _install(session: Session, actor: Actor, prospect: Prospect, move: Move) -> 
             {"terr_id": f"Ce terrain n’est pas en vente (il est « {terrain.terr_stade_comm} »)."}
         )
     before = terrain.terr_stade_comm
-    _set_plot_stage(session, terrain, SOLD, f"Installation d’entreprise (projet n° {prospect.id})")
+    _set_plot_stage(
+        session,
+        terrain,
+        SOLD,
+        f"Installation d’entreprise (projet n° {prospect.id})",
+        occupation=OCCUPIED,
+    )
     prospect.terr_id = terrain.terr_id
     prospect.installed_on = move.on
     prospect.jobs_created = move.jobs_created
@@ -344,7 +355,28 @@ def _stage_before_option(session: Session, prospect: Prospect, terr_id: str) -> 
     return STADES_DISPONIBLES[0]
 
 
-def _set_plot_stage(session: Session, terrain: Terrain, stage: str, reason: str) -> None:
+def _set_plot_stage(
+    session: Session, terrain: Terrain, stage: str, reason: str, *, occupation: str | None = None
+) -> None:
+    """Change the plot's marketing stage (and its occupation, if given) in one audited
+    change, labelled ``reason``."""
     with audit.reason(session, reason):
         terrain.terr_stade_comm = stage
+        if occupation is not None:
+            terrain.terr_etat_occup = occupation
         terrain.terr_actu_date = date.today()
+
+
+def settled_project(session: Session, actor: Actor, terr_id: str) -> int | None:
+    """The number of the project whose company settled on the plot, for someone in the know
+    of it; None for everyone else (that a project settled there is the company's business).
+    A plot that several companies settled on in turn names the latest."""
+    projects = session.scalars(
+        select(Prospect)
+        .where(Prospect.terr_id == terr_id, Prospect.stage == "installe")
+        .order_by(Prospect.installed_on.desc().nulls_last(), Prospect.id.desc())
+    )
+    for prospect in projects:
+        if casework.may_see_company(session, actor, prospect):
+            return prospect.id
+    return None

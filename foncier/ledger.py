@@ -1,5 +1,6 @@
 """The network's ledger: every shared-benefit agreement, and each party EPCI's totals over
-the committed ones (signed, in force or ended), exportable as CSV and Excel.
+the committed ones (signed, in force or ended) with the network's total line, exportable as
+CSV and Excel (the total line closes the totals in both).
 
 Everyone signed in reads the ledger: amounts, shares, parties and statuses are the network's
 aggregates. The agreement's title and the companies it covers are named only to those who may
@@ -30,6 +31,7 @@ from foncier.agreements import (
     projection_of,
 )
 from foncier.cnig.xlsx_export import Sheet, workbook_of
+from foncier.french import epci_sort_key
 from foncier.history import inert_cell, spreadsheet_csv
 from foncier.inventory import epci_names
 from foncier.models import Agreement, Redirection
@@ -75,9 +77,21 @@ class EpciTotals:
 
 
 @dataclass(frozen=True)
+class NetworkTotals:
+    """The whole network over the committed agreements: each agreement counts once (not once
+    per party), each compensation once, each company's jobs once."""
+
+    agreements: int
+    compensation: Decimal
+    projected_tax: Decimal
+    jobs_created: int
+
+
+@dataclass(frozen=True)
 class Ledger:
     rows: list[LedgerRow]
     totals: list[EpciTotals]
+    network: NetworkTotals
 
 
 def network_ledger(session: Session, actor: Actor) -> Ledger:
@@ -98,7 +112,20 @@ def network_ledger(session: Session, actor: Actor) -> Ledger:
         rows.append(_ledger_row(actor, agreement, coverage, projection, names))
         if agreement.status in COMMITTED:
             _add_to_totals(totals, agreement, cases, projection, names)
-    return Ledger(rows, sorted(totals.values(), key=lambda t: t.nom))
+    by_name = sorted(totals.values(), key=lambda t: epci_sort_key(t.nom))
+    return Ledger(rows, by_name, _network_totals(agreements, by_name))
+
+
+def _network_totals(agreements: Sequence[Agreement], totals: list[EpciTotals]) -> NetworkTotals:
+    committed = [agreement for agreement in agreements if agreement.status in COMMITTED]
+    return NetworkTotals(
+        agreements=len(committed),
+        # What is received is what is paid: the sum of the compensations, once each.
+        compensation=sum((t.compensation_received for t in totals), Decimal("0.00")),
+        projected_tax=sum((t.projected_tax_share for t in totals), Decimal("0.00")),
+        # Jobs count for one EPCI only (the company's lead): their sum counts each once.
+        jobs_created=sum(t.jobs_created for t in totals),
+    )
 
 
 def _ledger_row(
@@ -215,8 +242,12 @@ def ledger_table(book: Ledger) -> list[list[object]]:
     ]
 
 
+NETWORK_TOTAL_LABEL: Final = "Total du réseau"
+
+
 def totals_table(book: Ledger) -> list[list[object]]:
-    return [
+    """One line per EPCI, then the network's total line (none when nothing is committed)."""
+    lines: list[list[object]] = [
         [
             t.siren,
             t.nom,
@@ -228,6 +259,20 @@ def totals_table(book: Ledger) -> list[list[object]]:
         ]
         for t in book.totals
     ]
+    if book.totals:
+        network = book.network
+        lines.append(
+            [
+                None,
+                NETWORK_TOTAL_LABEL,
+                network.agreements,
+                network.compensation,
+                network.compensation,
+                network.projected_tax,
+                network.jobs_created,
+            ]
+        )
+    return lines
 
 
 def write_ledger_csv(book: Ledger, out: TextIO, *, totals: bool = False) -> None:

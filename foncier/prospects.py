@@ -68,10 +68,11 @@ SOURCE_LABELS: Final = {
     "consulaire": "Chambre consulaire (CCI, CMA)",
     "autre": "Autre",
 }
+# The company's answer: each agrees with « l’entreprise » (« Intéressée », « Pas intéressée »).
 ANSWER_LABELS: Final = {
-    "en_attente": "Réponse attendue",
+    "en_attente": "En attente",
     "interessee": "Intéressée",
-    "refuse": "Refusé",
+    "refuse": "Pas intéressée",
 }
 assert set(SOURCE_LABELS) == set(PROSPECT_SOURCES)
 assert set(ANSWER_LABELS) == set(COMPANY_ANSWERS)

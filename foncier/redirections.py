@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,7 +39,9 @@ from foncier.cases import FINAL_STAGES, pending_redirection
 from foncier.codelists import STADES_DISPONIBLES
 from foncier.db import locked_row
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.french import epci_named, to_epci
 from foncier.mail import MailSettings
+from foncier.matching.wording import agreed
 from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
 from foncier.notifications import notify_epci, referents_of
 from foncier.paging import Paging, check_page
@@ -61,6 +63,12 @@ DECLINE_REASON_LABELS: Final = {
 }
 # Stages from which the case can still be sent elsewhere: not under option, not over.
 NOT_REDIRECTABLE: Final = FINAL_STAGES | {"option"}
+
+
+def sentence_subject(nom: str) -> str:
+    """The EPCI opening a sentence: « La Communauté de communes de X propose … »."""
+    named = epci_named(nom)
+    return named[:1].upper() + named[1:]
 
 
 def project_link(prospect_id: int) -> str:
@@ -105,14 +113,15 @@ def propose_redirection(
             redirection=redirection,
         )
         plots = len(redirection.plots)
+        kept = agreed(plots, "terrain de votre EPCI retenu", "terrains de votre EPCI retenus", 0)
         notify_epci(
             session,
             settings,
             target.siren,
             subject=f"Projet n° {prospect.id} proposé à votre EPCI",
             body=(
-                f"{redirection.from_epci.nom} propose à {target.nom} de suivre le projet "
-                f"d’entreprise n° {prospect.id} ({plots} terrain(s) de votre EPCI retenu(s)).\n\n"
+                f"{sentence_subject(redirection.from_epci.nom)} propose {to_epci(target.nom)} "
+                f"de suivre le projet d’entreprise n° {prospect.id} ({plots} {kept}).\n\n"
                 "Lisez la proposition et son message sur la plateforme, puis acceptez-la pour "
                 "prendre le suivi du projet, ou refusez-la en indiquant pourquoi."
             ),
@@ -139,9 +148,9 @@ def _check_proposal(
         errors["to_epci_siren"] = "Le projet est déjà suivi par cet EPCI : choisissez-en un autre."
     elif not referents_of(session, target.siren):
         errors["to_epci_siren"] = (
-            f"{target.nom} n’a aucun référent actif sur la plateforme : personne ne recevrait "
-            "la proposition. Choisissez un autre EPCI, ou demandez au coordinateur du réseau "
-            "d’y ouvrir un compte."
+            f"{sentence_subject(target.nom)} n’a aucun référent actif sur la plateforme : "
+            "personne ne recevrait la proposition. Choisissez un autre EPCI, ou demandez au "
+            "coordinateur du réseau d’y ouvrir un compte."
         )
     if prospect.stage in NOT_REDIRECTABLE:
         errors["to_epci_siren"] = "Un projet sous option, installé ou perdu ne se redirige plus."
@@ -166,7 +175,7 @@ def _plot_problem(session: Session, target: Epci, terr_ids: Sequence[str]) -> st
     found = {terr_id: stage for terr_id, stage in rows}
     elsewhere = sorted(set(terr_ids) - set(found))
     if elsewhere:
-        return f"Ces terrains ne sont pas dans {target.nom} : {', '.join(elsewhere)}."
+        return f"Ces terrains ne sont pas dans {epci_named(target.nom)} : {', '.join(elsewhere)}."
     not_on_offer = sorted(t for t, stage in found.items() if stage not in STADES_DISPONIBLES)
     if not_on_offer:
         return f"Ces terrains ne sont pas en vente : {', '.join(not_on_offer)}."
@@ -220,8 +229,8 @@ def accept_redirection(
             current.from_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition acceptée",
             body=(
-                f"{current.to_epci.nom} a accepté votre proposition du projet d’entreprise "
-                f"n° {prospect.id} et en prend le suivi."
+                f"{sentence_subject(current.to_epci.nom)} a accepté votre proposition du "
+                f"projet d’entreprise n° {prospect.id} et en prend le suivi."
             ),
             link=project_link(prospect.id),
             prospect_id=prospect.id,
@@ -260,8 +269,9 @@ def decline_redirection(
             current.from_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition refusée",
             body=(
-                f"{current.to_epci.nom} a refusé votre proposition du projet d’entreprise "
-                f"n° {prospect.id} (motif : {DECLINE_REASON_LABELS[reason_code].lower()})."
+                f"{sentence_subject(current.to_epci.nom)} a refusé votre proposition du "
+                f"projet d’entreprise n° {prospect.id} "
+                f"(motif : {DECLINE_REASON_LABELS[reason_code].lower()})."
                 f"{precisions}\n\nVous gardez le suivi du projet ; vous pouvez le proposer à "
                 "un autre EPCI."
             ),
@@ -297,8 +307,9 @@ def withdraw_redirection(
             current.to_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition retirée",
             body=(
-                f"{current.from_epci.nom} a retiré sa proposition du projet d’entreprise "
-                f"n° {prospect.id} : elle n’attend plus de réponse de votre part."
+                f"{sentence_subject(current.from_epci.nom)} a retiré sa proposition du "
+                f"projet d’entreprise n° {prospect.id} : elle n’attend plus de réponse de "
+                "votre part."
             ),
             link=redirection_link(current.id),
             prospect_id=prospect.id,
@@ -433,20 +444,30 @@ class RedirectionPage(Paging):
 PER_PAGE: Final = 50
 
 
+DIRECTIONS: Final = {"envoyees": "Envoyées par mon EPCI", "recues": "Reçues par mon EPCI"}
+
+
 def redirections_for(
-    session: Session, actor: Actor, page: int = 1, per_page: int | None = None
+    session: Session,
+    actor: Actor,
+    page: int = 1,
+    per_page: int | None = None,
+    *,
+    direction: str | None = None,
 ) -> RedirectionPage:
-    """A page of redirections, newest first. A référent: what their EPCI sent and received;
-    network-wide roles and partners: all of them (who sent what to whom is the network's
-    business; the company is not). A fixed number of queries, whatever the page's length."""
+    """A page of the network's redirections, newest first, for every member alike: who sent
+    what to whom is the network's business; the company is not (named only to those in the
+    know). ``direction`` (a key of DIRECTIONS) narrows a référent's list to what their EPCI
+    sent or received; it means nothing to someone of no EPCI. A fixed number of queries,
+    whatever the page's length."""
     query = select(Redirection, Prospect.company_name, Prospect.origin_epci_siren).join(
         Prospect, Prospect.id == Redirection.prospect_id
     )
-    if actor.role is Role.REFERENT:
-        mine = actor.epci_siren or ""
-        query = query.where(
-            or_(Redirection.from_epci_siren == mine, Redirection.to_epci_siren == mine)
-        )
+    mine = actor.epci_siren if actor.role is Role.REFERENT else None
+    if mine and direction == "envoyees":
+        query = query.where(Redirection.from_epci_siren == mine)
+    elif mine and direction == "recues":
+        query = query.where(Redirection.to_epci_siren == mine)
     per_page = per_page or PER_PAGE
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     check_page(page, total, per_page, of="the redirections")

@@ -90,6 +90,12 @@ def split_equally(amount: Decimal | int, keys: Sequence[Key]) -> dict[Key, Decim
     return split_amount(amount, dict.fromkeys(keys, 1))
 
 
+def percents_of(weights: Mapping[Key, Decimal | int]) -> dict[Key, Decimal]:
+    """Each weight's share of the total in percent, to the hundredth, by the same largest
+    remainder rule: the percentages add up to exactly 100 (what a result table shows)."""
+    return split_amount(HUNDRED, weights)
+
+
 def check_percents(percents: Mapping[Key, Decimal | int]) -> None:
     """Refuse percentages that are negative, above 100, with more than two decimals, or that
     do not add up to exactly 100 (the sum of such percentages is exact)."""

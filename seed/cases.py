@@ -3,14 +3,17 @@ lists, the inbox, the network's ledger and the calculator's projection have some
 
 They go through the same core operations as the pages (foncier.prospects, .redirections,
 .cases, .agreements), acting as the demo référents, with the development outbox for their
-messages. The companies are invented and named as such. The founding story itself (Tours
+messages. The companies are invented and named as such. The projects are recorded the day
+the seed runs, so everything after is dated that day or later: the installation and the
+signatures that day, the tax sharing from the next 1 January. The founding story itself (Tours
 Métropole → Gâtine-Racan) is left for people to play with the demo accounts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from foncier import agreements, audit, cases, prospects, redirections
 from foncier.codelists import STADES_DISPONIBLES
-from foncier.mail import MailSettings
+from foncier.mail import MailBackend, MailSettings
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -37,17 +40,21 @@ from foncier.models import (
 from foncier.permissions import Actor
 from seed.accounts import referent_email
 
-# Demo messages never leave the database, whatever the server's mail configuration.
-DEMO_MAIL: Final = MailSettings()
 TOURAINE_VALLEE_INDRE: Final = "200072650"
 LOCHES_SUD_TOURAINE: Final = "200071587"
 TOURAINE_EST_VALLEES: Final = "200073161"
 VAL_D_AMBOISE: Final = "200043065"
 CHINON: Final = "200043081"
 TOURAINE_VAL_DE_VIENNE: Final = "200072668"
-SETTLED_ON: Final = date(2026, 6, 15)
-SIGNED_ON: Final = date(2026, 7, 3)
-RETENTION_UNTIL: Final = date(2027, 12, 31)
+SHARING_YEARS: Final = 5
+# Personal data of the demo contact: kept about a year and a half, as a référent would.
+RETENTION_DAYS: Final = 540
+
+
+def demo_mail_settings(environ: Mapping[str, str] | None = None) -> MailSettings:
+    """The server's mail settings (their links' base address, FONCIER_BASE_URL) with the
+    development outbox: demo messages never leave the database, whatever the backend."""
+    return replace(MailSettings.from_environment(environ), backend=MailBackend.OUTBOX)
 
 
 @dataclass(frozen=True)
@@ -87,25 +94,25 @@ def _moved(session: Session, actor: Actor, prospect: Prospect, *stages: str, **l
         cases.advance_case(session, actor, prospect, stage, version=prospect.version, **extra)
 
 
-def _settled_case(session: Session) -> Redirection:
+def _settled_case(session: Session, mail: MailSettings) -> Redirection:
     """Touraine Vallée de l'Indre had no small serviced plot: Loches Sud Touraine took the
     joinery and settled it; the two EPCIs share its CFE."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     plot = _plot_on_sale(session, LOCHES_SUD_TOURAINE)
     with audit.acting(session, indre):
-        prospect, redirection = _settled_proposal(session, indre, plot)
+        prospect, redirection = _settled_proposal(session, indre, plot, mail)
     with audit.acting(session, loches):
-        redirections.accept_redirection(
-            session, loches, DEMO_MAIL, redirection, redirection.version
-        )
+        redirections.accept_redirection(session, loches, mail, redirection, redirection.version)
         _moved(
             session, loches, prospect, "recherche", "visite", "offre", "installe",
-            terr_id=plot, on=SETTLED_ON, jobs_created=9,
+            terr_id=plot, on=date.today(), jobs_created=9,
         )  # fmt: skip
     return redirection
 
 
-def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospect, Redirection]:
+def _settled_proposal(
+    session: Session, indre: Actor, plot: str, mail: MailSettings
+) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         indre,
@@ -114,7 +121,7 @@ def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospe
         contact_name="Camille Exemple",
         contact_role="Gérante",
         contact_email="contact@menuiserie.demo.foncier.test",
-        contact_retention_until=RETENTION_UNTIL,
+        contact_retention_until=date.today() + timedelta(days=RETENTION_DAYS),
         needs={
             "surface_min_ha": 0.5,
             "surface_max_ha": 2,
@@ -128,7 +135,7 @@ def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospe
     redirection = redirections.propose_redirection(
         session,
         indre,
-        DEMO_MAIL,
+        mail,
         prospect,
         LOCHES_SUD_TOURAINE,
         [plot],
@@ -138,41 +145,45 @@ def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospe
     return prospect, redirection
 
 
-def _agreement(session: Session, redirection: Redirection) -> Agreement:
+def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -> Agreement:
+    """Signed by both the day the company settled; the CFE is shared from the next 1 January
+    (the first year the company owes it), for five years."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
+    today = date.today()
+    first_year = today.year + 1
     terms = agreements.Terms(
         title="Partage de CFE — menuiserie installée dans le Lochois (démo)",
         parties={TOURAINE_VALLEE_INDRE: Decimal(30), LOCHES_SUD_TOURAINE: Decimal(70)},
         redirection_ids=(redirection.id,),
         tax_kind="cfe",
-        tax_years=5,
-        first_year=2027,
+        tax_years=SHARING_YEARS,
+        first_year=first_year,
         estimated_annual_amount=Decimal("8400.00"),
         jobs_followup="Point annuel sur les emplois créés, présenté en réunion du réseau.",
         reciprocity_credit="Une redirection future du Lochois vers la CCTVI sera prioritaire.",
-        starts_on=date(2027, 1, 1),
-        ends_on=date(2031, 12, 31),
+        starts_on=date(first_year, 1, 1),
+        ends_on=date(first_year + SHARING_YEARS - 1, 12, 31),
     )
     with audit.acting(session, indre):
-        agreement = agreements.create_agreement(session, indre, terms, settings=DEMO_MAIL)
+        agreement = agreements.create_agreement(session, indre, terms, settings=mail)
         agreement.is_demo = True
         session.flush()
-        agreements.sign_agreement(session, indre, agreement, indre.epci_siren, SIGNED_ON)
+        agreements.sign_agreement(session, indre, agreement, indre.epci_siren, today)
     with audit.acting(session, loches):
-        agreements.sign_agreement(session, loches, agreement, loches.epci_siren, SIGNED_ON)
+        agreements.sign_agreement(session, loches, agreement, loches.epci_siren, today)
         agreements.set_status(session, loches, agreement, "en_vigueur", agreement.version)
     return agreement
 
 
-def _pending_case(session: Session) -> None:
+def _pending_case(session: Session, mail: MailSettings) -> None:
     """A logistics project Touraine-Est Vallées proposed to Val d'Amboise: in its inbox."""
     est = _referent(session, TOURAINE_EST_VALLEES)
     plot = _plot_on_sale(session, VAL_D_AMBOISE)
     with audit.acting(session, est):
-        _pending_proposal(session, est, plot)
+        _pending_proposal(session, est, plot, mail)
 
 
-def _pending_proposal(session: Session, est: Actor, plot: str) -> None:
+def _pending_proposal(session: Session, est: Actor, plot: str, mail: MailSettings) -> None:
     prospect = _project(
         session,
         est,
@@ -184,28 +195,30 @@ def _pending_proposal(session: Session, est: Actor, plot: str) -> None:
     )
     prospects.shortlist_plot(session, est, prospect, plot)
     redirections.propose_redirection(
-        session, est, DEMO_MAIL, prospect, VAL_D_AMBOISE, [plot],
+        session, est, mail, prospect, VAL_D_AMBOISE, [plot],
         "Besoin d’un accès rapide à l’A10 : votre parc semble le mieux placé.",
     )  # fmt: skip
 
 
-def _declined_case(session: Session) -> None:
+def _declined_case(session: Session, mail: MailSettings) -> None:
     """Chinon proposed a food-processing project to Touraine Val de Vienne, which declined;
     Chinon keeps following it."""
     chinon, vienne = (_referent(session, s) for s in (CHINON, TOURAINE_VAL_DE_VIENNE))
     plot = _plot_on_sale(session, TOURAINE_VAL_DE_VIENNE)
     with audit.acting(session, chinon):
-        prospect, redirection = _declined_proposal(session, chinon, plot)
+        prospect, redirection = _declined_proposal(session, chinon, plot, mail)
     with audit.acting(session, vienne):
         redirections.decline_redirection(
-            session, vienne, DEMO_MAIL, redirection, redirection.version, "capacite",
+            session, vienne, mail, redirection, redirection.version, "capacite",
             "Le réseau d’eau du parc ne suffit pas pour une conserverie.",
         )  # fmt: skip
     with audit.acting(session, chinon):
         _moved(session, chinon, prospect, "recherche")
 
 
-def _declined_proposal(session: Session, chinon: Actor, plot: str) -> tuple[Prospect, Redirection]:
+def _declined_proposal(
+    session: Session, chinon: Actor, plot: str, mail: MailSettings
+) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         chinon,
@@ -217,21 +230,24 @@ def _declined_proposal(session: Session, chinon: Actor, plot: str) -> tuple[Pros
     )
     prospects.shortlist_plot(session, chinon, prospect, plot)
     redirection = redirections.propose_redirection(
-        session, chinon, DEMO_MAIL, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
+        session, chinon, mail, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
         "Un terrain de votre parc correspond mieux que les nôtres.",
     )  # fmt: skip
     return prospect, redirection
 
 
-def seed_demo_cases(session: Session) -> CasesReport:
-    """Record the demo cases once (none is added when demo projects exist)."""
+def seed_demo_cases(session: Session, environ: Mapping[str, str] | None = None) -> CasesReport:
+    """Record the demo cases once (none is added when demo projects exist). Their messages go
+    to the outbox, with links to the server's address (``environ``: by default the process's
+    environment, see demo_mail_settings)."""
     if session.scalar(select(exists().where(Prospect.is_demo))):
         return CasesReport()
+    mail = demo_mail_settings(environ)
     with audit.reason(session, "Jeu de démonstration"):
-        redirection = _settled_case(session)
-        _agreement(session, redirection)
-        _pending_case(session)
-        _declined_case(session)
+        redirection = _settled_case(session, mail)
+        _agreement(session, redirection, mail)
+        _pending_case(session, mail)
+        _declined_case(session, mail)
     return CasesReport(prospects=3, agreements=1)
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from foncier import agreements as core
 from foncier import audit, ledger
 from foncier.agreements import Terms
+from foncier.case_steps import case_steps
 from foncier.db import make_engine
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.mail import MailDeliveryError
@@ -43,6 +44,7 @@ from foncier.models import (
     AgreementParty,
     AgreementRedirection,
     AuditEvent,
+    CaseEvent,
     Notification,
     Redirection,
 )
@@ -337,6 +339,146 @@ def test_only_parties_and_the_coordinator_move_the_status(session: Session) -> N
     assert agreement.status == "en_vigueur"
 
 
+def test_a_move_against_the_period_is_warned_about_not_refused(session: Session) -> None:
+    agreement = signed(session, starts_on=TODAY + timedelta(days=40))
+    warning = core.status_move_warning(agreement, "en_vigueur")
+    assert warning is not None and "ne prend effet que le" in warning
+    assert core.status_move_warning(agreement, "en_vigueur", TODAY + timedelta(days=40)) is None
+    assert core.status_move_warning(agreement, "terminee") is None  # no end date
+    agreement.ends_on = TODAY + timedelta(days=400)
+    assert "avant son terme" in (core.status_move_warning(agreement, "terminee") or "")
+    core.set_status(session, coordinator(session), agreement, "en_vigueur", agreement.version)
+    assert agreement.status == "en_vigueur"
+
+
+# --- the case follows its agreement ---------------------------------------------------------
+
+
+def agreement_steps(session: Session, prospect_id: int) -> list[tuple[str, dict[str, object]]]:
+    events = session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.prospect_id == prospect_id, CaseEvent.kind.startswith("agreement_"))
+        .order_by(CaseEvent.id)
+    )
+    return [(event.kind, event.details) for event in events]
+
+
+def test_each_step_of_the_agreement_is_written_in_the_case_path(session: Session) -> None:
+    agreement = draft(session)
+    redirection = session.get_one(Redirection, covered_ids(agreement)[0])
+    for siren in (GATINE_RACAN, METROPOLE):
+        core.sign_agreement(session, referent_of(session, siren), agreement, siren, TODAY)
+    for status in ("en_vigueur", "terminee"):
+        core.set_status(session, coordinator(session), agreement, status, agreement.version)
+    steps = agreement_steps(session, redirection.prospect_id)
+    assert [kind for kind, _ in steps] == [
+        "agreement_created",
+        "agreement_signed",
+        "agreement_signed",
+        "agreement_status",
+        "agreement_status",
+        "agreement_status",
+    ]
+    assert all(details["agreement_id"] == agreement.id for _, details in steps)
+    assert [d["status"] for kind, d in steps if kind == "agreement_status"] == [
+        "signee",
+        "en_vigueur",
+        "terminee",
+    ]
+    # The project page's path reads them in French, naming EPCIs with their article.
+    texts = [step.text for step in case_steps(session, redirection.prospect)][-6:]
+    n = agreement.id
+    assert texts[0] == (
+        f"Convention de partage n° {n} établie (brouillon) entre Tours Métropole Val de Loire "
+        "et la Communauté de communes de Gâtine-Racan"
+    )
+    assert texts[1].startswith(f"Convention de partage n° {n} signée le ")
+    assert texts[1].endswith("par la Communauté de communes de Gâtine-Racan")
+    assert texts[2].endswith("par Tours Métropole Val de Loire")
+    assert texts[3:] == [
+        f"Convention de partage n° {n} signée par toutes ses parties",
+        f"Convention de partage n° {n} déclarée en vigueur",
+        f"Convention de partage n° {n} déclarée terminée",
+    ]
+
+
+def test_covering_or_uncovering_a_project_by_an_edit_is_written_in_its_path(
+    session: Session,
+) -> None:
+    agreement = draft(session)
+    first = covered_ids(agreement)[0]
+    other = accepted_redirection(session, company="Deuxième entreprise")
+    metropole = referent_of(session, METROPOLE)
+    edit(session, metropole, agreement, terms((other.id,)), agreement.version)
+    first_prospect = session.get_one(Redirection, first).prospect_id
+    assert [kind for kind, _ in agreement_steps(session, first_prospect)] == [
+        "agreement_created",
+        "agreement_uncovered",
+    ]
+    assert [kind for kind, _ in agreement_steps(session, other.prospect_id)] == [
+        "agreement_created"
+    ]
+    # A failed step writes nothing in any path.
+    before = agreement_steps(session, other.prospect_id)
+    with pytest.raises(ValidationError):
+        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
+    assert agreement_steps(session, other.prospect_id) == before
+
+
+def test_a_project_page_finds_the_agreement_covering_each_redirection(session: Session) -> None:
+    agreement = signed(session)
+    covered = covered_ids(agreement)[0]
+    uncovered = accepted_redirection(session, company="Sans convention")
+    found = core.agreements_for_redirections(session, [covered, uncovered.id])
+    assert list(found) == [covered]
+    assert (found[covered].id, found[covered].live) == (agreement.id, True)
+    assert found[covered].label == f"Convention n° {agreement.id} (signée)"
+    assert core.agreement_for_redirection(session, uncovered.id) is None
+    # Ended, it is still named until a new agreement covers the redirection.
+    core.set_status(session, coordinator(session), agreement, "terminee", agreement.version)
+    ended = core.agreement_for_redirection(session, covered)
+    assert ended is not None and (ended.id, ended.live) == (agreement.id, False)
+    again = create(session, referent_of(session, METROPOLE), terms((covered,)))
+    assert core.agreement_for_redirection(session, covered) == core.CoveringAgreement(
+        again.id, "brouillon"
+    )
+
+
+# --- wording ------------------------------------------------------------------------------------
+
+
+def test_sentences_name_the_epcis_with_their_article(session: Session) -> None:
+    redirection = accepted_redirection(session)
+    metropole = referent_of(session, METROPOLE)
+    prefilled = core.terms_for_redirection(session, metropole, redirection.id)
+    both = "entre Tours Métropole Val de Loire et la Communauté de communes de Gâtine-Racan"
+    assert prefilled.title == f"Partage {both}"
+    agreement = create(session, metropole, terms((redirection.id,)))
+    gatine_user = referent_user(session, GATINE_RACAN)
+    asked = session.scalars(
+        select(Notification.body).where(Notification.user_id == gatine_user.id)
+    ).one()
+    assert f"n° {agreement.id} {both} attend la signature" in asked
+    gatine = referent_of(session, GATINE_RACAN)
+    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    edit(session, gatine, agreement, terms((redirection.id,), title="Autre"), agreement.version)
+    erased = session.scalars(
+        select(Notification.body).where(Notification.subject.like("%signature à renouveler"))
+    ).one()
+    assert f"n° {agreement.id} {both} ont été modifiés" in erased
+
+
+def test_epcis_are_listed_as_people_look_for_them(session: Session) -> None:
+    names = [nom for _, nom, _ in core.epci_choices(session)]
+    castelrenaudais = names.index("Communauté de communes du Castelrenaudais")
+    assert (
+        names[castelrenaudais - 1]
+        == "Communauté de communes Autour de Chenonceaux Bléré-Val de Cher"
+    )
+    assert names[castelrenaudais + 1] == "Communauté de communes Chinon, Vienne et Loire"
+    assert names[-1] == "Communauté de communes du Val d'Amboise"
+
+
 # --- changing a draft ----------------------------------------------------------------------------
 
 
@@ -552,6 +694,13 @@ def test_ledger_totals_count_committed_agreements_only(session: Session) -> None
     assert (metropole.agreements, gatine.agreements) == (1, 1)
     # The company settled in Gâtine-Racan: its jobs count there.
     assert (metropole.jobs_created, gatine.jobs_created) == (0, 25)
+    # The network's line counts the agreement and the compensation once.
+    assert book.network == ledger.NetworkTotals(
+        agreements=1,
+        compensation=Decimal("5000.00"),
+        projected_tax=Decimal("50000.00"),
+        jobs_created=25,
+    )
 
 
 def test_ledger_exports_mask_the_company_for_outsiders(session: Session) -> None:
@@ -590,6 +739,11 @@ def test_ledger_totals_csv_has_decimal_commas(session: Session) -> None:
     assert rows[0] == list(ledger.TOTALS_HEADERS)
     by_siren = {row[0]: row for row in rows[1:]}
     assert by_siren[METROPOLE][3:6] == ["0,00", "5000,00", "20000,00"]
+    assert rows[-1] == ["", "Total du réseau", "1", "5000,00", "5000,00", "50000,00", "25"]
+    sheet = load_workbook(io.BytesIO(ledger.ledger_workbook(ledger.network_ledger(
+        session, partner(session)))))["Totaux par EPCI"]  # fmt: skip
+    last = [cell.value for cell in sheet[sheet.max_row]]
+    assert last[1:3] == ["Total du réseau", 1] and last[5] == 50000
 
 
 # --- queries -------------------------------------------------------------------------------------

@@ -269,6 +269,32 @@ def test_installation_after_an_option_sells_the_plot(session):
     )
 
 
+def test_an_installation_marks_the_plot_occupied_in_the_same_audited_change(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    occupation_before = plot.terr_etat_occup
+    assert occupation_before != cases.OCCUPIED
+    lead = referent_of(session, METROPOLE)
+    advance(session, lead, prospect, "installe", terr_id=plot.terr_id, on=YESTERDAY, jobs_created=3)
+    assert plot.terr_etat_occup == cases.OCCUPIED
+    last = plot_events(session, plot.terr_id)[-1]
+    assert last.reason == f"Installation d’entreprise (projet n° {prospect.id})"
+    assert last.changes["terr_etat_occup"] == [occupation_before, cases.OCCUPIED]
+    assert last.changes["terr_stade_comm"][1] == SOLD
+
+
+def test_the_project_settled_on_a_plot_is_named_to_those_in_the_know_only(session):
+    prospect = new_prospect(session, stage="offre")
+    plot = plots_on_sale(session, METROPOLE)[0]
+    lead = referent_of(session, METROPOLE)
+    assert cases.settled_project(session, lead, plot.terr_id) is None  # not settled yet
+    advance(session, lead, prospect, "installe", terr_id=plot.terr_id, on=YESTERDAY, jobs_created=3)
+    assert cases.settled_project(session, lead, plot.terr_id) == prospect.id
+    assert cases.settled_project(session, coordinator(session), plot.terr_id) == prospect.id
+    for outsider in (partner(session), referent_of(session, third_epci(session))):
+        assert cases.settled_project(session, outsider, plot.terr_id) is None
+
+
 def test_installation_straight_after_an_offer_sells_a_plot_on_sale(session):
     prospect = new_prospect(session, stage="offre")
     plot = plots_on_sale(session, METROPOLE)[0]

@@ -3,6 +3,8 @@ of the test database's inventory: what they show, and that seeding and resetting
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from foncier import audit
@@ -11,6 +13,7 @@ from foncier.models import (
     AuditEvent,
     CaseEvent,
     Notification,
+    OutboxMessage,
     Prospect,
     Redirection,
     Terrain,
@@ -46,7 +49,6 @@ def test_the_demo_cases_show_each_part_of_the_workflow(session):
     assert (declined.lead_epci_siren, declined.stage) == (cases.CHINON, "recherche")
     agreement = session.scalars(select(Agreement).where(Agreement.is_demo)).one()
     assert agreement.status == "en_vigueur"
-    assert all(party.signed_on == cases.SIGNED_ON for party in agreement.parties)
     # Val d'Amboise's référent has the pending proposal in their inbox.
     amboise = select(User.id).where(User.epci_siren == cases.VAL_D_AMBOISE)
     assert _count(session, Notification, Notification.user_id.in_(amboise)) == 1
@@ -59,7 +61,15 @@ def test_the_settled_case_keeps_its_whole_path(session):
         select(CaseEvent.kind).where(CaseEvent.prospect_id == settled.id).order_by(CaseEvent.id)
     ).all()
     assert kinds[:4] == ["created", "shortlisted", "redirection_proposed", "redirection_accepted"]
-    assert kinds[4:] == ["stage_changed"] * 4
+    assert kinds[4:8] == ["stage_changed"] * 4
+    # The agreement's steps follow in the case's path: drafted, signed by both, in force.
+    assert kinds[8:] == [
+        "agreement_created",
+        "agreement_signed",
+        "agreement_signed",
+        "agreement_status",
+        "agreement_status",
+    ]
     authors = session.scalars(
         select(AuditEvent.actor_label).where(
             AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(settled.id)
@@ -103,3 +113,35 @@ def test_reset_removes_the_cases_and_their_history_then_rebuilds_them(session):
         AuditEvent.entity_id.in_(old_ids - {str(p.id) for p in _demo_projects(session).values()}),
     )
     assert stale_events == 0
+
+
+def test_the_demo_dates_follow_the_day_the_seed_runs(session):
+    """The projects are recorded today: nothing after can be dated before."""
+    cases.seed_demo_cases(session)
+    today = date.today()
+    settled = _demo_projects(session)["Menuiserie Exemple du Lochois (démo)"]
+    assert settled.installed_on == today
+    assert settled.contact_retention_until > today
+    agreement = session.scalars(select(Agreement).where(Agreement.is_demo)).one()
+    assert [party.signed_on for party in agreement.parties] == [today, today]
+    assert agreement.first_year == today.year + 1
+    assert agreement.starts_on == date(today.year + 1, 1, 1)
+    assert agreement.ends_on == date(today.year + 5, 12, 31)
+
+
+def test_the_demo_messages_link_to_the_server_and_stay_in_the_outbox(session):
+    """With a real mail server configured, the demo still sends nothing (the SMTP host
+    does not exist: a delivery attempt would fail), and its links start with the server's
+    public address."""
+    environ = {
+        "FONCIER_BASE_URL": "https://foncier.touraine.example/",
+        "FONCIER_MAIL_BACKEND": "smtp",
+        "FONCIER_SMTP_HOST": "smtp.invalid",
+    }
+    before = _count(session, OutboxMessage)
+    cases.seed_demo_cases(session, environ)
+    bodies = session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id)).all()
+    demo_bodies = bodies[before:]
+    assert demo_bodies, "the demo's proposals and agreement send messages"
+    assert all("https://foncier.touraine.example/" in body for body in demo_bodies)
+    assert not any("127.0.0.1" in body for body in demo_bodies)

@@ -107,6 +107,11 @@ def test_a_proposal_names_plots_of_the_target_and_tells_its_referents(session):
     assert recipients == {referent_of(session, GATINE_RACAN).user_id, second.id}
     assert all(n.link == f"/redirections/{redirection.id}" for n in inbox)
     assert {n.subject for n in inbox} == {f"Projet n° {prospect.id} proposé à votre EPCI"}
+    # French: the EPCI with its article, « 2 terrains … retenus » in the plural.
+    assert {n.body.split("\n")[0] for n in inbox} == {
+        f"Tours Métropole Val de Loire propose à la {session.get(Epci, GATINE_RACAN).nom} de "
+        f"suivre le projet d’entreprise n° {prospect.id} (2 terrains de votre EPCI retenus)."
+    }
     mails = session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.subject == f"Projet n° {prospect.id} proposé à votre EPCI"
@@ -284,6 +289,7 @@ def test_accepting_hands_the_lead_to_the_target_and_tells_the_proposer(session):
         )
     ).one()
     assert told.subject == f"Projet n° {prospect.id} : proposition acceptée"
+    assert told.body.startswith(f"La {session.get(Epci, GATINE_RACAN).nom} a accepté")
     assert told.link == f"/projets/{prospect.id}"
     assert kinds(session, prospect) == ["redirection_proposed", "redirection_accepted"]
     # The new lead moves the case; the former one no longer does.
@@ -613,11 +619,12 @@ def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
     redirections.withdraw_redirection(session, metropole, OUTBOX, second, second.version)
 
     steps = case_steps(session, prospect)
+    # Names with their article (« à la Communauté de communes … »), one plot in the singular.
     assert [step.text for step in steps] == [
-        f"Projet proposé à {names[GATINE_RACAN]} (terrains {plot})",
-        f"Proposition refusée par {names[GATINE_RACAN]} — motif : pas de terrain disponible "
-        "qui convienne",
-        f"Projet proposé à {names[GATINE_RACAN]} (terrains {plot})",
+        f"Projet proposé à la {names[GATINE_RACAN]} (terrain {plot})",
+        f"Proposition refusée par la {names[GATINE_RACAN]} — motif : pas de terrain "
+        "disponible qui convienne",
+        f"Projet proposé à la {names[GATINE_RACAN]} (terrain {plot})",
         f"Proposition retirée par {names[METROPOLE]}",
     ]
     assert [step.epci for step in steps] == [

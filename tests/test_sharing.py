@@ -18,6 +18,7 @@ from foncier.models import Epci
 from foncier.sharing import (
     MAX_AMOUNT,
     check_percents,
+    percents_of,
     project_shares,
     project_split,
     split_amount,
@@ -123,6 +124,15 @@ def test_projection_totals_add_up_year_by_year(amount: Decimal, years: int, grow
 
 
 # --- examples -----------------------------------------------------------------------------------
+
+
+@given(weight_lists)
+def test_percentages_of_weights_add_up_to_exactly_one_hundred(values: list[int]) -> None:
+    percents = percents_of(weights_of(values))
+    assert sum(percents.values()) == Decimal(100)
+    total = sum(values)
+    for key, value in weights_of(values).items():
+        assert abs(percents[key] - Decimal(value) * 100 / total) < CENT
 
 
 def test_leftover_cents_go_to_the_largest_remainders() -> None:

@@ -8,6 +8,7 @@ from typing import Final
 
 from flask import Flask
 
+from foncier import french
 from foncier.matching.wording import THOUSANDS, UNIT, french_date
 
 NOT_GIVEN: Final = "non renseigné"
@@ -65,3 +66,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(french_date)
     app.add_template_filter(sentence)
     app.add_template_global(plural)
+    # EPCI names in sentences, with their article (« proposé à la Communauté de communes … »).
+    for phrase in (french.epci_named, french.to_epci, french.by_epci, french.of_epci):
+        app.add_template_filter(phrase)
+    app.add_template_filter(french.between)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, g
 
-from foncier.permissions import Actor
+from foncier.permissions import Actor, Role
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ LINKS: tuple[Link, ...] = (
     Link("matching.search", "Recherche de terrain", lambda actor: True),
     Link("prospects.index", "Projets", lambda actor: True),
     Link("redirections.redirection_list", "Redirections", lambda actor: True),
-    Link("redirections.inbox", "Boîte de réception", lambda actor: True),
+    # Only référents receive proposals and answers: nobody else has an inbox to open.
+    Link("redirections.inbox", "Boîte de réception", lambda actor: actor.role is Role.REFERENT),
     Link("inventory.sites", "Parcs d’activités", lambda actor: True),
     Link("transfer.index", "Imports et exports", lambda actor: True),
     Link("agreements.index", "Conventions", lambda actor: True),

@@ -1,5 +1,6 @@
-"""The agreement pages: creating one from a redirection, signing it as each party, the signed
-PDF, the calculator, the ledger and its exports, and what outsiders never see."""
+"""The agreement pages: creating one from a redirection, signing it as each party, moving its
+status through a confirmation step, the signed PDF, the calculator, the ledger and its
+exports, the case path that follows the agreement, and what outsiders never see."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from case_helpers import (
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from playwright.sync_api import Page as BrowserPage
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web_helpers import (
@@ -40,7 +43,8 @@ from web_helpers import (
 )
 
 from foncier import agreements as core
-from foncier.models import Agreement, AgreementParty, Epci, Notification
+from foncier.french import epci_sort_key
+from foncier.models import Agreement, AgreementParty, Epci, Notification, Redirection
 from foncier.sharing import split_by_population
 from foncier.web.agreements.forms import terms_of
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
@@ -195,20 +199,52 @@ def test_an_edit_from_an_old_version_answers_409(
     assert "pendant que vous la modifiiez" in page_of(response).text
 
 
-def test_status_buttons_follow_the_table(
+def test_status_moves_follow_the_table_through_a_confirmation_step(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
     signed_by_both(session, client_for, agreement_id)
     client = client_of(client_for, session, GATINE_RACAN)
     page = page_of(client.get(f"/conventions/{agreement_id}"))
     assert page.values("data-status") == ["en_vigueur", "terminee"]
-    version = session.get_one(Agreement, agreement_id).version
+    # Ending is never the page's main (dark) button.
+    assert re.search(r'class="bouton bouton-secondaire"[^>]*id="vers-terminee"', page.html)
     url = f"/conventions/{agreement_id}/statut"
-    data = {"status": "en_vigueur", "version": str(version)}
-    response = post_form(client, url, data, form_page=f"/conventions/{agreement_id}")
+    confirm = page_of(client.get(f"{url}?status=en_vigueur"))
+    assert confirm.status == 200
+    assert "Déclarer la convention n° " in confirm.text and "en vigueur ?" in confirm.text
+    assert session.get_one(Agreement, agreement_id).status == "signee"  # a GET changes nothing
+    values = form_of(client, f"{url}?status=en_vigueur", "confirmation-statut")
+    response = client.post(url, data=values)
     assert response.status_code == 302
-    refused = post_form(client, url, data, form_page=f"/conventions/{agreement_id}")
-    assert refused.status_code in (400, 409)
+    assert session.get_one(Agreement, agreement_id).status == "en_vigueur"
+    # The same confirmation sent again (a second tab): refused, nothing moves.
+    assert client.post(url, data=values).status_code in (400, 409)
+    again = page_of(client.get(f"{url}?status=en_vigueur"))
+    assert again.status == 400 and "ne peut pas passer au statut" in again.text
+
+
+def test_the_confirmation_warns_when_the_period_has_not_begun(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    agreement = session.get_one(Agreement, agreement_id)
+    agreement.starts_on = date(date.today().year + 1, 1, 1)
+    session.flush()
+    signed_by_both(session, client_for, agreement_id)
+    client = client_of(client_for, session, METROPOLE)
+    page = page_of(client.get(f"/conventions/{agreement_id}/statut?status=en_vigueur"))
+    assert "ne prend effet que le 1er janvier" in page.element_text("alerte-periode")
+    assert f"à partir du 1er janvier {date.today().year + 1}" in page.text
+    ending = page_of(client.get(f"/conventions/{agreement_id}/statut?status=terminee"))
+    assert "alerte-periode" not in ending.html and "ne repasse pas en vigueur" in ending.text
+
+
+def test_only_parties_in_the_know_reach_the_confirmation(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    url = f"/conventions/{agreement_id}/statut?status=en_vigueur"
+    assert client_for(PARTNER_EMAIL).get(url).status_code == 403
+    assert client_of(client_for, session, third_epci(session)).get(url).status_code == 403
 
 
 # --- the signed PDF ---------------------------------------------------------------------------
@@ -353,6 +389,10 @@ def test_outsiders_never_see_the_company(
         assert COMPANY not in text and "Suivi des emplois de" not in text, url
     detail = page_of(outsider.get(f"/conventions/{agreement_id}"))
     assert "entreprise confidentielle" in detail.text and "5 000,00 €" in detail.text
+    # The covered project is numbered, not linked: its page is not for them.
+    prospect_id = detail.values("data-prospect-id")[0]
+    assert f"Projet n° {prospect_id} (entreprise confidentielle)" in detail.text
+    assert f"/projets/{prospect_id}" not in detail.html
     workbook = load_workbook(io.BytesIO(outsider.get("/conventions/registre.xlsx").data))
     cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row]
     assert not any(COMPANY in cell for cell in cells)
@@ -399,24 +439,32 @@ def test_the_partner_has_no_new_agreement_button_nor_form(client: FlaskClient) -
 # --- calculator ---------------------------------------------------------------------------------
 
 
+def decimal_of(cell: str) -> Decimal:
+    return Decimal(re.sub(r"[^\d,]", "", cell).replace(",", "."))
+
+
 def test_the_calculator_splits_ten_thousand_euros_among_the_ccs_exactly(
     session: Session, client: FlaskClient
 ) -> None:
     page = page_of(client.get("/conventions/calculateur?montant=10+000,00&mode=population"))
     assert page.status == 200
-    parts = [
-        Decimal(re.sub(r"[^\d,]", "", cell).replace(",", "."))
-        for cell in re.findall(r"data-part>([^<]*)<", page.html)
-    ]
-    assert len(parts) == 10 and sum(parts) == Decimal("10000.00")
-    assert page.element_text("total-repartition") == euros_text(Decimal("10000.00"))
-    populations = dict(
-        session.execute(
-            select(Epci.siren, Epci.population).where(Epci.nature == "CC").order_by(Epci.nom)
-        ).all()
+    rows = re.findall(
+        r'<th scope="row">([^<]*)</th>\s*<td class="nombre" data-population>([^<]*)</td>\s*'
+        r'<td class="nombre" data-percent>([^<]*)</td>\s*<td class="nombre" data-part>([^<]*)<',
+        page.html,
     )
+    names = [html_name for html_name, _, _, _ in rows]
+    parts = {name: decimal_of(part) for name, _, _, part in rows}
+    assert len(parts) == 10 and sum(parts.values()) == Decimal("10000.00")
+    assert sum(decimal_of(percent) for _, _, percent, _ in rows) == Decimal(100)
+    assert page.element_text("total-repartition") == euros_text(Decimal("10000.00"))
+    ccs = session.execute(select(Epci.nom, Epci.population).where(Epci.nature == "CC")).all()
+    populations = dict(ccs)
+    assert decimal_of(page.element_text("total-population")) == sum(populations.values())
     expected = split_by_population(Decimal("10000.00"), populations)
-    assert parts == list(expected.values())
+    assert parts == {name.replace("'", "&#39;"): part for name, part in expected.items()}
+    # Listed as people look for them: « Castelrenaudais » among the C.
+    assert names == sorted(names, key=lambda name: epci_sort_key(name.replace("&#39;", "'")))
 
 
 def test_the_calculator_projects_years_and_refuses_fractions_of_cents(
@@ -448,3 +496,105 @@ def test_the_calculator_refuses_numbers_out_of_bounds_at_once(
     page = page_of(client.get(f"/conventions/calculateur?{query}"))
     assert page.status == 400 and message in page.text
     assert time.process_time() - start < 2
+
+
+def test_the_calculator_shows_a_part_column_in_every_mode(client: FlaskClient) -> None:
+    equal = page_of(client.get("/conventions/calculateur?montant=100&mode=egal"))
+    assert equal.status == 200 and "data-population" not in equal.html
+    percents = [decimal_of(cell) for cell in re.findall(r"data-percent>([^<]*)<", equal.html)]
+    assert len(percents) == 10 and sum(percents) == Decimal(100) and percents[0] == 10
+    # The script that hides the fixed shares outside their mode is this origin's own file.
+    assert '<script src="/static/js/calculator.js" defer>' in equal.html
+
+
+@pytest.mark.browser
+def test_the_fixed_shares_show_only_in_their_mode(
+    live_server: str, browser_page: BrowserPage, console_errors: list[str]
+) -> None:
+    page = browser_page
+    page.goto(f"{live_server}/conventions/calculateur")
+    shares = page.locator("#epci-calculateur th.part-fixe")
+    expect(shares).to_be_hidden()
+    page.get_by_label("Selon des parts fixes (en %)").check()
+    expect(shares).to_be_visible()
+    page.get_by_label("À parts égales").check()
+    expect(shares).to_be_hidden()
+    assert console_errors == []
+
+
+# --- pages that read well ----------------------------------------------------------------------
+
+
+def test_the_detail_links_each_covered_project_for_a_party(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    page = page_of(client_of(client_for, session, GATINE_RACAN).get(f"/conventions/{agreement_id}"))
+    prospect_id = page.values("data-prospect-id")[0]
+    assert f'<a href="/projets/{prospect_id}">{COMPANY}</a>' in page.html
+    covered = re.search(r'<ul id="redirections-couvertes">.*?</ul>', page.html, flags=re.S)
+    assert covered is not None
+    assert (
+        "de Tours Métropole Val de Loire vers la Communauté de communes de Gâtine-Racan"
+        in visible_text(covered.group(0))
+    )
+    assert "Signer pour la Communauté de communes de Gâtine-Racan" in page.text
+    assert (
+        "versée par Tours Métropole Val de Loire à la Communauté de communes de Gâtine-Racan"
+        in page.text
+    )
+
+
+def test_the_project_page_path_follows_the_agreement(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    agreement = session.get_one(Agreement, agreement_id)
+    redirection = session.get_one(Redirection, agreement.redirections[0].redirection_id)
+    client = client_of(client_for, session, GATINE_RACAN)
+    page = page_of(client.get(f"/projets/{redirection.prospect_id}"))
+    assert page.status == 200
+    n = agreement_id
+    assert f"Convention de partage n° {n} établie (brouillon)" in page.text
+    assert "par Tours Métropole Val de Loire" in page.text
+    assert f"Convention de partage n° {n} signée par toutes ses parties" in page.text
+
+
+def test_the_list_and_the_period_read_as_sentences(session: Session, client_for: ClientFor) -> None:
+    redirection = accepted_redirection(session)
+    metropole = client_of(client_for, session, METROPOLE)
+    url = f"/conventions/nouvelle?redirection={redirection.id}"
+    values = form_values(metropole.get(url).get_data(as_text=True), "formulaire-convention")
+    response = metropole.post(url, data=dict(values, starts_on="2027-01-01"))
+    assert response.status_code == 302
+    agreement_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    detail = page_of(metropole.get(f"/conventions/{agreement_id}"))
+    assert detail.element_text("periode") == "à partir du 1er janvier 2027"
+    listed = table_text(page_of(metropole.get("/conventions")), "conventions")
+    assert "Brouillon 0 / 2 non renseigné aucune" in listed
+
+
+def test_the_form_has_a_breadcrumb_and_one_line_per_covered_redirection(
+    session: Session, client_for: ClientFor
+) -> None:
+    redirection = accepted_redirection(session)
+    client = client_of(client_for, session, METROPOLE)
+    page = page_of(client.get(f"/conventions/nouvelle?redirection={redirection.id}"))
+    assert "Conventions de partage › Nouvelle convention" in page.text
+    assert page.text.count("Redirections couvertes") == 1
+    item = re.search(r'<fieldset[^>]*id="redirections".*?<li>(.*?)</li>', page.html, flags=re.S)
+    assert item is not None
+    assert re.fullmatch(r'<input[^>]*value="\d+"[^>]*> <label for="[^"]+">[^<]+</label>',
+                        item.group(1).strip())  # fmt: skip
+    # The parties are listed as people look for them.
+    labels = re.findall(r'<label for="parties-\d+-included">([^<]*)</label>', page.html)
+    assert labels == sorted(labels, key=lambda name: epci_sort_key(name.replace("&#39;", "'")))
+
+
+def test_the_ledger_closes_its_totals_with_the_network_line(
+    session: Session, client_for: ClientFor, agreement_id: int
+) -> None:
+    signed_by_both(session, client_for, agreement_id)
+    page = page_of(client_for(PARTNER_EMAIL).get("/conventions/registre"))
+    totals = table_text(page, "totaux")
+    assert "Total du réseau 1 5 000,00 € 5 000,00 € 50 000,00 € 25" in totals
+    assert "Compensation" in table_text(page, "registre")

@@ -25,6 +25,7 @@ from playwright.sync_api import Locator, expect
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
 
+from foncier.french import epci_named
 from seed.accounts import PARTNER_EMAIL
 
 pytestmark = pytest.mark.browser
@@ -133,9 +134,17 @@ def keep_first_polaxis_plot(page: BrowserPage, story: Story) -> None:
     expect(polaxis.first).to_be_visible()
     story.terr_id = polaxis.first.get_attribute("data-terr-id") or ""
     assert story.terr_id.startswith("37167_TERRAIN-ECO_")
+    # Each result reads like the search's: its park and EPCI, surface, price, score.
+    facts = polaxis.first.locator(".resultat-faits")
+    expect(facts).to_contain_text("Surface : ")
+    expect(facts).to_contain_text("Prix : ")
     page.get_by_role("button", name=f"Garder le terrain {story.terr_id}").click()
-    page.wait_for_url(re.compile(rf"{story.project_path}#selection$"))
+    # Back to the same results, at the kept plot: another could be kept at once.
+    page.wait_for_url(re.compile(rf"{story.project_path}/terrains#terrain-{story.terr_id}$"))
     expect(success(page)).to_have_text(f"Terrain {story.terr_id} retenu pour le projet.")
+    expect(page.locator(f"#terrain-{story.terr_id} .garde")).to_have_text("Retenu pour le projet")
+    page.get_by_role("link", name="Retour au projet").click()
+    page.wait_for_url(re.compile(rf"{story.project_path}$"))
     expect(page.locator(f"#selection-{story.terr_id}")).to_contain_text("Polaxis")
 
 
@@ -147,7 +156,7 @@ def propose_to_gatine_racan(page: BrowserPage, story: Story) -> None:
     form.get_by_label("Message aux référents de cet EPCI").fill(MESSAGE)
     form.get_by_role("button", name="Proposer le projet").click()
     page.wait_for_url(re.compile(rf"{story.project_path}$"))
-    expect(success(page)).to_contain_text(f"Projet proposé à {story.epci_names[GATINE_RACAN]}")
+    expect(success(page)).to_contain_text(f"Projet proposé à la {story.epci_names[GATINE_RACAN]}")
     expect(page.locator("#redirection-en-attente")).to_be_visible()
     row = page.locator("#redirections-du-projet tbody tr")
     expect(row).to_have_count(1)
@@ -163,6 +172,11 @@ def open_proposal_from_inbox(page: BrowserPage, unread_before: int, story: Story
     assert unread_count(page) == unread_before + 1
     open_menu(page, "Boîte de réception")
     expect(page.locator("h1")).to_have_text("Boîte de réception")
+    # At 1280 px, the menu entry holds on one line (one box, one underline).
+    entry = page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Boîte de réception"
+    )
+    assert entry.evaluate("a => a.getClientRects().length") == 1
     # The inbox's words are the e-mail's: the project's number, never the company.
     message = page.locator("#boite > li").filter(
         has_text=f"Projet n° {story.prospect_id} proposé à votre EPCI"
@@ -186,7 +200,7 @@ def accept(page: BrowserPage, story: Story) -> None:
     expect(success(page)).to_have_text(
         "Proposition acceptée : votre EPCI suit désormais ce projet."
     )
-    expect(page.locator("#suivi")).to_contain_text(f"suivi par {story.epci_names[GATINE_RACAN]}")
+    expect(page.locator("#suivi")).to_contain_text(f"suivi par la {story.epci_names[GATINE_RACAN]}")
     expect(page.locator("#redirections-du-projet tbody tr")).to_have_attribute(
         "data-status", "acceptee"
     )
@@ -211,7 +225,7 @@ def advance(
 def follow_the_case_to_installation(page: BrowserPage, story: Story) -> None:
     # A project received « nouveau » may go straight to a visit (cases.TRANSITIONS); this one
     # starts with the search.
-    advance(page, "Commencer la recherche", "Recherche de terrain")
+    advance(page, "Commencer la recherche", "En recherche")
     advance(page, "Noter une visite", "Visite")
     advance(page, "Noter une offre faite à l’entreprise", "Offre")
 
@@ -226,7 +240,7 @@ def follow_the_case_to_installation(page: BrowserPage, story: Story) -> None:
         form.get_by_label("Date d’installation").fill(date.today().isoformat())
         form.get_by_label("Emplois créés").fill(str(JOBS_CREATED))
 
-    advance(page, "Marquer l’entreprise installée", "Installée", installed)
+    advance(page, "Marquer l’entreprise installée", "Installé", installed)
     expect(page.locator("#suivi details.etape-possible")).to_have_count(0)
     expect(page.locator("#parcours")).to_contain_text(story.terr_id)
 
@@ -274,7 +288,8 @@ def record_agreement(page: BrowserPage, story: Story) -> None:
 
 
 def sign_for_own_epci(page: BrowserPage, siren: str, story: Story) -> None:
-    page.get_by_role("button", name=f"Signer pour {story.epci_names[siren]}").click()
+    signer = f"Signer pour {epci_named(story.epci_names[siren])}"
+    page.get_by_role("button", name=signer, exact=True).click()
     page.wait_for_url(re.compile(rf"/conventions/{story.agreement_id}$"))
     expect(page.locator(f"#parties tr[data-party='{siren}']")).to_contain_text("signée le")
 
@@ -325,8 +340,11 @@ def third_epci_sees_only_the_card(
     expect(page.locator("#reserve")).to_be_visible()
     expect(page.locator("#telecharger-document")).to_have_count(0)
     assert_company_unnamed(page, story)
-    # (/redirections is not checked here: a référent's list never shows another EPCI's
-    # redirections, so its silence would prove nothing. The partner's list does show it.)
+    # The network's redirections, this one included, with the project's number only.
+    open_menu(page, "Redirections")
+    row = page.locator(f"#redirections tr[data-redirection-id='{story.redirection_id}']")
+    expect(row).to_have_attribute("data-anonyme", "oui")
+    assert_company_unnamed(page, story)
     for path in ("/conventions", "/conventions/registre"):
         page.goto(f"{live_server}{path}")
         assert_company_unnamed(page, story)
@@ -343,8 +361,9 @@ def partner_sees_the_redirection_unnamed(page: BrowserPage, story: Story) -> Non
     open_menu(page, "Redirections")
     row = page.locator(f"#redirections tr[data-redirection-id='{story.redirection_id}']")
     expect(row).to_have_count(1)
-    expect(row.locator("td").first).to_have_text(f"Projet confidentiel n° {story.prospect_id}")
-    expect(row.get_by_role("link")).to_have_count(0)
+    expect(row.locator("td").first).to_have_text(f"Projet confidentiel n°\u00a0{story.prospect_id}")
+    # Its one link opens the anonymised card, not the proposal.
+    expect(row.get_by_role("link")).to_have_attribute("href", story.project_path)
     expect(row.locator("td").nth(1)).to_have_text(story.epci_names[METROPOLE])
     expect(row.locator("td").nth(2)).to_have_text(story.epci_names[GATINE_RACAN])
     assert_company_unnamed(page, story)
@@ -374,10 +393,13 @@ def test_the_founding_story_runs_end_to_end_across_three_epcis(
     follow_the_case_to_installation(gatine, story)
     screenshot(gatine, "histoire-3-entreprise-installee")
 
-    # 3. The plot is sold, for anyone who opens it.
+    # 3. The plot is sold, for anyone who opens it; the project that settled there is named
+    # to those in the know only.
     third = signed_in(THIRD_REFERENT)
     for page in (gatine, third):
         expect(plot_stage(page, live_server, story.terr_id)).to_have_text(SOLD)
+    expect(gatine.locator("#projet-installe")).to_have_text(f"Projet n°\u00a0{story.prospect_id}")
+    expect(third.locator("#projet-installe")).to_have_count(0)
 
     # 4. The agreement: recorded by Gâtine-Racan, signed by both, its PDF kept.
     gatine.goto(f"{live_server}{story.project_path}")
@@ -396,6 +418,11 @@ def test_the_founding_story_runs_end_to_end_across_three_epcis(
     expect(metropole.locator(".statut-convention")).to_have_text("Signée")
     attach_and_download_pdf(metropole, story)
     screenshot(metropole, "histoire-4-convention-signee")
+    # The project now names its agreement instead of offering to record one.
+    metropole.goto(f"{live_server}{story.project_path}")
+    expect(metropole.locator(f"#accord-{story.redirection_id}")).to_contain_text(
+        f"Convention n° {story.agreement_id} (signée)"
+    )
     # The other party downloads the same file.
     gatine.reload()
     with gatine.expect_download() as download:

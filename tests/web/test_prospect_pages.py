@@ -347,6 +347,32 @@ def test_matching_shortlist_and_proposal_from_the_project_page(
     assert recorded.shortlist == []
 
 
+def test_the_project_s_results_read_like_the_search_and_keep_brings_back_to_them(
+    recorded: Prospect, metropole: FlaskClient, session: Session
+) -> None:
+    results_url = f"/projets/{recorded.id}/terrains"
+    ranked = page_of(metropole.get(results_url))
+    first = ranked.values("data-terr-id")[0]
+    item = re.search(rf'<li class="resultat" id="terrain-{first}".*?</li>', ranked.html, re.S)
+    assert item, "the result is its own anchor"
+    facts = Page(200, item.group(0)).text
+    # Its park and EPCI, surface and price, and the search page's score format (« 0,94 »).
+    assert "Parc " in facts and "Surface : " in facts and "Prix : " in facts
+    assert re.search(r"\b[01],\d\d\b", facts)
+    kept = post_form(
+        metropole, f"/projets/{recorded.id}/selection", {"terr_id": first, "retour": "resultats"},
+        results_url,
+    )  # fmt: skip
+    assert kept.status_code == 302
+    assert kept.location == f"{results_url}#terrain-{first}"
+    back = page_of(metropole.get(results_url))
+    assert "Retenu pour le projet" in back.text and "retenu pour le projet" in back.text
+    project = page_of(metropole.get(f"/projets/{recorded.id}")).html
+    line = re.search(rf'id="selection-{first}".*?</li>', project, re.S)
+    score = Page(200, line.group(0)).text
+    assert re.search(r"score [01],\d\d\b", score) and "/ 100" not in score
+
+
 def test_the_project_opens_the_search_with_the_same_needs(
     recorded: Prospect, metropole: FlaskClient
 ) -> None:
@@ -386,7 +412,7 @@ def test_a_settled_project_keeps_its_selection_as_it_was(
     session.refresh(recorded)
     assert [plot.terr_id for plot in recorded.shortlist] == [first]
     refusal = page_of(metropole.get(project_url)).text
-    assert "Le projet est clos (installée) : sa sélection de terrains ne change plus." in refusal
+    assert "Le projet est clos (installé) : sa sélection de terrains ne change plus." in refusal
 
 
 def test_a_proposal_on_a_closed_project_says_why_it_was_not_recorded(

@@ -22,9 +22,12 @@ from case_helpers import (
     user_of,
 )
 from sqlalchemy import event, func, select
-from web_helpers import form_values, page_of, post_form
+from web_helpers import Page, form_values, page_of, post_form
 
-from foncier.cases import RESERVED
+from foncier import agreements
+from foncier.cases import OCCUPIED, RESERVED
+from foncier.editing import SOLD
+from foncier.french import epci_sort_key
 from foncier.models import (
     CaseEvent,
     Epci,
@@ -106,7 +109,7 @@ def count(session, model, *where) -> int:
 def test_the_lead_sees_the_moves_allowed_now_and_the_proposal_form(session, metropole, project):
     page = page_of(metropole.get(f"/projets/{project.id}"))
     assert page.status == 200
-    assert page.element_text("etape-actuelle") == "Recherche de terrain"
+    assert page.element_text("etape-actuelle") == "En recherche"
     moves = re.findall(r'<form [^>]*id="etape-([a-z]+)"', page.html)
     assert moves == ["visite", "offre", "perdu"]
     proposal = form_values(page.html, "formulaire-redirection")
@@ -139,7 +142,7 @@ def test_proposing_through_the_page_tells_the_target_and_shows_in_its_inbox(
     ).one()
     assert sorted(p.terr_id for p in redirection.plots) == sorted(polaxis_plots(session))
     followed = page_of(metropole.get(f"/projets/{project.id}"))
-    assert "Projet proposé à Communauté de communes de Gâtine-Racan" in followed.text
+    assert "Projet proposé à la Communauté de communes de Gâtine-Racan" in followed.text
     assert 'id="redirection-en-attente"' in followed.html
     assert 'id="etape-visite"' not in followed.html  # the case waits for the answer
 
@@ -371,17 +374,47 @@ def test_only_the_lead_moves_the_case(request, session, project, who):
 # --- lists -------------------------------------------------------------------------------------
 
 
-def test_the_list_names_the_company_only_for_those_in_the_know(
+def test_every_member_sees_the_network_s_redirections_the_company_only_if_in_the_know(
     session, metropole, third, client, project
 ):
     redirection = proposed(session, project)
     mine = page_of(metropole.get("/redirections"))
-    assert COMPANY in mine.text and mine.values("data-direction") == ["envoyee"]
-    network = page_of(client.get("/redirections"))
-    assert COMPANY not in network.text
-    assert f"Projet confidentiel n° {project.id}" in network.text
-    assert str(redirection.id) in network.values("data-redirection-id")
-    assert page_of(third.get("/redirections")).values("data-redirection-id") == []
+    assert COMPANY in mine.text
+    assert _line_of(mine, redirection) == ("envoyee", "non")
+    for outsider in (client, third):  # the partner, a third EPCI's référent
+        network = page_of(outsider.get("/redirections"))
+        assert COMPANY not in network.text
+        assert f"Projet confidentiel n° {project.id}" in network.text
+        assert _line_of(network, redirection) == ("reseau", "oui")
+        assert f'href="/projets/{project.id}"' in network.html  # its anonymised card
+
+
+def _line_of(page, redirection) -> tuple[str, str]:
+    """The direction and the anonymity of the list's line of ``redirection``."""
+    match = re.search(
+        rf'data-redirection-id="{redirection.id}" data-direction="(\w+)" data-anonyme="(\w+)"',
+        page.html,
+    )
+    assert match, f"no line for redirection {redirection.id}"
+    return match.group(1), match.group(2)
+
+
+def test_a_referent_narrows_the_list_to_what_their_epci_sent_or_received(
+    session, metropole, gatine, third, project
+):
+    redirection = proposed(session, project)
+    ids = str(redirection.id)
+    assert ids in page_of(metropole.get("/redirections?sens=envoyees")).values(
+        "data-redirection-id"
+    )
+    assert ids not in page_of(metropole.get("/redirections?sens=recues")).values(
+        "data-redirection-id"
+    )
+    assert ids in page_of(gatine.get("/redirections?sens=recues")).values("data-redirection-id")
+    sent_by_third = page_of(third.get("/redirections?sens=envoyees"))
+    assert ids not in sent_by_third.values("data-redirection-id")
+    assert "Votre EPCI n’a encore proposé aucun projet" in sent_by_third.text
+    assert metropole.get("/redirections?sens=ailleurs").status_code == 400
 
 
 def test_the_inbox_newest_first_unread_in_bold_read_on_open(session, gatine, project):
@@ -425,14 +458,31 @@ def test_someone_elses_message_is_not_found(session, gatine, metropole, project)
     assert theirs.read_at is None
 
 
-def test_an_empty_inbox_says_so(client):
-    page = page_of(client.get("/boite"))
+def test_an_empty_inbox_says_so_without_counting_zero(third):
+    page = page_of(third.get("/boite"))
     assert page.status == 200
     assert "Aucun message pour l’instant" in page.text
+    assert "0 message" not in page.text
     assert page.values("data-notification-id") == []
 
 
-def test_an_installed_redirected_project_links_to_recording_its_agreement(session, gatine, project):
+@pytest.mark.parametrize("who", ["client", "coordinator"])
+def test_only_referents_have_an_inbox_in_the_menu(request, session, client_for, third, who):
+    """The partner and the coordinator never receive proposals: no menu entry; the page, if
+    reached, says who receives them."""
+    outsider = (
+        client_for(COORDINATOR_EMAIL) if who == "coordinator" else request.getfixturevalue(who)
+    )
+    page = page_of(outsider.get("/boite"))
+    assert 'href="/boite"' not in page.html
+    assert "Seuls les référents des EPCI reçoivent des messages ici" in page.text
+    assert "0 message" not in page.text
+    assert 'href="/boite"' in page_of(third.get("/redirections")).html
+
+
+def test_an_installed_redirected_project_links_to_recording_its_agreement(
+    session, gatine, client_for, project
+):
     redirection = proposed(session, project)
     target = referent_of(session, GATINE_RACAN)
     accept_redirection(session, target, OUTBOX, redirection, redirection.version)
@@ -445,10 +495,19 @@ def test_an_installed_redirected_project_links_to_recording_its_agreement(sessio
     ):
         assert move(gatine, project, stage, **values).status_code == 302
     page = page_of(gatine.get(f"/projets/{project.id}"))
-    assert page.element_text("etape-actuelle") == "Installée"
+    assert page.element_text("etape-actuelle") == "Installé"
     link = re.search(rf'href="([^"]+)" id="accord-{redirection.id}"', page.html).group(1)
     assert link.endswith(f"redirection={redirection.id}")
     assert gatine.get(link.replace("&amp;", "&")).status_code == 200
+    # The button names the other party, seen from each side.
+    metropole_name, gatine_name = (session.get(Epci, s).nom for s in (METROPOLE, GATINE_RACAN))
+    assert page.element_text(f"accord-{redirection.id}") == (
+        f"Enregistrer l’accord de partage avec {metropole_name}"
+    )
+    proposer = page_of(client_for(METROPOLE_EMAIL).get(f"/projets/{project.id}"))
+    assert proposer.element_text(f"accord-{redirection.id}") == (
+        f"Enregistrer l’accord de partage avec la {gatine_name}"
+    )
 
 
 # --- the case's path -------------------------------------------------------------------------
@@ -467,9 +526,9 @@ def test_the_project_page_tells_the_redirection_and_the_moves_in_french(
     gatine_name = session.get(Epci, GATINE_RACAN).nom
     path = path_text(gatine.get(f"/projets/{project.id}"))
     plots = ", ".join(sorted(polaxis_plots(session)))
-    assert f"Projet proposé à {gatine_name} (terrains {plots})" in path
-    assert f"Proposition acceptée par {gatine_name} : il suit désormais le projet" in path
-    assert "Étape : Recherche de terrain → Visite" in path
+    assert f"Projet proposé à la {gatine_name} (terrains {plots})" in path
+    assert f"Proposition acceptée par la {gatine_name}, qui suit désormais le projet" in path
+    assert "Étape : En recherche → Visite" in path
     # No step shows its stored kind instead of its sentence.
     for kind in ("redirection_proposed", "redirection_accepted", "stage_changed", "Stage changed"):
         assert kind not in path
@@ -581,3 +640,74 @@ def test_the_list_comes_a_page_at_a_time(session, client_for, monkeypatch):
     assert second.values("data-redirection-id")[0] == str(made[0].id)
     assert coordinator.get("/redirections?page=999").status_code == 404
     assert coordinator.get("/redirections?page=deux").status_code == 400
+
+
+def _installed_on_polaxis(session, gatine, project) -> tuple[Redirection, Terrain]:
+    """The founding story up to the installation: proposed, accepted, installed on Polaxis."""
+    redirection = proposed(session, project)
+    accept_redirection(
+        session, referent_of(session, GATINE_RACAN), OUTBOX, redirection, redirection.version
+    )
+    session.expire_all()
+    plot = plots_on_sale(session, GATINE_RACAN)[0]
+    for stage, values in (
+        ("offre", {}),
+        ("installe", {"terr_id": plot.terr_id, "on": "2025-03-03", "jobs_created": "1"}),
+    ):
+        assert move(gatine, project, stage, **values).status_code == 302
+    return redirection, plot
+
+
+def test_once_an_agreement_covers_the_redirection_the_project_links_to_it(session, gatine, project):
+    redirection, _plot = _installed_on_polaxis(session, gatine, project)
+    target = referent_of(session, GATINE_RACAN)
+    terms = agreements.terms_for_redirection(session, target, redirection.id)
+    agreement = agreements.create_agreement(session, target, terms, settings=OUTBOX)
+    page = page_of(gatine.get(f"/projets/{project.id}"))
+    covered = re.search(rf'<p id="accord-{redirection.id}">.*?</p>', page.html, re.S)
+    assert covered, "the covering agreement is named instead of the button"
+    assert f'href="/conventions/{agreement.id}"' in covered.group(0)
+    metropole_name = session.get(Epci, METROPOLE).nom
+    assert " ".join(Page(200, covered.group(0)).text.split()) == (
+        f"Accord de partage avec {metropole_name} : Convention n° {agreement.id} (brouillon)"
+    )
+    assert "Enregistrer l’accord de partage" not in page.text
+
+
+def test_the_plot_a_company_settled_on_links_to_its_project_for_those_in_the_know(
+    session, gatine, metropole, third, client, project
+):
+    _redirection, plot = _installed_on_polaxis(session, gatine, project)
+    session.refresh(plot)
+    assert (plot.terr_stade_comm, plot.terr_etat_occup) == (SOLD, OCCUPIED)
+    for insider in (gatine, metropole):
+        page = page_of(insider.get(f"/terrains/{plot.terr_id}"))
+        assert page.element_text("projet-installe") == f"Projet n° {project.id}"
+    for outsider in (third, client):
+        page = page_of(outsider.get(f"/terrains/{plot.terr_id}"))
+        assert page.status == 200 and 'id="projet-installe"' not in page.html
+
+
+def test_epci_lists_are_sorted_as_people_look_them_up(session, metropole, project):
+    page = page_of(metropole.get(f"/projets/{project.id}"))
+    form = re.search(r'<select[^>]*id="redirection-to_epci_siren".*?</select>', page.html, re.S)
+    targets = [html.unescape(t) for t in re.findall(r'<option value="\d+">([^<]+)', form.group(0))]
+    assert len(targets) > 2 and targets == sorted(targets, key=epci_sort_key)
+    listed = page_of(metropole.get("/projets")).html
+    select_epci = re.search(r'<select[^>]*name="epci".*?</select>', listed, re.S).group(0)
+    epcis = [html.unescape(t) for t in re.findall(r'<option value="\d+">([^<]+)', select_epci)]
+    assert len(epcis) == 11 and epcis == sorted(epcis, key=epci_sort_key)
+
+
+def test_the_plots_of_an_option_read_in_french_and_say_which_are_kept(session, metropole, project):
+    metropole_plot = plots_on_sale(session, METROPOLE, 1)[0]
+    for stage in ("visite", "offre"):
+        assert move(metropole, project, stage).status_code == 302
+    page = page_of(metropole.get(f"/projets/{project.id}"))
+    form = re.search(r'<form[^>]*id="etape-option".*?</form>', page.html, re.S).group(0)
+    label = html.unescape(
+        re.search(rf'<option value="{metropole_plot.terr_id}">([^<]+)', form).group(1)
+    )
+    surface = f"{metropole_plot.terr_surf_brute:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    assert label.endswith(f"{surface}\u00a0ha — retenu pour ce projet")
+    assert "retenus pour ce projet" in Page(200, form).text

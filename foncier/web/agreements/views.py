@@ -1,9 +1,9 @@
-"""Pages of the shared-benefit agreements: list, new, detail (signatures, status, PDF), edit,
-the calculator and the network's ledger. Thin: foncier.agreements checks and writes,
-foncier.sharing computes, foncier.ledger totals. Pages answer 400 with the form's messages
-when values are refused, 409 when someone else saved the agreement in between (or changed it
-before one signs), 502 when the mail server refuses the notifications (nothing is then
-saved)."""
+"""Pages of the shared-benefit agreements: list, new, detail (signatures, status moves through
+a confirmation step, PDF), edit, the calculator and the network's ledger. Thin:
+foncier.agreements checks and writes, foncier.sharing computes, foncier.ledger totals. Pages
+answer 400 with the form's messages when values are refused, 409 when someone else saved the
+agreement in between (or changed it before one signs), 502 when the mail server refuses the
+notifications (nothing is then saved)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from foncier import agreements as core
 from foncier import ledger, sharing
 from foncier.errors import StaleVersionError, ValidationError
 from foncier.mail import MailDeliveryError
+from foncier.models import Agreement
 from foncier.web.agreements.forms import (
     AgreementForm,
     CalculatorForm,
@@ -58,7 +59,10 @@ CALCULATOR_FIELDS: Final = {
 
 @agreements.context_processor
 def agreement_words() -> dict[str, object]:
-    return {"status_labels": core.STATUS_LABELS, "tax_kind_labels": core.TAX_KIND_LABELS}
+    return {
+        "status_labels": core.STATUS_LABELS,
+        "tax_kind_labels": core.TAX_KIND_LABELS,
+    }
 
 
 # --- list -------------------------------------------------------------------------------------
@@ -216,10 +220,13 @@ def _signature_message(agreement: Any) -> str:
     return "Signature enregistrée. La convention attend la signature des autres parties."
 
 
-@agreements.post("/<int:agreement_id>/statut", endpoint="status")
+@agreements.route("/<int:agreement_id>/statut", methods=["GET", "POST"], endpoint="status")
 def change_status(agreement_id: int) -> Any:
+    """GET: the confirmation step of the move to ``?status=``; POST: the move."""
     session, actor = db_session(), current_actor()
     agreement = core.get_agreement(session, actor, agreement_id).agreement
+    if request.method == "GET":
+        return _status_confirmation(session, agreement, request.args.get("status", ""))
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
@@ -233,6 +240,25 @@ def change_status(agreement_id: int) -> Any:
         return _detail_page(session, agreement_id), CONFLICT
     flash(f"Convention : {core.STATUS_LABELS[agreement.status].lower()}.", "succes")
     return redirect(url_for("agreements.detail", agreement_id=agreement_id))
+
+
+def _status_confirmation(session: Session, agreement: Agreement, status: str) -> Any:
+    try:
+        core.require_status_move(session, current_actor(), agreement, status)
+    except ValidationError as refused:
+        # A move already made (a second tab) or not in the table: the page as it is now.
+        flash(" ".join(refused.errors.values()), "erreur")
+        return _detail_page(session, agreement.id), INVALID
+    form = StatusForm(data={"status": status, "version": agreement.version})
+    return render_template(
+        "agreements/status_confirm.html",
+        agreement=agreement,
+        form=form,
+        status=status,
+        button=core.STATUS_MOVE_LABELS[status],
+        consequence=core.STATUS_MOVE_CONSEQUENCES[status],
+        warning=core.status_move_warning(agreement, status),
+    )
 
 
 @agreements.post("/<int:agreement_id>/document", endpoint="upload")
@@ -290,6 +316,8 @@ def _calculate(session: Session, form: CalculatorForm, names: dict[str, str]) ->
     amount: Decimal = form.montant.data
     weights = _weights(session, form, chosen)
     parts = sharing.split_amount(amount, weights)
+    # Fixed shares are percentages already; populations and equal parts get theirs.
+    percents = weights if form.mode.data == "parts" else sharing.percents_of(weights)
     projection = None
     if form.annees.data:
         projection = sharing.project_split(
@@ -300,8 +328,11 @@ def _calculate(session: Session, form: CalculatorForm, names: dict[str, str]) ->
             form.croissance.data or 0,
         )
     return {
-        "rows": [(names[siren], weights[siren], parts[siren]) for siren in weights],
+        "rows": [
+            (names[siren], weights[siren], percents[siren], parts[siren]) for siren in weights
+        ],
         "total": sum(parts.values(), Decimal("0.00")),
+        "weight_total": sum(weights.values()),
         "amount": amount,
         "projection": projection,
         "names": names,

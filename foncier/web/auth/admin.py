@@ -60,7 +60,8 @@ def account_words() -> dict[str, object]:
 @auth.app_template_filter("date_heure")
 def french_datetime(value: datetime) -> str:
     local = value.astimezone(LOCAL_TIME)
-    return f"{french_date(local.date())} à {local:%H} h {local:%M}"
+    # No-break spaces: « 01 h 24 » never wraps.
+    return f"{french_date(local.date())} à {local:%H}\u00a0h\u00a0{local:%M}"
 
 
 def mail_settings() -> MailSettings:

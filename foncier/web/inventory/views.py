@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from foncier.cases import settled_project
 from foncier.codelists import STADE_COMM_COLOURS, ZONE_TYPE_LABELS
 from foncier.editing import status_changes_for, surface_check_of
 from foncier.inventory import (
@@ -171,4 +172,6 @@ def terrain(terr_id: str) -> str:
         map_config=config,
         surface=surface_check_of(detail.terrain),
         status_changes=status_changes_for(detail.terrain),
+        # The project that settled here, for those in the know of it only.
+        settled_project=settled_project(db_session(), current_actor(), terr_id),
     )

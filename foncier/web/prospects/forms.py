@@ -27,6 +27,7 @@ from wtforms import (
 )
 
 from foncier.cases import STAGE_LABELS
+from foncier.french import epci_sort_key
 from foncier.matching.needs import NeedsIssue
 from foncier.matching.wording import french_date
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
@@ -214,9 +215,13 @@ class ProspectListForm(FilterForm):
     )
 
     def set_epcis(self, epcis: list[tuple[str, str]]) -> None:
+        """The EPCIs to filter on, as people look them up (« Castelrenaudais » under C)."""
         self.epci.choices = [
             SelectChoice("", "Tous les EPCI"),
-            *(SelectChoice(siren, nom) for siren, nom in epcis),
+            *(
+                SelectChoice(siren, nom)
+                for siren, nom in sorted(epcis, key=lambda epci: epci_sort_key(epci[1]))
+            ),
         ]
 
     def criteria(self) -> ProspectFilters:

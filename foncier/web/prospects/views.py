@@ -287,6 +287,11 @@ def keep_plot(prospect_id: int) -> BaseResponse:
         lambda: core.shortlist_plot(session, actor, prospect, terr_id, score),
         f"Terrain {terr_id} retenu pour le projet.",
     )
+    if request.form.get("retour") == "resultats":
+        # Kept from the project's results: back to them, at that plot, to keep another.
+        return redirect(
+            url_for("prospects.plots", prospect_id=prospect_id, _anchor=f"terrain-{terr_id}")
+        )
     return _back_to_project(prospect_id)
 
 

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from foncier import cases, casework
+from foncier.agreements import CoveringAgreement, agreements_for_redirections
 from foncier.codelists import STADES_DISPONIBLES
+from foncier.french import between, epci_named, epci_sort_key
 from foncier.inventory import epci_names
 from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
 from foncier.notifications import has_active_referent
 from foncier.permissions import Actor
 from foncier.redirections import NOT_REDIRECTABLE
+from foncier.web.formatting import display
 from foncier.web.redirections.forms import RedirectForm, StageForm
 
 REDIRECT_PREFIX: Final = "redirection"
@@ -55,6 +58,19 @@ class StageMove:
 
 
 @dataclass(frozen=True)
+class AgreementLink:
+    """An accepted redirection of an installed project, and its agreement: the one that
+    covers it (``covering``, linked), or where to record one (``url``)."""
+
+    redirection: Redirection
+    # The other party, seen from the person (« avec Tours Métropole Val de Loire »), or both
+    # for someone of neither EPCI (« entre … et … »).
+    with_whom: str
+    url: str
+    covering: CoveringAgreement | None = None
+
+
+@dataclass(frozen=True)
 class CasePanel:
     prospect: Prospect
     stage_label: str
@@ -65,7 +81,7 @@ class CasePanel:
     pending: Redirection | None = None
     redirect_form: RedirectForm | None = None
     moves: list[StageMove] = field(default_factory=list)
-    agreement_links: list[tuple[Redirection, str]] = field(default_factory=list)
+    agreement_links: list[AgreementLink] = field(default_factory=list)
     epci_names: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,7 +103,7 @@ def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, 
             pending=pending,
             redirect_form=redirect_form(session, prospect) if leads and not pending else None,
             moves=stage_moves(session, prospect) if leads and not pending else [],
-            agreement_links=agreement_links(prospect),
+            agreement_links=agreement_links(session, actor, prospect),
             epci_names=names,
         )
     }
@@ -109,11 +125,13 @@ def fill_redirect_choices(session: Session, form: RedirectForm, prospect: Prospe
         select(Epci.siren, Epci.nom)
         .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
         .where(Epci.siren != prospect.lead_epci_siren, has_active_referent(Epci.siren))
-        .order_by(Epci.nom)
     ).all()
     form.to_epci_siren.choices = [
         SelectChoice("", "Choisissez un EPCI"),
-        *(SelectChoice(siren, nom) for siren, nom in epcis),
+        *(
+            SelectChoice(siren, nom)
+            for siren, nom in sorted(epcis, key=lambda epci: epci_sort_key(epci[1]))
+        ),
     ]
     plots = session.execute(
         select(Terrain.terr_id, Site.site_nom, Epci.nom)
@@ -183,21 +201,38 @@ def plot_choices(session: Session, prospect: Prospect) -> list[SelectChoice]:
     choices = [SelectChoice("", "Choisissez un terrain")]
     for terr_id, park, surface, kept in plots:
         mark = (
-            " — option en cours"
+            " — sous option pour ce projet"
             if terr_id == prospect.terr_id
-            else (" — sélectionné" if kept else "")
+            else (" — retenu pour ce projet" if kept else "")
         )
-        choices.append(SelectChoice(terr_id, f"{terr_id} — {park}, {surface} ha{mark}"))
+        choices.append(SelectChoice(terr_id, f"{terr_id} — {park}, {display(surface, 'ha')}{mark}"))
     return choices
 
 
-def agreement_links(prospect: Prospect) -> list[tuple[Redirection, str]]:
-    """Once a redirected company is installed: where to record the agreement of each
-    accepted redirection (when the agreements feature is there)."""
+def agreement_links(session: Session, actor: Actor, prospect: Prospect) -> list[AgreementLink]:
+    """Once a redirected company is installed: for each accepted redirection, the agreement
+    that covers it, or where to record it (when the agreements feature is there)."""
     if prospect.stage != "installe" or "agreements.new" not in current_app.view_functions:
         return []
-    return [
-        (r, url_for("agreements.new", redirection=r.id))
-        for r in prospect.redirections
-        if r.status == "acceptee"
-    ]
+    accepted = [r for r in prospect.redirections if r.status == "acceptee"]
+    covering = agreements_for_redirections(session, [r.id for r in accepted])
+    names = epci_names(session)
+    links = []
+    for redirection in accepted:
+        agreement = covering.get(redirection.id)
+        if agreement is not None and agreement.live:
+            url = url_for("agreements.detail", agreement_id=agreement.id)
+        else:
+            agreement, url = None, url_for("agreements.new", redirection=redirection.id)
+        links.append(
+            AgreementLink(redirection, _with_whom(actor, redirection, names), url, agreement)
+        )
+    return links
+
+
+def _with_whom(actor: Actor, redirection: Redirection, names: dict[str, str]) -> str:
+    ends = (redirection.from_epci_siren, redirection.to_epci_siren)
+    if actor.epci_siren in ends:
+        other = ends[1] if actor.epci_siren == ends[0] else ends[0]
+        return f"avec {epci_named(names[other])}"
+    return between([names[siren] for siren in ends])

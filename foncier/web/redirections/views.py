@@ -25,15 +25,17 @@ from foncier import redirections as core
 from foncier.case_steps import case_steps
 from foncier.cases import STAGE_LABELS, advance_case
 from foncier.errors import StaleVersionError, ValidationError
+from foncier.french import to_epci
 from foncier.inventory import epci_names
 from foncier.mail import MailDeliveryError, MailSettings
 from foncier.models import Redirection
-from foncier.permissions import Actor
+from foncier.permissions import Actor, Role
 from foncier.prospects import get_prospect
 from foncier.web.auth import current_actor
 from foncier.web.auth.admin import mail_settings
 from foncier.web.auth.forms import FrenchForm, show_errors
 from foncier.web.database import db_session
+from foncier.web.formatting import plural
 from foncier.web.redirections.forms import (
     AnswerForm,
     DeclineForm,
@@ -79,10 +81,11 @@ def unread_badge() -> Markup:
     count = unread_notifications()
     if not count:
         return Markup("")
+    unread = plural(count, "message non lu", "messages non lus")
     return Markup(
-        '<span class="compteur-non-lus" title="{0} message(s) non lu(s)">{0}'
-        '<span class="visuellement-cache"> non lu(s)</span></span>'
-    ).format(count)
+        '<span class="compteur-non-lus" title="{0}">{1}<span class="visuellement-cache"> {2}</span>'
+        "</span>"
+    ).format(unread, count, "non lu" if count == 1 else "non lus")
 
 
 def _project_page(prospect_id: int) -> Response:
@@ -137,7 +140,8 @@ def propose(prospect_id: int) -> Any:
         ))  # fmt: skip
         if attempt.done:
             flash(
-                f"Projet proposé à {attempt.result.to_epci.nom} : ses référents sont prévenus.",
+                f"Projet proposé {to_epci(attempt.result.to_epci.nom)} : ses référents sont "
+                "prévenus.",
                 "succes",
             )
             return _project_page(prospect_id)
@@ -294,9 +298,15 @@ def _page_number() -> int:
 @redirections.get("/redirections")
 def redirection_list() -> str:
     session, actor = db_session(), current_actor()
+    # A référent may narrow the list to what their EPCI sent or received.
+    direction = request.args.get("sens") if actor.role is Role.REFERENT else None
+    if direction is not None and direction not in core.DIRECTIONS:
+        abort(INVALID, description="Filtre inconnu : « envoyees » ou « recues » attendu.")
     return render_template(
         "redirections/list.html",
-        page=core.redirections_for(session, actor, _page_number()),
+        page=core.redirections_for(session, actor, _page_number(), direction=direction),
+        direction=direction,
+        directions=core.DIRECTIONS if actor.role is Role.REFERENT else {},
         status_labels=core.STATUS_LABELS,
         epci_names=epci_names(session),
     )
