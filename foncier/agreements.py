@@ -26,9 +26,10 @@ redirections their EPCI sent or received (the coordinateur any); a redirection i
 one live (not ended) agreement at most, so the ledger counts nothing twice — the covered
 redirections are locked while this is checked, so two people covering one at once end with
 one agreement. The agreement's steps (established, each signature, signed by all, in force,
-ended; a project added or removed) are written in the path of the projects it covers
-(CaseEvent « agreement_* », worded by foncier.case_steps), and a project page names the
-agreement covering each redirection (agreements_for_redirections).
+ended; a project covered or no longer covered by an edit, signatures an edit erased) are
+written — before any notice, in the same savepoint as the change — in the path of the projects
+it covers (CaseEvent « agreement_* », worded by foncier.case_steps), and a project page names
+the agreement covering each redirection (agreements_for_redirections).
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ from foncier import audit, casework, sharing
 from foncier.casework import record_event
 from foncier.db import locked_row, saving
 from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.french import between, epci_sort_key
-from foncier.inventory import epci_names
+from foncier.french import between
+from foncier.inventory import epci_names, list_epcis
 from foncier.mail import MailSettings
 from foncier.matching.wording import french_date
 from foncier.models import (
@@ -481,11 +482,6 @@ def agreements_for_redirections(
     return found
 
 
-def agreement_for_redirection(session: Session, redirection_id: int) -> CoveringAgreement | None:
-    """The agreement covering ``redirection_id`` (see agreements_for_redirections), or None."""
-    return agreements_for_redirections(session, [redirection_id]).get(redirection_id)
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -503,10 +499,10 @@ def create_agreement(
         _apply(agreement, terms)
         with audit.reason(session, "Nouvelle convention"):
             session.add(agreement)
-        _ask_for_signatures(session, settings, actor, agreement)
         _record_on_cases(
             session, actor, agreement, "agreement_created", _covered(agreement), _parties(agreement)
         )
+        _ask_for_signatures(session, settings, actor, agreement)  # notices last
     return agreement
 
 
@@ -544,14 +540,29 @@ def update_agreement(
                 for party in agreement.parties:
                     party.signed_on, party.signed_by = None, None
                 erased = signed_before
-        _tell_signatures_erased(session, settings, actor, agreement, erased)
-        covered_after = _covered(agreement)
-        added = covered_after - covered_before
-        _record_on_cases(session, actor, agreement, "agreement_created", added, _parties(agreement))
-        _record_on_cases(
-            session, actor, agreement, "agreement_uncovered", covered_before - covered_after
-        )
+        _record_edit_on_cases(session, actor, agreement, covered_before, erased)
+        _tell_signatures_erased(session, settings, actor, agreement, erased)  # notices last
     return agreement
+
+
+def _record_edit_on_cases(
+    session: Session,
+    actor: Actor,
+    agreement: Agreement,
+    covered_before: set[int],
+    erased: Sequence[str],
+) -> None:
+    """What an edit changes in the path of the projects: a project now covered, a project no
+    longer covered, and — for the projects it still covers — the signatures it erased."""
+    covered_after = _covered(agreement)
+    added, kept = covered_after - covered_before, covered_after & covered_before
+    _record_on_cases(session, actor, agreement, "agreement_covered", added, _parties(agreement))
+    _record_on_cases(
+        session, actor, agreement, "agreement_uncovered", covered_before - covered_after
+    )
+    if erased:
+        details = {"epci_sirens": list(erased)}
+        _record_on_cases(session, actor, agreement, "agreement_signatures_erased", kept, details)
 
 
 def _touch(agreement: Agreement) -> None:
@@ -643,16 +654,19 @@ def sign_agreement(
         errors["signed_on"] = "La date de signature ne peut pas être dans le futur."
     if errors:
         raise ValidationError(errors)
-    with saving(session, agreement, "Signature de la convention", STALE_MESSAGE):
-        party.signed_on, party.signed_by = signed_on, actor.user_id
-        _touch(agreement)
-        if all(p.signed_on is not None for p in agreement.parties):
-            agreement.status = "signee"
-    covered = _covered(agreement)
-    signature = {"epci_siren": epci_siren, "signed_on": signed_on.isoformat()}
-    _record_on_cases(session, actor, agreement, "agreement_signed", covered, signature)
-    if agreement.status == "signee":
-        _record_on_cases(session, actor, agreement, "agreement_status", covered, _status(agreement))
+    with _atomic(session):  # the signature and its steps in the projects' paths, or nothing
+        with saving(session, agreement, "Signature de la convention", STALE_MESSAGE):
+            party.signed_on, party.signed_by = signed_on, actor.user_id
+            _touch(agreement)
+            if all(p.signed_on is not None for p in agreement.parties):
+                agreement.status = "signee"
+        covered = _covered(agreement)
+        signature = {"epci_siren": epci_siren, "signed_on": signed_on.isoformat()}
+        _record_on_cases(session, actor, agreement, "agreement_signed", covered, signature)
+        if agreement.status == "signee":
+            _record_on_cases(
+                session, actor, agreement, "agreement_status", covered, _status(agreement)
+            )
     return agreement
 
 
@@ -678,11 +692,13 @@ def set_status(
     agreement = _locked(session, agreement.id)
     require_status_move(session, actor, agreement, status)
     _check_version(agreement, expected_version)
-    with saving(session, agreement, f"Convention {STATUS_LABELS[status].lower()}", STALE_MESSAGE):
-        agreement.status = status
-    _record_on_cases(
-        session, actor, agreement, "agreement_status", _covered(agreement), _status(agreement)
-    )
+    reason = f"Convention {STATUS_LABELS[status].lower()}"
+    with _atomic(session):  # the status and its step in the projects' paths, or nothing
+        with saving(session, agreement, reason, STALE_MESSAGE):
+            agreement.status = status
+        _record_on_cases(
+            session, actor, agreement, "agreement_status", _covered(agreement), _status(agreement)
+        )
     return agreement
 
 
@@ -1113,13 +1129,10 @@ def _known_to(session: Session, prospects: Sequence[Prospect]) -> dict[int, set[
 
 
 def epci_choices(session: Session) -> list[tuple[str, str, str]]:
-    """(SIREN, name, nature) of every EPCI, in the order people look for them
-    (french.epci_sort_key: « Castelrenaudais » among the C)."""
-    rows = session.execute(select(Epci.siren, Epci.nom, Epci.nature))
-    return sorted(
-        ((siren, nom, nature) for siren, nom, nature in rows),
-        key=lambda row: epci_sort_key(row[1]),
-    )
+    """(SIREN, name, nature) of every EPCI, in inventory.list_epcis's order (as people look
+    for them: « Castelrenaudais » among the C)."""
+    natures = {siren: nature for siren, nature in session.execute(select(Epci.siren, Epci.nature))}
+    return [(siren, nom, natures[siren]) for siren, nom in list_epcis(session)]
 
 
 def epci_populations(session: Session, sirens: Sequence[str]) -> dict[str, int]:

@@ -8,7 +8,7 @@ company: whoever reads it already reads the project in clear.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from foncier.cases import STAGE_LABELS
 from foncier.casework import case_path
-from foncier.french import between, by_epci, to_epci
+from foncier.french import between, by_epci, of_epci, to_epci
 from foncier.inventory import epci_names
 from foncier.matching.wording import agreed, french_date
 from foncier.models import CaseEvent, Prospect, User
@@ -132,10 +132,15 @@ def _stage_text(details: Mapping[str, Any]) -> str:
     return text
 
 
-# The steps of the agreement covering the case (foncier.agreements). {n}: its number.
+# The steps of the agreement covering the case (foncier.agreements). {n}: its number;
+# {parties}: « entre X et Y », its parties, when the step names them; {erased}: whose
+# signatures an edit erased.
 AGREEMENT_STEPS: Final = {
-    "agreement_created": "Convention de partage n° {n} établie (brouillon)",
+    "agreement_created": "Convention de partage n° {n} établie (brouillon){parties}",
+    "agreement_covered": "La convention de partage n° {n}{parties} couvre désormais ce projet "
+    "(brouillon)",
     "agreement_uncovered": "Projet retiré de la convention de partage n° {n}",
+    "agreement_signatures_erased": "Convention de partage n° {n} : {erased}, les termes ont changé",
     "agreement_signed": "Convention de partage n° {n} signée",
     "agreement_status": "Convention de partage n° {n}",
 }
@@ -147,10 +152,12 @@ AGREEMENT_STATUS_STEPS: Final = {
 
 
 def _agreement_text(kind: str, details: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    text = AGREEMENT_STEPS[kind].format(n=details.get("agreement_id", "?"))
     parties = [names[siren] for siren in details.get("parties", ()) if siren in names]
-    if kind == "agreement_created" and len(parties) > 1:
-        text += " " + between(parties)
+    text = AGREEMENT_STEPS[kind].format(
+        n=details.get("agreement_id", "?"),
+        parties=f" {between(parties)}" if len(parties) > 1 else "",
+        erased=_erased_signatures(details.get("epci_sirens", ()), names),
+    )
     if kind == "agreement_signed":
         if details.get("signed_on"):
             text += f" le {french_date(date.fromisoformat(details['signed_on']))}"
@@ -159,3 +166,14 @@ def _agreement_text(kind: str, details: Mapping[str, Any], names: Mapping[str, s
     if kind == "agreement_status":
         text += f" {AGREEMENT_STATUS_STEPS.get(details.get('status', ''), '?')}"
     return text
+
+
+def _erased_signatures(sirens: Sequence[str], names: Mapping[str, str]) -> str:
+    """« la signature de la Communauté de communes de X a été effacée », « les signatures de
+    X et de Y ont été effacées », or « les signatures ont été effacées » (EPCIs unknown)."""
+    signers = [of_epci(names[siren]) for siren in sirens if siren in names]
+    if len(signers) == 1:
+        return f"la signature {signers[0]} a été effacée"
+    if not signers:
+        return "les signatures ont été effacées"
+    return f"les signatures {', '.join(signers[:-1])} et {signers[-1]} ont été effacées"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS, STADES_DISPONIBLES
 from foncier.errors import NotFoundError
+from foncier.french import epci_sort_key
 from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from foncier.models.views import site_summary
 from foncier.paging import Paging, check_page
@@ -210,15 +211,15 @@ def search_sites(
 
 
 def list_epcis(session: Session) -> list[tuple[str, str]]:
-    """(SIREN, name) of every EPCI, in French alphabetical order."""
-    rows = session.execute(
-        select(Epci.siren, Epci.nom).order_by(Epci.nom.collate(FRENCH_COLLATION))
-    )
-    return [(siren, nom) for siren, nom in rows]
+    """(SIREN, name) of every EPCI, in the order people look for them
+    (french.epci_sort_key: « Communauté de communes du Castelrenaudais » among the C). Every
+    list of EPCIs the pages offer comes from here, so they all read in the same order."""
+    rows = [(siren, nom) for siren, nom in session.execute(select(Epci.siren, Epci.nom))]
+    return sorted(rows, key=lambda row: (epci_sort_key(row[1]), row[0]))
 
 
 def epci_names(session: Session) -> dict[str, str]:
-    """The name of every EPCI, by SIREN."""
+    """The name of every EPCI, by SIREN, in list_epcis's order."""
     return dict(list_epcis(session))
 
 

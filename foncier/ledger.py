@@ -10,11 +10,16 @@ read them (foncier.agreements.details_visible, Actor.can_see_company); the other
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, TextIO
 
+from openpyxl import Workbook
+from openpyxl.styles import Border, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,8 +35,7 @@ from foncier.agreements import (
     details_visible,
     projection_of,
 )
-from foncier.cnig.xlsx_export import Sheet, workbook_of
-from foncier.french import epci_sort_key
+from foncier.cnig.xlsx_export import HEADER_FILL, HEADER_FONT, Sheet, fill_sheet
 from foncier.history import inert_cell, spreadsheet_csv
 from foncier.inventory import epci_names
 from foncier.models import Agreement, Redirection
@@ -112,7 +116,8 @@ def network_ledger(session: Session, actor: Actor) -> Ledger:
         rows.append(_ledger_row(actor, agreement, coverage, projection, names))
         if agreement.status in COMMITTED:
             _add_to_totals(totals, agreement, cases, projection, names)
-    by_name = sorted(totals.values(), key=lambda t: epci_sort_key(t.nom))
+    # In the order of the EPCIs (inventory.list_epcis), as every list of them.
+    by_name = [totals[siren] for siren in names if siren in totals]
     return Ledger(rows, by_name, _network_totals(agreements, by_name))
 
 
@@ -243,6 +248,7 @@ def ledger_table(book: Ledger) -> list[list[object]]:
 
 
 NETWORK_TOTAL_LABEL: Final = "Total du réseau"
+NETWORK_LINE_BORDER: Final = Border(top=Side(style="thin"))
 
 
 def totals_table(book: Ledger) -> list[list[object]]:
@@ -292,13 +298,27 @@ def _csv_cell(value: object) -> str:
 
 
 def ledger_workbook(book: Ledger) -> bytes:
-    """The ledger as an Excel workbook: « Conventions » and « Totaux par EPCI »."""
-    return workbook_of(
-        [
-            _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)),
-            _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book)),
-        ]
-    )
+    """The ledger as an Excel workbook: « Conventions » and « Totaux par EPCI », laid out as
+    every Excel download (xlsx_export.fill_sheet), the network's line set apart."""
+    workbook = Workbook()
+    fill_sheet(workbook.active, _sheet("Conventions", LEDGER_HEADERS, ledger_table(book)))
+    totals = workbook.create_sheet()
+    fill_sheet(totals, _sheet("Totaux par EPCI", TOTALS_HEADERS, totals_table(book)))
+    if book.totals:
+        _set_apart_the_network_line(totals)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def _set_apart_the_network_line(worksheet: Worksheet) -> None:
+    """The last line, « Total du réseau », in bold on the headers' band below a rule, and out
+    of the filter's range: a sum over an EPCI column stops above it, and sorting the EPCIs
+    keeps it last."""
+    last = worksheet.max_row
+    for cell in worksheet[last]:
+        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, NETWORK_LINE_BORDER
+    worksheet.auto_filter.ref = f"A1:{get_column_letter(worksheet.max_column)}{last - 1}"
 
 
 def _sheet(title: str, headers: Sequence[str], rows: list[list[object]]) -> Sheet:

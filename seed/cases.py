@@ -146,11 +146,12 @@ def _settled_proposal(
 
 
 def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -> Agreement:
-    """Signed by both the day the company settled; the CFE is shared from the next 1 January
-    (the first year the company owes it), for five years."""
+    """Signed by both the day the company settled, and in force from that day — the day it
+    starts, so that declaring it in force raises no warning (agreements.status_move_warning);
+    the CFE is shared for five years from this year."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     today = date.today()
-    first_year = today.year + 1
+    first_year = today.year
     terms = agreements.Terms(
         title="Partage de CFE — menuiserie installée dans le Lochois (démo)",
         parties={TOURAINE_VALLEE_INDRE: Decimal(30), LOCHES_SUD_TOURAINE: Decimal(70)},
@@ -161,7 +162,7 @@ def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -
         estimated_annual_amount=Decimal("8400.00"),
         jobs_followup="Point annuel sur les emplois créés, présenté en réunion du réseau.",
         reciprocity_credit="Une redirection future du Lochois vers la CCTVI sera prioritaire.",
-        starts_on=date(first_year, 1, 1),
+        starts_on=today,
         ends_on=date(first_year + SHARING_YEARS - 1, 12, 31),
     )
     with audit.acting(session, indre):

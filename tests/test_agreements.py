@@ -416,13 +416,55 @@ def test_covering_or_uncovering_a_project_by_an_edit_is_written_in_its_path(
         "agreement_uncovered",
     ]
     assert [kind for kind, _ in agreement_steps(session, other.prospect_id)] == [
-        "agreement_created"
+        "agreement_covered"
     ]
+    n = agreement.id
+    assert case_steps(session, other.prospect)[-1].text == (
+        f"La convention de partage n° {n} entre Tours Métropole Val de Loire et la Communauté "
+        "de communes de Gâtine-Racan couvre désormais ce projet (brouillon)"
+    )
+    assert case_steps(session, session.get_one(Redirection, first).prospect)[-1].text == (
+        f"Projet retiré de la convention de partage n° {n}"
+    )
     # A failed step writes nothing in any path.
     before = agreement_steps(session, other.prospect_id)
     with pytest.raises(ValidationError):
         core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
     assert agreement_steps(session, other.prospect_id) == before
+
+
+def test_an_edit_that_erases_signatures_says_so_in_the_path_of_the_projects_still_covered(
+    session: Session,
+) -> None:
+    agreement = draft(session)
+    kept = covered_ids(agreement)[0]
+    added = accepted_redirection(session, company="Deuxième entreprise")
+    gatine = referent_of(session, GATINE_RACAN)
+    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
+    both = terms((kept, added.id), compensation_eur=Decimal("9000.00"))
+    edit(session, referent_of(session, METROPOLE), agreement, both, agreement.version)
+    kept_prospect = session.get_one(Redirection, kept).prospect
+    assert agreement_steps(session, kept_prospect.id)[-1] == (
+        "agreement_signatures_erased",
+        {"agreement_id": agreement.id, "epci_sirens": [GATINE_RACAN]},
+    )
+    assert case_steps(session, kept_prospect)[-1].text == (
+        f"Convention de partage n° {agreement.id} : la signature de la Communauté de communes "
+        "de Gâtine-Racan a été effacée, les termes ont changé"
+    )
+    # The project just added was not covered by the erased signature: it is told it is covered.
+    assert [kind for kind, _ in agreement_steps(session, added.prospect_id)] == [
+        "agreement_covered"
+    ]
+    # Signed again, an edit that changes nothing erases nothing, and writes no such step.
+    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
+    edit(session, gatine, agreement, both, agreement.version)
+    assert [kind for kind, _ in agreement_steps(session, kept_prospect.id)] == [
+        "agreement_created",
+        "agreement_signed",
+        "agreement_signatures_erased",
+        "agreement_signed",
+    ]
 
 
 def test_a_project_page_finds_the_agreement_covering_each_redirection(session: Session) -> None:
@@ -433,15 +475,14 @@ def test_a_project_page_finds_the_agreement_covering_each_redirection(session: S
     assert list(found) == [covered]
     assert (found[covered].id, found[covered].live) == (agreement.id, True)
     assert found[covered].label == f"Convention n° {agreement.id} (signée)"
-    assert core.agreement_for_redirection(session, uncovered.id) is None
     # Ended, it is still named until a new agreement covers the redirection.
     core.set_status(session, coordinator(session), agreement, "terminee", agreement.version)
-    ended = core.agreement_for_redirection(session, covered)
-    assert ended is not None and (ended.id, ended.live) == (agreement.id, False)
+    ended = core.agreements_for_redirections(session, [covered])[covered]
+    assert (ended.id, ended.live) == (agreement.id, False)
     again = create(session, referent_of(session, METROPOLE), terms((covered,)))
-    assert core.agreement_for_redirection(session, covered) == core.CoveringAgreement(
-        again.id, "brouillon"
-    )
+    assert core.agreements_for_redirections(session, [covered]) == {
+        covered: core.CoveringAgreement(again.id, "brouillon")
+    }
 
 
 # --- wording ------------------------------------------------------------------------------------
@@ -559,7 +600,12 @@ def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> No
     agreement = draft(session)
     core.sign_agreement(session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY)
     version = agreement.version
-    changed = terms(covered_ids(agreement), compensation_eur=Decimal("9000.00"))
+    first = covered_ids(agreement)[0]
+    first_prospect = session.get_one(Redirection, first).prospect_id
+    added = accepted_redirection(session, company="Deuxième entreprise")
+    steps_before = agreement_steps(session, first_prospect)
+    # The edit would erase Gâtine-Racan's signature and cover a second project: two steps.
+    changed = terms((first, added.id), compensation_eur=Decimal("9000.00"))
     with pytest.raises(MailDeliveryError):
         core.update_agreement(session, referent_of(session, METROPOLE), agreement.id, changed,
                               version, settings=unreachable_smtp())  # fmt: skip
@@ -569,6 +615,9 @@ def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> No
     assert {p.epci_siren: p.signed_on for p in agreement.parties}[GATINE_RACAN] == TODAY
     renew = f"Convention n° {agreement.id} : signature à renouveler"
     assert session.scalars(select(Notification).where(Notification.subject == renew)).all() == []
+    # Nor any step in the projects' paths.
+    assert agreement_steps(session, first_prospect) == steps_before
+    assert agreement_steps(session, added.prospect_id) == []
 
 
 def test_a_failing_mail_server_leaves_no_agreement_behind(session: Session) -> None:
@@ -585,11 +634,43 @@ def test_a_failing_mail_server_leaves_no_agreement_behind(session: Session) -> N
         AgreementRedirection.redirection_id == redirection.id
     )
     assert session.scalars(covering).all() == []
+    assert agreement_steps(session, redirection.prospect_id) == []  # nor its step in the path
     agreement = create(session, metropole, terms((redirection.id,)))  # the session still works
     asked = session.scalars(
         select(Notification).where(Notification.link == f"/conventions/{agreement.id}")
     ).all()
     assert [n.user_id for n in asked] == [referent_user(session, GATINE_RACAN).id]
+
+
+class PathUnwritableError(Exception):
+    """The failure a test injects where the agreement's step is written in a path."""
+
+
+@pytest.mark.parametrize("change", ["signature", "status"])
+def test_a_change_whose_step_cannot_be_written_leaves_nothing(
+    session: Session, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The change and its step in the projects' paths are one: a caller that catches the
+    error and commits keeps neither."""
+    agreement = draft(session) if change == "signature" else signed(session)
+    version, status = agreement.version, agreement.status
+
+    def unwritable(*_args: object, **_kwargs: object) -> None:
+        raise PathUnwritableError
+
+    monkeypatch.setattr(core, "record_event", unwritable)
+    with pytest.raises(PathUnwritableError):
+        if change == "signature":
+            core.sign_agreement(
+                session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY
+            )
+        else:
+            core.set_status(session, coordinator(session), agreement, "en_vigueur", version)
+    session.flush()  # what a caller committing now would write
+    session.expire_all()
+    assert (agreement.version, agreement.status) == (version, status)
+    signed_on = {p.epci_siren: p.signed_on for p in agreement.parties}[METROPOLE]
+    assert signed_on == (None if change == "signature" else TODAY)
 
 
 def test_a_signed_agreement_no_longer_changes(session: Session) -> None:
@@ -744,6 +825,23 @@ def test_ledger_totals_csv_has_decimal_commas(session: Session) -> None:
         session, partner(session)))))["Totaux par EPCI"]  # fmt: skip
     last = [cell.value for cell in sheet[sheet.max_row]]
     assert last[1:3] == ["Total du réseau", 1] and last[5] == 50000
+
+
+def test_the_workbook_sets_the_network_line_apart(session: Session) -> None:
+    """Bold and out of the filter's range: sorting the EPCIs keeps it last, and nobody takes
+    it for one more EPCI."""
+    signed(session)
+    book = ledger.network_ledger(session, partner(session))
+    sheet = load_workbook(io.BytesIO(ledger.ledger_workbook(book)))["Totaux par EPCI"]
+    last = sheet.max_row
+    assert sheet.cell(last, 2).value == "Total du réseau"
+    assert all(cell.font.bold for cell in sheet[last])
+    assert not any(cell.font.bold for cell in sheet[last - 1])
+    assert sheet.auto_filter.ref == f"A1:G{last - 1}"
+    # The agreements' sheet has no such line: its filter covers every row.
+    agreements_sheet = load_workbook(io.BytesIO(ledger.ledger_workbook(book)))["Conventions"]
+    assert agreements_sheet.auto_filter.ref == agreements_sheet.dimensions
+    assert not any(cell.font.bold for cell in agreements_sheet[agreements_sheet.max_row])
 
 
 # --- queries -------------------------------------------------------------------------------------

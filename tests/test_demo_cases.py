@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from foncier import audit
+from foncier import agreements, audit
 from foncier.models import (
     Agreement,
     AuditEvent,
@@ -124,9 +124,11 @@ def test_the_demo_dates_follow_the_day_the_seed_runs(session):
     assert settled.contact_retention_until > today
     agreement = session.scalars(select(Agreement).where(Agreement.is_demo)).one()
     assert [party.signed_on for party in agreement.parties] == [today, today]
-    assert agreement.first_year == today.year + 1
-    assert agreement.starts_on == date(today.year + 1, 1, 1)
-    assert agreement.ends_on == date(today.year + 5, 12, 31)
+    # In force from the day it starts: what the status move would otherwise warn against.
+    assert agreement.status == "en_vigueur"
+    assert (agreement.first_year, agreement.starts_on) == (today.year, today)
+    assert agreements.status_move_warning(agreement, "en_vigueur", today) is None
+    assert agreement.ends_on == date(today.year + 4, 12, 31)
 
 
 def test_the_demo_messages_link_to_the_server_and_stay_in_the_outbox(session):

@@ -44,6 +44,7 @@ from web_helpers import (
 
 from foncier import agreements as core
 from foncier.french import epci_sort_key
+from foncier.matching.wording import french_date
 from foncier.models import Agreement, AgreementParty, Epci, Notification, Redirection
 from foncier.sharing import split_by_population
 from foncier.web.agreements.forms import terms_of
@@ -553,10 +554,21 @@ def test_the_project_page_path_follows_the_agreement(
     client = client_of(client_for, session, GATINE_RACAN)
     page = page_of(client.get(f"/projets/{redirection.prospect_id}"))
     assert page.status == 200
-    n = agreement_id
-    assert f"Convention de partage n° {n} établie (brouillon)" in page.text
-    assert "par Tours Métropole Val de Loire" in page.text
-    assert f"Convention de partage n° {n} signée par toutes ses parties" in page.text
+    path = re.search(r'<ol class="parcours" id="parcours">.*?</ol>', page.html, flags=re.S)
+    assert path, "no path on the project page"
+    steps = visible_text(path.group(0))
+    n, today = agreement_id, french_date(date.today())
+    assert f"Convention de partage n° {n} établie (brouillon)" in steps
+    # Each party's signature, with its date and its EPCI (the subtitle names the Métropole
+    # too, as the EPCI that recorded the project: only the path tells who signed).
+    assert f"Convention de partage n° {n} signée le {today} par Tours Métropole Val de Loire" in (
+        steps
+    )
+    assert (
+        f"Convention de partage n° {n} signée le {today} par la Communauté de communes de "
+        "Gâtine-Racan"
+    ) in steps
+    assert f"Convention de partage n° {n} signée par toutes ses parties" in steps
 
 
 def test_the_list_and_the_period_read_as_sentences(session: Session, client_for: ClientFor) -> None:

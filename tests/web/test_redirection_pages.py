@@ -38,7 +38,7 @@ from foncier.models import (
     Terrain,
 )
 from foncier.notifications import PER_PAGE
-from foncier.redirections import accept_redirection, propose_redirection
+from foncier.redirections import accept_redirection, decline_redirection, propose_redirection
 from seed.accounts import COORDINATOR_EMAIL, referent_email
 
 METROPOLE_EMAIL = "referent.tours-metropole-val-de-loire@demo.foncier.test"
@@ -672,6 +672,39 @@ def test_once_an_agreement_covers_the_redirection_the_project_links_to_it(sessio
         f"Accord de partage avec {metropole_name} : Convention n° {agreement.id} (brouillon)"
     )
     assert "Enregistrer l’accord de partage" not in page.text
+
+
+def test_only_who_may_write_the_agreement_sees_its_button(
+    session, gatine, third, client_for, project
+):
+    """An EPCI that declined the project earlier is in the know, but no party: no button to a
+    form that would refuse it (403); the link to the agreement, once there, it sees."""
+    third_siren = third_epci(session)
+    elsewhere = plots_on_sale(session, third_siren)[0].terr_id
+    first = propose_redirection(
+        session, referent_of(session, METROPOLE), OUTBOX, project, third_siren, [elsewhere], MESSAGE
+    )
+    decline_redirection(session, referent_of(session, third_siren), OUTBOX, first, first.version,
+                        "delai", None)  # fmt: skip
+    session.expire_all()
+    redirection, _plot = _installed_on_polaxis(session, gatine, project)
+    decliner = page_of(third.get(f"/projets/{project.id}"))
+    assert decliner.status == 200 and 'id="parcours"' in decliner.html  # in the know
+    assert f'id="accord-{redirection.id}"' not in decliner.html
+    assert "Enregistrer l’accord de partage" not in decliner.text
+    assert third.get(f"/conventions/nouvelle?redirection={redirection.id}").status_code == 403
+    # The coordinateur may write it: the button names both EPCIs.
+    coordinator = page_of(client_for(COORDINATOR_EMAIL).get(f"/projets/{project.id}"))
+    metropole_name, gatine_name = (session.get(Epci, s).nom for s in (METROPOLE, GATINE_RACAN))
+    assert coordinator.element_text(f"accord-{redirection.id}") == (
+        f"Enregistrer l’accord de partage entre {metropole_name} et la {gatine_name}"
+    )
+    target = referent_of(session, GATINE_RACAN)
+    terms = agreements.terms_for_redirection(session, target, redirection.id)
+    agreement = agreements.create_agreement(session, target, terms, settings=OUTBOX)
+    decliner = page_of(third.get(f"/projets/{project.id}"))
+    assert f'href="/conventions/{agreement.id}"' in decliner.html
+    assert "Enregistrer l’accord de partage" not in decliner.text
 
 
 def test_the_plot_a_company_settled_on_links_to_its_project_for_those_in_the_know(

@@ -27,7 +27,6 @@ from wtforms import (
 )
 
 from foncier.cases import STAGE_LABELS
-from foncier.french import epci_sort_key
 from foncier.matching.needs import NeedsIssue
 from foncier.matching.wording import french_date
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
@@ -215,13 +214,11 @@ class ProspectListForm(FilterForm):
     )
 
     def set_epcis(self, epcis: list[tuple[str, str]]) -> None:
-        """The EPCIs to filter on, as people look them up (« Castelrenaudais » under C)."""
+        """The EPCIs to filter on, in the order given (inventory.list_epcis: as people look
+        them up, « Castelrenaudais » under C)."""
         self.epci.choices = [
             SelectChoice("", "Tous les EPCI"),
-            *(
-                SelectChoice(siren, nom)
-                for siren, nom in sorted(epcis, key=lambda epci: epci_sort_key(epci[1]))
-            ),
+            *(SelectChoice(siren, nom) for siren, nom in epcis),
         ]
 
     def criteria(self) -> ProspectFilters:

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from foncier import cases, casework
-from foncier.agreements import CoveringAgreement, agreements_for_redirections
+from foncier.agreements import CoveringAgreement, agreements_for_redirections, may_negotiate
 from foncier.codelists import STADES_DISPONIBLES
-from foncier.french import between, epci_named, epci_sort_key
-from foncier.inventory import epci_names
+from foncier.french import between, epci_named
+from foncier.inventory import epci_names, list_epcis
 from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
 from foncier.notifications import has_active_referent
 from foncier.permissions import Actor
@@ -64,7 +64,8 @@ class AgreementLink:
 
     redirection: Redirection
     # The other party, seen from the person (« avec Tours Métropole Val de Loire »), or both
-    # for someone of neither EPCI (« entre … et … »).
+    # for someone of neither EPCI — the coordinateur, an EPCI that declined the project
+    # earlier (« entre … et … »).
     with_whom: str
     url: str
     covering: CoveringAgreement | None = None
@@ -121,17 +122,16 @@ def redirect_form(session: Session, prospect: Prospect) -> RedirectForm | None:
 def fill_redirect_choices(session: Session, form: RedirectForm, prospect: Prospect) -> None:
     """Target EPCIs (all but the lead, and only those with an active référent to answer) and
     the shortlisted plots on offer elsewhere."""
-    epcis = session.execute(
-        select(Epci.siren, Epci.nom)
-        .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
-        .where(Epci.siren != prospect.lead_epci_siren, has_active_referent(Epci.siren))
-    ).all()
+    targets = set(
+        session.scalars(
+            select(Epci.siren)
+            .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
+            .where(Epci.siren != prospect.lead_epci_siren, has_active_referent(Epci.siren))
+        )
+    )
     form.to_epci_siren.choices = [
         SelectChoice("", "Choisissez un EPCI"),
-        *(
-            SelectChoice(siren, nom)
-            for siren, nom in sorted(epcis, key=lambda epci: epci_sort_key(epci[1]))
-        ),
+        *(SelectChoice(siren, nom) for siren, nom in list_epcis(session) if siren in targets),
     ]
     plots = session.execute(
         select(Terrain.terr_id, Site.site_nom, Epci.nom)
@@ -211,7 +211,10 @@ def plot_choices(session: Session, prospect: Prospect) -> list[SelectChoice]:
 
 def agreement_links(session: Session, actor: Actor, prospect: Prospect) -> list[AgreementLink]:
     """Once a redirected company is installed: for each accepted redirection, the agreement
-    that covers it, or where to record it (when the agreements feature is there)."""
+    that covers it (for everyone in the know), or where to record one — only for whoever may
+    negotiate it (agreements.may_negotiate: a référent of one of its two EPCIs, or the
+    coordinateur), as the form would refuse the others (when the agreements feature is
+    there)."""
     if prospect.stage != "installe" or "agreements.new" not in current_app.view_functions:
         return []
     accepted = [r for r in prospect.redirections if r.status == "acceptee"]
@@ -222,8 +225,10 @@ def agreement_links(session: Session, actor: Actor, prospect: Prospect) -> list[
         agreement = covering.get(redirection.id)
         if agreement is not None and agreement.live:
             url = url_for("agreements.detail", agreement_id=agreement.id)
-        else:
+        elif may_negotiate(actor, {redirection.from_epci_siren, redirection.to_epci_siren}):
             agreement, url = None, url_for("agreements.new", redirection=redirection.id)
+        else:
+            continue
         links.append(
             AgreementLink(redirection, _with_whom(actor, redirection, names), url, agreement)
         )
