@@ -29,7 +29,7 @@ API_PREFIX = "/api"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The application; ``config`` keys override the environment's settings.
 
-    Keys: DATABASE_URL, SECRET_KEY, BASEMAP_URL, BASEMAP_ATTRIBUTION, SESSION_FACTORY (a
+    Keys: DATABASE_URL, SECRET_KEY, BASEMAP_URL, BASEMAP_ATTRIBUTION, PROXY_HOPS, SESSION_FACTORY (a
     sessionmaker, e.g. bound to a test's transaction), and any Flask setting (TESTING...).
     """
     app = Flask(__name__)
@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config or {})
     settings.ensure_secret_key(app)
     settings.secure_cookies(app)
+    settings.trust_proxies(app)
     database.init_app(app)
     CSRFProtect(app)
     security.init_app(app)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from foncier.config import DEFAULT_BASEMAP_ATTRIBUTION, DEFAULT_BASEMAP_URL
 from foncier.errors import ConfigurationError
@@ -15,6 +16,7 @@ from foncier.mail import MailSettings
 
 # A working day: after it the person signs in again (the cookie's signature expires too).
 DEFAULT_SESSION_HOURS: Final = 12
+MAX_PROXY_HOPS: Final = 5
 
 
 def from_environment() -> dict[str, Any]:
@@ -36,6 +38,8 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("FONCIER_COOKIE_SECURE"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_session_hours()),
         "MAIL_SETTINGS": MailSettings.from_environment(),
+        # Reverse proxies in front of the platform that set X-Forwarded-For/-Proto/-Host.
+        "PROXY_HOPS": _proxy_hops(),
         # Form messages in French from WTForms' own catalogues (Flask-Babel is not used).
         "WTF_I18N_ENABLED": False,
     }
@@ -50,6 +54,25 @@ def _flag(name: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name}={value!r}: use 1 (yes) or 0 (no)")
+
+
+def _proxy_hops() -> int:
+    value = os.environ.get("FONCIER_PROXY_HOPS", "").strip() or "0"
+    if not value.isdigit() or int(value) > MAX_PROXY_HOPS:
+        raise ConfigurationError(
+            f"FONCIER_PROXY_HOPS={value!r}: the number of reverse proxies in front "
+            f"(0-{MAX_PROXY_HOPS})"
+        )
+    return int(value)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_HOPS`` reverse proxies, read the client's address, scheme and host from
+    the headers they set: per-address sign-in throttling and absolute links need the real
+    ones. Without proxies the headers are ignored — anyone could forge them."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _session_hours() -> float:

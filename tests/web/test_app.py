@@ -17,7 +17,7 @@ from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.errors import ConfigurationError, NotFoundError
 from foncier.features import InvalidParameterError
 from foncier.inventory import get_site_detail, get_terrain_detail
-from foncier.models import ConstraintZone, Terrain
+from foncier.models import ConstraintZone, LoginAttempt, Terrain
 from foncier.web import create_app
 from foncier.web.database import db_session
 from foncier.web.formatting import display, french_date, number, plural
@@ -72,6 +72,29 @@ def test_a_temporary_secret_key_is_made_for_tests_and_debugging(
     assert len(first.config["SECRET_KEY"]) >= 32
     assert first.config["SECRET_KEY"] != second.config["SECRET_KEY"]
     assert "temporary random key" in caplog.text
+
+
+@pytest.mark.parametrize(("hops", "recorded"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_client_address_comes_from_the_proxies_only_when_told(
+    session_factory, session, hops, recorded
+):
+    app = make_app(session_factory, TESTING=True, WTF_CSRF_ENABLED=False, PROXY_HOPS=hops)
+    app.test_client().post(
+        "/connexion",
+        data={"email": "personne@exemple.test", "password": "pas le bon"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    attempt = session.scalars(
+        select(LoginAttempt).where(LoginAttempt.email == "personne@exemple.test")
+    ).one()
+    assert attempt.remote_addr == recorded
+
+
+@pytest.mark.parametrize("value", ["-1", "deux", "9"])
+def test_a_wrong_number_of_proxies_is_refused(monkeypatch, session_factory, value):
+    monkeypatch.setenv("FONCIER_PROXY_HOPS", value)
+    with pytest.raises(ConfigurationError, match="FONCIER_PROXY_HOPS"):
+        make_app(session_factory, TESTING=True)
 
 
 def test_session_cookies_are_http_only_and_same_site(anonymous_client):
