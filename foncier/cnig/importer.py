@@ -24,8 +24,10 @@ from typing import Any, Final, Literal
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
+from psycopg.errors import UniqueViolation
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,6 +54,10 @@ REPROJECTION_TOLERANCE_M: Final = 0.01
 CONCURRENT_SAVE: Final = (
     "Someone saved parks or plots of this import while it ran: nothing was written. "
     "Run the import again."
+)
+CONCURRENT_CREATE: Final = (
+    "Someone created a park or plot with an identifier of this import while it ran: nothing "
+    "was written. Run the import again: that record will then be updated."
 )
 
 
@@ -613,13 +619,18 @@ def _writing(session: Session, reason: str) -> Iterator[None]:
     """Write the changes made in the block, labelled ``reason``, or none of them.
 
     A park or plot saved by someone else after the import read it makes its UPDATE match no
-    row (the version check): the savepoint is rolled back and the session stays usable.
+    row (the version check); one created with the same id meanwhile makes its INSERT break
+    the primary key: either way the savepoint is rolled back and the session stays usable.
     """
     try:
         with session.begin_nested(), audit.reason(session, reason):
             yield  # the reason block flushes: the changes and their audit events are written
     except StaleDataError:
         raise ImportConflictError(CONCURRENT_SAVE) from None
+    except IntegrityError as error:
+        if isinstance(error.orig, UniqueViolation):
+            raise ImportConflictError(CONCURRENT_CREATE) from None
+        raise
 
 
 def import_cnig(
