@@ -254,7 +254,7 @@ class AgreementView:
 
 
 def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
-    agreement = _agreement(session, agreement_id)
+    agreement = agreement_or_404(session, agreement_id)
     coverage = coverage_of(session, [agreement])
     details = details_visible(actor, agreement, coverage)
     names = epci_names(session)
@@ -794,7 +794,7 @@ def attach_document(
 
 def document_for(session: Session, actor: Actor, agreement_id: int) -> AgreementDocument:
     """The signed PDF, for the parties in the know and the coordinateur."""
-    agreement = _agreement(session, agreement_id)
+    agreement = agreement_or_404(session, agreement_id)
     _require_details(session, actor, agreement)
     document = session.get(AgreementDocument, agreement.id)
     if document is None:
@@ -1040,7 +1040,8 @@ def _atomic(session: Session) -> Iterator[None]:
         yield
 
 
-def _agreement(session: Session, agreement_id: int) -> Agreement:
+def agreement_or_404(session: Session, agreement_id: int) -> Agreement:
+    """The agreement ``agreement_id`` (NotFoundError); callers check what the actor may do."""
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
         raise NotFoundError(f"no agreement {agreement_id}")

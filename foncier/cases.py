@@ -228,13 +228,14 @@ def _apply_move(
         to_stage != "installe" or move.terr_id != prospect.terr_id
     )
     taken = move.terr_id if to_stage in NEEDS_PLOT else None
-    _lock_plots(session, actor, [prospect.terr_id if releases else None, taken])
+    plots = _lock_plots(session, actor, [prospect.terr_id if releases else None, taken])
     if releases:
-        details |= _release_option(session, actor, prospect)
+        details |= _release_option(session, prospect, plots)
+    # _check_move made sure a move to option or installe names its plot.
     if to_stage == "option":
-        details |= _reserve(session, actor, prospect, move.terr_id or "")
+        details |= _reserve(session, prospect, plots[move.terr_id or ""])
     elif to_stage == "installe":
-        details |= _install(session, actor, prospect, move)
+        details |= _install(session, prospect, plots[move.terr_id or ""], move)
     elif to_stage == "perdu":
         prospect.lost_reason = move.reason
         details["reason"] = move.reason
@@ -246,12 +247,14 @@ def _apply_move(
     return event
 
 
-def _lock_plots(session: Session, actor: Actor, terr_ids: list[str | None]) -> None:
-    """Lock the plots a move touches, in terr_id order. A move that leaves an option on one
-    plot for another locks two: were each move to lock its old plot first, A leaving T1 for
-    T2 while B leaves T2 for T1 would wait for each other forever (a deadlock)."""
-    for terr_id in sorted({terr_id for terr_id in terr_ids if terr_id}):
-        _plot_for_case(session, actor, terr_id)
+def _lock_plots(session: Session, actor: Actor, terr_ids: list[str | None]) -> dict[str, Terrain]:
+    """The plots a move touches, by id, locked in terr_id order. A move that leaves an option
+    on one plot for another locks two: were each move to lock its old plot first, A leaving T1
+    for T2 while B leaves T2 for T1 would wait for each other forever (a deadlock)."""
+    return {
+        terr_id: _plot_for_case(session, actor, terr_id)
+        for terr_id in sorted({terr_id for terr_id in terr_ids if terr_id})
+    }
 
 
 def _plot_for_case(session: Session, actor: Actor, terr_id: str) -> Terrain:
@@ -288,8 +291,7 @@ def _require_free(session: Session, prospect: Prospect, terrain: Terrain) -> Non
         raise ValidationError({"terr_id": _held_message(holder)})
 
 
-def _reserve(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> dict[str, Any]:
-    terrain = _plot_for_case(session, actor, terr_id)
+def _reserve(session: Session, prospect: Prospect, terrain: Terrain) -> dict[str, Any]:
     _require_free(session, prospect, terrain)
     if terrain.terr_stade_comm not in STADES_DISPONIBLES:
         raise ValidationError(
@@ -301,8 +303,7 @@ def _reserve(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -
     return {"terr_id": terrain.terr_id, "plot_stage_before": before}
 
 
-def _install(session: Session, actor: Actor, prospect: Prospect, move: Move) -> dict[str, Any]:
-    terrain = _plot_for_case(session, actor, move.terr_id or "")
+def _install(session: Session, prospect: Prospect, terrain: Terrain, move: Move) -> dict[str, Any]:
     _require_free(session, prospect, terrain)
     optioned = terrain.terr_id == prospect.terr_id and terrain.terr_stade_comm == RESERVED
     if not optioned and terrain.terr_stade_comm not in STADES_DISPONIBLES:
@@ -328,14 +329,16 @@ def _install(session: Session, actor: Actor, prospect: Prospect, move: Move) -> 
     }
 
 
-def _release_option(session: Session, actor: Actor, prospect: Prospect) -> dict[str, Any]:
+def _release_option(
+    session: Session, prospect: Prospect, plots: dict[str, Terrain]
+) -> dict[str, Any]:
     """Give the optioned plot back the stage it had before the option, if it is still
     reserved (someone may have changed it since: then it is left as it is)."""
     terr_id = prospect.terr_id
     prospect.terr_id = None
     if terr_id is None:
         return {}
-    terrain = _plot_for_case(session, actor, terr_id)
+    terrain = plots[terr_id]
     if terrain.terr_stade_comm != RESERVED:
         return {"released_terr_id": terr_id, "plot_stage_restored": None}
     restored = _stage_before_option(session, prospect, terr_id)

@@ -33,6 +33,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from foncier import audit, casework
+from foncier.accounts import EMAIL_PATTERN
 from foncier.cases import FINAL_STAGES, STAGE_LABELS
 from foncier.cnig.xlsx_export import Sheet, workbook_of
 from foncier.db import saving
@@ -115,7 +116,6 @@ MAX_ANSWER_NOTE: Final = 2000
 MAX_JOBS: Final = 100_000
 MAX_INVESTMENT: Final = Decimal("999999999999.99")  # Numeric(14, 2)
 SIREN_PATTERN: Final = re.compile(r"^\d{9}$", re.ASCII)
-EMAIL_PATTERN: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN: Final = re.compile(r"^\+?[0-9][0-9 .()-]{7,22}$")
 REQUIRED: Final = "Ce champ est obligatoire."
 # Spaces people type or copy between thousands (« 3 500 000 »).

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from foncier import audit
 from foncier.errors import PermissionDeniedError
-from foncier.models import AuditEvent, Prospect
+from foncier.models import Prospect
 from foncier.permissions import Actor
 
 # The contact person's personal data (the retention date is not: it names nobody).
@@ -71,12 +71,7 @@ def scrub_contact_history(session: Session, prospect: Prospect) -> None:
     project no longer holds (all of them once its contact is erased). Call it after the
     change is flushed, so that its own event is scrubbed too. Flushes."""
     session.flush()
-    events = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.entity_type == "prospect", AuditEvent.entity_id == str(prospect.id)
-        )
-    )
-    for event in events:
+    for event in session.scalars(audit.entity_history("prospect", prospect.id)):
         scrubbed = {
             name: [_erased(value, getattr(prospect, name)) for value in values]
             for name, values in event.changes.items()

@@ -122,7 +122,8 @@ class AgreementDocument(Base):
         ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True
     )
     filename: Mapped[str] = mapped_column(Text)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Loaded only to be downloaded: pages show the name and size.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(

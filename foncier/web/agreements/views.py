@@ -134,7 +134,7 @@ def _mail_failed(session: Session) -> int:
 @agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
 def edit(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    agreement = core.agreement_or_404(session, agreement_id)
     core.require_editable(session, actor, agreement)
     epcis = core.epci_choices(session)
     form = AgreementForm(data=form_data(terms_of(agreement), epcis, agreement.version))
@@ -188,7 +188,7 @@ def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
 @agreements.post("/<int:agreement_id>/signer", endpoint="sign")
 def sign(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    agreement = core.agreement_or_404(session, agreement_id)
     # Who may not sign hears so (403), whatever the form holds.
     core.require_signatory(session, actor, agreement, actor.epci_siren or "")
     form = SignatureForm()
@@ -224,7 +224,7 @@ def _signature_message(agreement: Any) -> str:
 def change_status(agreement_id: int) -> Any:
     """GET: the confirmation step of the move to ``?status=``; POST: the move."""
     session, actor = db_session(), current_actor()
-    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    agreement = core.agreement_or_404(session, agreement_id)
     if request.method == "GET":
         return _status_confirmation(session, agreement, request.args.get("status", ""))
     form = StatusForm()
@@ -264,7 +264,7 @@ def _status_confirmation(session: Session, agreement: Agreement, status: str) ->
 @agreements.post("/<int:agreement_id>/document", endpoint="upload")
 def upload(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.get_agreement(session, actor, agreement_id).agreement
+    agreement = core.agreement_or_404(session, agreement_id)
     form = DocumentForm()
     if form.validate_on_submit():
         upload = form.document.data

@@ -47,6 +47,12 @@ from foncier.web.matching.forms import NEAR_FIELDS, WEIGHT_PREFIX, FrenchDateInp
 HIDDEN_NEEDS_FIELDS: Final = frozenset({"label", "naf", "origin_epci", "limit"})
 # Messages of the core about the needs that belong beside a field of the project.
 NEEDS_KEYS_OF_PROJECT: Final = {"needs.naf": "naf_code"}
+# The project's own fields, as the form shows them and the core reads them.
+EDITABLE: Final = (
+    "company_name", "company_siren", "naf_code", "contact_name", "contact_role",
+    "contact_email", "contact_phone", "contact_retention_until", "source", "jobs_planned",
+    "investment_eur", "notes",
+)  # fmt: skip
 
 
 def _strip(value: Any) -> Any:
@@ -97,14 +103,7 @@ class ProspectForm(FlaskForm):
 
     def values(self) -> dict[str, Any]:
         """What the core reads: the project's fields, and the needs as the search sends them."""
-        values = {
-            name: self[name].data
-            for name in (
-                "company_name", "company_siren", "naf_code", "contact_name", "contact_role",
-                "contact_email", "contact_phone", "contact_retention_until", "source",
-                "jobs_planned", "investment_eur", "notes",
-            )
-        }  # fmt: skip
+        values = {name: self[name].data for name in EDITABLE}
         return {**values, "needs": self.needs.form.needs_data()}
 
     def add_errors(self, errors: Mapping[str, str]) -> None:

@@ -31,6 +31,7 @@ from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, XLSX_TYPE, attachment
 from foncier.web.matching.explaining import ranking, scan
 from foncier.web.prospects.forms import (
+    EDITABLE,
     ActionForm,
     ProposalForm,
     ProspectForm,
@@ -48,13 +49,6 @@ INVALID: Final = 400
 CONFLICT: Final = 409
 # Plots the project page ranks: enough to choose from; the search page shows more.
 RANKED: Final = 20
-EDITABLE: Final = (
-    "company_name", "company_siren", "naf_code", "contact_name", "contact_role",
-    "contact_email", "contact_phone", "contact_retention_until", "source", "jobs_planned",
-    "investment_eur", "notes",
-)  # fmt: skip
-
-
 # --- the list and its exports -----------------------------------------------------------------
 
 

@@ -104,7 +104,7 @@ def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, 
             pending=pending,
             redirect_form=redirect_form(session, prospect) if leads and not pending else None,
             moves=stage_moves(session, prospect) if leads and not pending else [],
-            agreement_links=agreement_links(session, actor, prospect),
+            agreement_links=agreement_links(session, actor, prospect, names),
             epci_names=names,
         )
     }
@@ -209,7 +209,9 @@ def plot_choices(session: Session, prospect: Prospect) -> list[SelectChoice]:
     return choices
 
 
-def agreement_links(session: Session, actor: Actor, prospect: Prospect) -> list[AgreementLink]:
+def agreement_links(
+    session: Session, actor: Actor, prospect: Prospect, names: dict[str, str]
+) -> list[AgreementLink]:
     """Once a redirected company is installed: for each accepted redirection, the agreement
     that covers it (for everyone in the know), or where to record one — only for whoever may
     negotiate it (agreements.may_negotiate: a référent of one of its two EPCIs, or the
@@ -219,7 +221,6 @@ def agreement_links(session: Session, actor: Actor, prospect: Prospect) -> list[
         return []
     accepted = [r for r in prospect.redirections if r.status == "acceptee"]
     covering = agreements_for_redirections(session, [r.id for r in accepted])
-    names = epci_names(session)
     links = []
     for redirection in accepted:
         agreement = covering.get(redirection.id)

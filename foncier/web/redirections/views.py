@@ -30,7 +30,7 @@ from foncier.inventory import epci_names
 from foncier.mail import MailDeliveryError, MailSettings
 from foncier.models import Redirection
 from foncier.permissions import Actor, Role
-from foncier.prospects import get_prospect
+from foncier.prospects import get_prospect, prospect_for_lead
 from foncier.web.auth import current_actor
 from foncier.web.auth.admin import mail_settings
 from foncier.web.auth.forms import FrenchForm, show_errors
@@ -164,8 +164,7 @@ def _mail_failed(session: Session) -> int:
 @redirections.post("/projets/<int:prospect_id>/etape")
 def move_case(prospect_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = get_prospect(session, prospect_id)
-    casework.require_lead(actor, prospect)
+    prospect = prospect_for_lead(session, actor, prospect_id)
     stage = request.form.get("etape", "")
     if stage not in STAGE_LABELS:
         abort(INVALID, description="Étape inconnue.")
