@@ -919,10 +919,11 @@ def _compensation_errors(terms: Terms) -> dict[str, str]:
 def _amount_errors(key: str, amount: Decimal) -> dict[str, str]:
     if amount < 0:
         return {key: "Le montant ne peut pas être négatif."}
-    if amount != amount.quantize(Decimal("0.01")):
-        return {key: "Deux décimales au plus."}
+    # The bound first: rounding a huge amount to the cent overflows decimal arithmetic.
     if amount >= Decimal("1e12"):
         return {key: "Montant trop élevé."}
+    if amount != amount.quantize(Decimal("0.01")):
+        return {key: "Deux décimales au plus."}
     return {}
 
 

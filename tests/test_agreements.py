@@ -143,6 +143,9 @@ def test_others_may_not_create_one(session: Session, who: str) -> None:
         ({"compensation_payer_siren": GATINE_RACAN}, "compensation_payee_siren"),
         ({"compensation_payer_siren": None}, "compensation_payer_siren"),
         ({"compensation_eur": Decimal("-1")}, "compensation_eur"),
+        # Beyond what 28-digit decimal arithmetic rounds to the cent: refused, not a crash.
+        ({"compensation_eur": Decimal("1e30")}, "compensation_eur"),
+        ({"estimated_annual_amount": Decimal("1e30")}, "estimated_annual_amount"),
         ({"tax_years": 0}, "tax_years"),
         ({"first_year": None}, "first_year"),
         ({"title": "  "}, "title"),
