@@ -4,7 +4,7 @@ FROM node:20-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY scripts/ scripts/
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY foncier/web/static/ foncier/web/static/
 RUN npm run build
 

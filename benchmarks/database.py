@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from foncier.config import normalise_database_url
-from foncier.pgcluster import Cluster
+from foncier.core.config import normalise_database_url
+from foncier.core.pgcluster import Cluster
 
 DEFAULT_DIR = Path("/tmp/foncier-bench")
 DEFAULT_PORT = 54400

@@ -32,8 +32,8 @@ from benchmarks import synthetic
 from benchmarks.database import add_database_arguments, bench_database, plain_url
 from benchmarks.synthetic import IDENTIFIED_ON, Communes, Parks, Plots, Zone
 from benchmarks.territory import load_metropolitan_france
-from foncier import migrations
-from foncier.db import make_engine
+from foncier.core import migrations
+from foncier.core.db import make_engine
 from foncier.matching import rebuild_matching_data
 
 BENCH_SOURCE = "foncier — benchmark synthétique"

@@ -16,10 +16,10 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from foncier.codelists import STADES_DISPONIBLES
 from foncier.matching import Needs, PlotFacts, hard_failures, score_plot
 from foncier.matching.scoring import NETWORKS, resolve_weights, tie_key
 from foncier.models import ConstraintZone, Terrain
+from foncier.models.codelists import STADES_DISPONIBLES
 
 ON_OFFER = Terrain.terr_stade_comm.in_(STADES_DISPONIBLES)
 

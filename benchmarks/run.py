@@ -34,11 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from benchmarks import naive
 from benchmarks.database import add_database_arguments, bench_database
 from benchmarks.needs import benchmark_needs
-from foncier import migrations
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.db import make_engine
+from foncier.core import migrations
+from foncier.core.db import make_engine
 from foncier.matching import match, parse_needs
 from foncier.models import ConstraintZone, Site, Terrain
+from foncier.models.codelists import STADES_DISPONIBLES
 
 TOP = 10
 # Targets of issue 4 for 1M plots on 2 cores.

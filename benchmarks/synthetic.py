@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from foncier.codelists import STADES_DISPONIBLES
+from foncier.models.codelists import STADES_DISPONIBLES
 
 # The inventory's own "today", fixed so that generated dates never depend on when it runs.
 REFERENCE_DATE = date(2026, 9, 1)

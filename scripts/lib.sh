@@ -64,7 +64,8 @@ build_assets() {
     wanted="$(sha1sum "$PROJECT_DIR/package-lock.json" | cut -d' ' -f1)"
     if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
         log "Installing front-end packages (npm ci)"
-        (cd "$PROJECT_DIR" && npm ci --silent --no-audit --no-fund)
+        # --include=dev: ESLint too (scripts/test), even where NODE_ENV=production.
+        (cd "$PROJECT_DIR" && npm ci --include=dev --silent --no-audit --no-fund)
         echo "$wanted" >"$stamp"
     fi
     (cd "$PROJECT_DIR" && npm run --silent build)
@@ -87,7 +88,7 @@ local_cluster_dir() {
 start_local_postgis() {
     local port="${FONCIER_PG_PORT:-54329}"
     log "Starting the local PostGIS cluster on 127.0.0.1:$port ($(local_cluster_dir))"
-    DATABASE_URL="$("$VENV/bin/python" -m foncier.pgcluster start \
+    DATABASE_URL="$("$VENV/bin/python" -m foncier.core.pgcluster start \
         --dir "$(local_cluster_dir)" --port "$port" --database foncier)"
     export DATABASE_URL
 }

@@ -14,9 +14,9 @@ from typing import Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from foncier.accounts import create_user
+from foncier.accounts.users import create_user
+from foncier.core.permissions import Actor, Role
 from foncier.models import Commune, Epci, User
-from foncier.permissions import Actor, Role
 
 DEMO_PASSWORD: Final = "demo-foncier-37"
 DEMO_DOMAIN: Final = "demo.foncier.test"

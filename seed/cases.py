@@ -1,7 +1,7 @@
 """Demonstration cases: a few company projects, redirections and one agreement, so that the
 lists, the inbox, the network's ledger and the calculator's projection have something to show.
 
-They go through the same core operations as the pages (foncier.prospects, .redirections,
+They go through the same core operations as the pages (foncier.prospects.projects, .redirections,
 .cases, .agreements), acting as the demo référents, with the development outbox for their
 messages. The companies are invented and named as such. The projects are recorded the day
 the seed runs, so everything after is dated that day or later: the installation and the
@@ -20,9 +20,10 @@ from typing import Any, Final
 from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
-from foncier import agreements, audit, cases, prospects, redirections
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.mail import MailBackend, MailSettings
+from foncier.agreements import reading
+from foncier.core import audit
+from foncier.core.permissions import Actor
+from foncier.messaging.mail import MailBackend, MailSettings
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -37,7 +38,9 @@ from foncier.models import (
     Terrain,
     User,
 )
-from foncier.permissions import Actor
+from foncier.models.codelists import STADES_DISPONIBLES
+from foncier.prospects import cases, projects
+from foncier.redirections import proposals
 from seed.accounts import referent_email
 
 TOURAINE_VALLEE_INDRE: Final = "200072650"
@@ -81,7 +84,7 @@ def _plot_on_sale(session: Session, siren: str, skip: int = 0) -> str:
 
 
 def _project(session: Session, actor: Actor, **values: Any) -> Prospect:
-    prospect = prospects.create_prospect(session, actor, values)
+    prospect = projects.create_prospect(session, actor, values)
     prospect.is_demo = True
     session.flush()
     return prospect
@@ -102,7 +105,7 @@ def _settled_case(session: Session, mail: MailSettings) -> Redirection:
     with audit.acting(session, indre):
         prospect, redirection = _settled_proposal(session, indre, plot, mail)
     with audit.acting(session, loches):
-        redirections.accept_redirection(session, loches, mail, redirection, redirection.version)
+        proposals.accept_redirection(session, loches, mail, redirection, redirection.version)
         _moved(
             session, loches, prospect, "recherche", "visite", "offre", "installe",
             terr_id=plot, on=date.today(), jobs_created=9,
@@ -131,8 +134,8 @@ def _settled_proposal(
         investment_eur="850000",
         source="consulaire",
     )
-    prospects.shortlist_plot(session, indre, prospect, plot)
-    redirection = redirections.propose_redirection(
+    projects.shortlist_plot(session, indre, prospect, plot)
+    redirection = proposals.propose_redirection(
         session,
         indre,
         mail,
@@ -147,12 +150,12 @@ def _settled_proposal(
 
 def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -> Agreement:
     """Signed by both the day the company settled, and in force from that day — the day it
-    starts, so that declaring it in force raises no warning (agreements.status_move_warning);
+    starts, so that declaring it in force raises no warning (reading.status_move_warning);
     the CFE is shared for five years from this year."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     today = date.today()
     first_year = today.year
-    terms = agreements.Terms(
+    terms = reading.Terms(
         title="Partage de CFE — menuiserie installée dans le Lochois (démo)",
         parties={TOURAINE_VALLEE_INDRE: Decimal(30), LOCHES_SUD_TOURAINE: Decimal(70)},
         redirection_ids=(redirection.id,),
@@ -166,13 +169,13 @@ def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -
         ends_on=date(first_year + SHARING_YEARS - 1, 12, 31),
     )
     with audit.acting(session, indre):
-        agreement = agreements.create_agreement(session, indre, terms, settings=mail)
+        agreement = reading.create_agreement(session, indre, terms, settings=mail)
         agreement.is_demo = True
         session.flush()
-        agreements.sign_agreement(session, indre, agreement, indre.epci_siren, today)
+        reading.sign_agreement(session, indre, agreement, indre.epci_siren, today)
     with audit.acting(session, loches):
-        agreements.sign_agreement(session, loches, agreement, loches.epci_siren, today)
-        agreements.set_status(session, loches, agreement, "en_vigueur", agreement.version)
+        reading.sign_agreement(session, loches, agreement, loches.epci_siren, today)
+        reading.set_status(session, loches, agreement, "en_vigueur", agreement.version)
     return agreement
 
 
@@ -194,8 +197,8 @@ def _pending_proposal(session: Session, est: Actor, plot: str, mail: MailSetting
         jobs_planned=30,
         source="agence_regionale",
     )
-    prospects.shortlist_plot(session, est, prospect, plot)
-    redirections.propose_redirection(
+    projects.shortlist_plot(session, est, prospect, plot)
+    proposals.propose_redirection(
         session, est, mail, prospect, VAL_D_AMBOISE, [plot],
         "Besoin d’un accès rapide à l’A10 : votre parc semble le mieux placé.",
     )  # fmt: skip
@@ -209,7 +212,7 @@ def _declined_case(session: Session, mail: MailSettings) -> None:
     with audit.acting(session, chinon):
         prospect, redirection = _declined_proposal(session, chinon, plot, mail)
     with audit.acting(session, vienne):
-        redirections.decline_redirection(
+        proposals.decline_redirection(
             session, vienne, mail, redirection, redirection.version, "capacite",
             "Le réseau d’eau du parc ne suffit pas pour une conserverie.",
         )  # fmt: skip
@@ -229,8 +232,8 @@ def _declined_proposal(
         jobs_planned=20,
         source="direct",
     )
-    prospects.shortlist_plot(session, chinon, prospect, plot)
-    redirection = redirections.propose_redirection(
+    projects.shortlist_plot(session, chinon, prospect, plot)
+    redirection = proposals.propose_redirection(
         session, chinon, mail, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
         "Un terrain de votre parc correspond mieux que les nôtres.",
     )  # fmt: skip

@@ -22,11 +22,11 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from foncier import audit
-from foncier.cnig.geometry import as_multipolygon
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.errors import FoncierError
+from foncier.core import audit
+from foncier.core.errors import FoncierError
+from foncier.inventory.cnig.geometry import as_multipolygon
 from foncier.models import AuditEvent, Commune, ConstraintZone, Epci, Owner, Site, Terrain
+from foncier.models.codelists import STADES_DISPONIBLES
 from seed import geometry
 from seed.accounts import delete_demo_accounts, seed_demo_accounts
 from seed.cases import delete_demo_cases, seed_demo_cases
@@ -611,7 +611,7 @@ def delete_demo(session: Session) -> None:
 def seed_demo(session: Session, *, reset: bool = False, with_cases: bool = True) -> SeedReport:
     """Create the demo inventory and accounts, then (``with_cases``) the demo's company
     projects and agreement; what is already present is left as it is (idempotent). The
-    session's actor (foncier.audit.acting_as) is recorded as the author of the inventory."""
+    session's actor (foncier.core.audit.acting_as) is recorded as the author of the inventory."""
     report = SeedReport()
     if reset:
         delete_demo_cases(session)

@@ -1,8 +1,8 @@
 """Helpers of the tests of company projects, cases, redirections, notifications and
 agreements: demo people, a project, an accepted redirection, a real (small) PDF.
 
-Projects are built directly as rows (the tests of foncier.prospects cover recording them), on
-the demo territory: the founding story's Métropole and Gâtine-Racan, and a third EPCI.
+Projects are built directly as rows (the tests of foncier.prospects.projects cover recording them),
+on the demo territory: the founding story's Métropole and Gâtine-Racan, and a third EPCI.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier.accounts import create_user
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.mail import MailBackend, MailSettings, SmtpSecurity
+from foncier.accounts.users import create_user
+from foncier.core.permissions import Actor, Role
+from foncier.messaging.mail import MailBackend, MailSettings, SmtpSecurity
 from foncier.models import Epci, Prospect, Redirection, Site, Terrain, User
-from foncier.permissions import Actor, Role
+from foncier.models.codelists import STADES_DISPONIBLES
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
 METROPOLE = "243700754"  # Tours Métropole Val de Loire

@@ -23,11 +23,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier import audit, migrations, territory
-from foncier.config import normalise_database_url
-from foncier.db import make_engine
-from foncier.permissions import Actor
-from foncier.pgcluster import Cluster, free_port
+from foncier.core import audit, migrations
+from foncier.core.config import normalise_database_url
+from foncier.core.db import make_engine
+from foncier.core.permissions import Actor
+from foncier.core.pgcluster import Cluster, free_port
+from foncier.territory import datafrance
 from seed import demo
 
 # The reference material next to the checkout (CI provides it); FONCIER_SHARED_DIR overrides.
@@ -90,7 +91,7 @@ def build_database(pg_server: PostgresServer, prefix: str) -> str:
     engine = make_engine(url)
     with Session(engine) as session:
         audit.acting_as(session, TEST_ACTOR)
-        territory.load_departement(session, "37")
+        datafrance.load_departement(session, "37")
         # The demo's projects stay out: tests record their own (tests/test_demo_cases.py
         # builds the demo's on top of this database).
         demo.seed_demo(session, with_cases=False)

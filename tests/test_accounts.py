@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from foncier import accounts
-from foncier.accounts import (
+from foncier.accounts import users
+from foncier.accounts.users import (
     LINK_VALIDITY,
     MAX_FAILURES_PER_ACCOUNT,
     MAX_FAILURES_PER_ADDRESS,
@@ -20,10 +20,10 @@ from foncier.accounts import (
     LoginThrottledError,
     UserSort,
 )
-from foncier.errors import NotFoundError, PermissionDeniedError, ValidationError
-from foncier.mail import MailSettings
+from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from foncier.core.permissions import Actor, Role
+from foncier.messaging.mail import MailSettings
 from foncier.models import LoginAttempt, OutboxMessage, User
-from foncier.permissions import Actor, Role
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
 GATINE_RACAN = "200073237"
@@ -38,7 +38,7 @@ def unique_email(prefix: str = "personne") -> str:
 
 
 def new_user(session, role=Role.PARTENAIRE, epci=None, password=PASSWORD) -> User:
-    return accounts.create_user(
+    return users.create_user(
         session, ADMIN, email=unique_email(), nom="Camille Essai", role=role,
         epci_siren=epci, password=password,
     )  # fmt: skip
@@ -64,7 +64,7 @@ def partner(session) -> Actor:
 
 
 def sign_in(session, user: User, password: str, at: datetime, address: str = "192.0.2.1"):
-    return accounts.authenticate(session, user.email, password, address, now=at)
+    return users.authenticate(session, user.email, password, address, now=at)
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -74,10 +74,10 @@ def test_passwords_are_stored_as_argon2id_hashes_never_in_clear(session):
     user = new_user(session)
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
-    assert accounts.password_matches(user.password_hash, PASSWORD)
-    assert not accounts.password_matches(user.password_hash, PASSWORD + "!")
-    assert not accounts.password_matches(None, PASSWORD)
-    assert not accounts.password_matches("not a hash", PASSWORD)
+    assert users.password_matches(user.password_hash, PASSWORD)
+    assert not users.password_matches(user.password_hash, PASSWORD + "!")
+    assert not users.password_matches(None, PASSWORD)
+    assert not users.password_matches("not a hash", PASSWORD)
 
 
 def test_sign_in_with_the_right_password_records_the_time(session):
@@ -97,12 +97,12 @@ def test_a_wrong_password_opens_nothing_and_is_recorded(session, password):
 
 def test_the_e_mail_is_matched_whatever_its_case_and_spaces(session):
     user = new_user(session)
-    found = accounts.authenticate(session, f"  {user.email.upper()} ", PASSWORD, None, now=NOW)
+    found = users.authenticate(session, f"  {user.email.upper()} ", PASSWORD, None, now=NOW)
     assert found is user
 
 
 def test_unknown_inactive_and_password_less_accounts_cannot_sign_in(session):
-    assert accounts.authenticate(session, unique_email(), PASSWORD, None, now=NOW) is None
+    assert users.authenticate(session, unique_email(), PASSWORD, None, now=NOW) is None
     inactive = new_user(session)
     inactive.active = False
     assert sign_in(session, inactive, PASSWORD, NOW) is None
@@ -160,7 +160,7 @@ def test_the_throttle_ends_with_its_window(session):
 def test_one_address_failing_on_many_accounts_is_throttled(session):
     address = "203.0.113.9"
     for _ in range(MAX_FAILURES_PER_ADDRESS):
-        accounts.authenticate(session, unique_email("devine"), "wrong", address, now=NOW)
+        users.authenticate(session, unique_email("devine"), "wrong", address, now=NOW)
     user = new_user(session)
     with pytest.raises(LoginThrottledError):
         sign_in(session, user, PASSWORD, NOW, address=address)
@@ -171,16 +171,16 @@ def test_changing_the_password_checks_the_current_one_and_bumps_the_epoch(sessio
     user = new_user(session)
     epoch = user.session_epoch
     with pytest.raises(ValidationError) as wrong:
-        accounts.change_password(session, user, "not it", "un tout nouveau mot de passe")
+        users.change_password(session, user, "not it", "un tout nouveau mot de passe")
     assert set(wrong.value.errors) == {"current_password"}
     with pytest.raises(ValidationError) as short:
-        accounts.change_password(session, user, PASSWORD, "court")
+        users.change_password(session, user, PASSWORD, "court")
     assert "12 caractères" in short.value.errors["password"]
     assert user.session_epoch == epoch
-    accounts.change_password(session, user, PASSWORD, "un tout nouveau mot de passe")
+    users.change_password(session, user, PASSWORD, "un tout nouveau mot de passe")
     assert user.session_epoch == epoch + 1
-    assert accounts.password_matches(user.password_hash, "un tout nouveau mot de passe")
-    assert not accounts.password_matches(user.password_hash, PASSWORD)
+    assert users.password_matches(user.password_hash, "un tout nouveau mot de passe")
+    assert not users.password_matches(user.password_hash, PASSWORD)
 
 
 # --- one-time links -----------------------------------------------------------------------------
@@ -188,64 +188,64 @@ def test_changing_the_password_checks_the_current_one_and_bumps_the_epoch(sessio
 
 def test_a_link_sets_the_password_once(session):
     user = new_user(session, password=None)
-    token = accounts.issue_password_link(session, user, now=NOW)
-    assert accounts.user_for_token(session, token, now=NOW) is user
+    token = users.issue_password_link(session, user, now=NOW)
+    assert users.user_for_token(session, token, now=NOW) is user
     epoch = user.session_epoch
-    accounts.set_password_with_token(session, token, PASSWORD, now=NOW + timedelta(hours=1))
-    assert accounts.password_matches(user.password_hash, PASSWORD)
+    users.set_password_with_token(session, token, PASSWORD, now=NOW + timedelta(hours=1))
+    assert users.password_matches(user.password_hash, PASSWORD)
     assert user.session_epoch == epoch + 1
     assert user.last_login_at == NOW + timedelta(hours=1)
     with pytest.raises(NotFoundError, match="expiré ou a déjà servi"):
-        accounts.set_password_with_token(session, token, "une autre phrase longue", now=NOW)
-    assert accounts.password_matches(user.password_hash, PASSWORD)
+        users.set_password_with_token(session, token, "une autre phrase longue", now=NOW)
+    assert users.password_matches(user.password_hash, PASSWORD)
 
 
 def test_only_a_hash_of_the_token_is_stored(session):
     user = new_user(session, password=None)
-    token = accounts.issue_password_link(session, user, now=NOW)
-    stored = [row.token_hash for row in session.scalars(select(accounts.PasswordToken))]
+    token = users.issue_password_link(session, user, now=NOW)
+    stored = [row.token_hash for row in session.scalars(select(users.PasswordToken))]
     assert token not in stored and len(token) >= 40
 
 
 def test_a_link_expires(session):
     user = new_user(session, password=None)
-    token = accounts.issue_password_link(session, user, now=NOW)
-    assert accounts.user_for_token(session, token, now=NOW + LINK_VALIDITY - timedelta(seconds=1))
+    token = users.issue_password_link(session, user, now=NOW)
+    assert users.user_for_token(session, token, now=NOW + LINK_VALIDITY - timedelta(seconds=1))
     with pytest.raises(NotFoundError):
-        accounts.set_password_with_token(session, token, PASSWORD, now=NOW + LINK_VALIDITY)
+        users.set_password_with_token(session, token, PASSWORD, now=NOW + LINK_VALIDITY)
     assert user.password_hash is None
 
 
 def test_a_short_password_leaves_the_link_usable(session):
     user = new_user(session, password=None)
-    token = accounts.issue_password_link(session, user, now=NOW)
+    token = users.issue_password_link(session, user, now=NOW)
     with pytest.raises(ValidationError):
-        accounts.set_password_with_token(session, token, "court", now=NOW)
-    assert accounts.user_for_token(session, token, now=NOW) is user
+        users.set_password_with_token(session, token, "court", now=NOW)
+    assert users.user_for_token(session, token, now=NOW) is user
 
 
 def test_a_new_link_revokes_the_older_ones(session):
     user = new_user(session, password=None)
-    first = accounts.issue_password_link(session, user, now=NOW)
-    second = accounts.issue_password_link(session, user, now=NOW + timedelta(minutes=1))
+    first = users.issue_password_link(session, user, now=NOW)
+    second = users.issue_password_link(session, user, now=NOW + timedelta(minutes=1))
     with pytest.raises(NotFoundError):
-        accounts.user_for_token(session, first, now=NOW + timedelta(minutes=2))
-    assert accounts.user_for_token(session, second, now=NOW + timedelta(minutes=2)) is user
+        users.user_for_token(session, first, now=NOW + timedelta(minutes=2))
+    assert users.user_for_token(session, second, now=NOW + timedelta(minutes=2)) is user
 
 
 def test_unknown_tokens_and_deactivated_accounts_open_nothing(session, coordinator):
     with pytest.raises(NotFoundError):
-        accounts.user_for_token(session, "made-up-token")
+        users.user_for_token(session, "made-up-token")
     user = new_user(session, password=None)
-    token = accounts.issue_password_link(session, user)
-    accounts.deactivate_user(session, coordinator, user)
+    token = users.issue_password_link(session, user)
+    users.deactivate_user(session, coordinator, user)
     with pytest.raises(NotFoundError):
-        accounts.user_for_token(session, token)
+        users.user_for_token(session, token)
 
 
 def test_inviting_creates_a_password_less_account_and_mails_its_link(session, coordinator):
     email = unique_email("nouvelle")
-    link = accounts.invite_user(
+    link = users.invite_user(
         session, coordinator, MAIL, email=email.upper(), nom=" Amélie Poulain ",
         role=Role.REFERENT, epci_siren=GATINE_RACAN,
     )  # fmt: skip
@@ -258,7 +258,7 @@ def test_inviting_creates_a_password_less_account_and_mails_its_link(session, co
     assert f"{parts.scheme}://{parts.netloc}" == "https://foncier.example.org"
     assert parts.path.startswith(SET_PASSWORD_PATH)
     token = parts.path.removeprefix(SET_PASSWORD_PATH)
-    assert accounts.user_for_token(session, token) is user
+    assert users.user_for_token(session, token) is user
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert "choisissez votre mot de passe" in message.subject
     assert link.url in message.body and "Gâtine-Racan" in message.body
@@ -267,18 +267,18 @@ def test_inviting_creates_a_password_less_account_and_mails_its_link(session, co
 
 def test_a_new_link_for_an_account_with_a_password_says_so(session, coordinator):
     user = new_user(session)
-    link = accounts.send_password_link(session, coordinator, MAIL, user)
+    link = users.send_password_link(session, coordinator, MAIL, user)
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user.email))
     assert "nouveau lien" in message.one().subject
-    assert accounts.password_matches(user.password_hash, PASSWORD)  # still valid meanwhile
+    assert users.password_matches(user.password_hash, PASSWORD)  # still valid meanwhile
     assert link.user is user
 
 
 def test_no_link_for_a_deactivated_account(session, coordinator):
     user = new_user(session)
-    accounts.deactivate_user(session, coordinator, user)
+    users.deactivate_user(session, coordinator, user)
     with pytest.raises(ValidationError, match="désactivé"):
-        accounts.send_password_link(session, coordinator, MAIL, user)
+        users.send_password_link(session, coordinator, MAIL, user)
 
 
 # --- managing accounts --------------------------------------------------------------------------
@@ -297,12 +297,12 @@ def test_no_link_for_a_deactivated_account(session, coordinator):
 def test_account_data_is_checked_field_by_field(session, coordinator, fields, field):
     data = {"email": unique_email(), "nom": "Camille", "role": Role.PARTENAIRE, **fields}
     with pytest.raises(ValidationError) as refused:
-        accounts.create_user(session, coordinator, **data)
+        users.create_user(session, coordinator, **data)
     assert set(refused.value.errors) == {field}
 
 
 def test_an_epci_is_only_kept_for_a_referent(session, coordinator):
-    user = accounts.create_user(
+    user = users.create_user(
         session, coordinator, email=unique_email(), nom="Camille", role=Role.PARTENAIRE,
         epci_siren=GATINE_RACAN,
     )  # fmt: skip
@@ -314,45 +314,45 @@ def test_referents_and_partners_manage_no_account(session, referent, partner):
     target = session.scalars(select(User).where(User.email == COORDINATOR_EMAIL)).one()
     for actor in (referent, partner):
         attempts = [
-            lambda a=actor: accounts.create_user(
+            lambda a=actor: users.create_user(
                 session, a, email=unique_email(), nom="X", role=Role.PARTENAIRE
             ),
-            lambda a=actor: accounts.invite_user(
+            lambda a=actor: users.invite_user(
                 session, a, MAIL, email=unique_email(), nom="X", role=Role.PARTENAIRE
             ),
-            lambda a=actor: accounts.list_users(session, a),
-            lambda a=actor: accounts.get_user(session, a, target.id),
-            lambda a=actor: accounts.find_user(session, a, COORDINATOR_EMAIL),
-            lambda a=actor: accounts.send_password_link(session, a, MAIL, target),
-            lambda a=actor: accounts.deactivate_user(session, a, target),
-            lambda a=actor: accounts.reactivate_user(session, a, target),
+            lambda a=actor: users.list_users(session, a),
+            lambda a=actor: users.get_user(session, a, target.id),
+            lambda a=actor: users.find_user(session, a, COORDINATOR_EMAIL),
+            lambda a=actor: users.send_password_link(session, a, MAIL, target),
+            lambda a=actor: users.deactivate_user(session, a, target),
+            lambda a=actor: users.reactivate_user(session, a, target),
         ]
         for attempt in attempts:
             with pytest.raises(PermissionDeniedError, match="gèrent les comptes"):
                 attempt()
-        assert accounts.assignable_roles(actor) == []
+        assert users.assignable_roles(actor) == []
     assert session.scalar(select(func.count()).select_from(User)) == before
     assert target.active
 
 
 def test_only_an_administrator_creates_or_changes_an_administrator(session, coordinator):
-    assert Role.ADMIN not in accounts.assignable_roles(coordinator)
+    assert Role.ADMIN not in users.assignable_roles(coordinator)
     with pytest.raises(PermissionDeniedError, match="administrateur"):
-        accounts.create_user(session, coordinator, email=unique_email(), nom="X", role=Role.ADMIN)
-    admin = accounts.create_user(session, ADMIN, email=unique_email(), nom="X", role=Role.ADMIN)
+        users.create_user(session, coordinator, email=unique_email(), nom="X", role=Role.ADMIN)
+    admin = users.create_user(session, ADMIN, email=unique_email(), nom="X", role=Role.ADMIN)
     with pytest.raises(PermissionDeniedError):
-        accounts.deactivate_user(session, coordinator, admin)
+        users.deactivate_user(session, coordinator, admin)
     assert admin.active
-    assert accounts.assignable_roles(ADMIN) == list(Role)
+    assert users.assignable_roles(ADMIN) == list(Role)
 
 
 def test_deactivating_ends_sessions_and_can_be_undone(session, coordinator):
     user = new_user(session)
     epoch = user.session_epoch
-    accounts.deactivate_user(session, coordinator, user)
+    users.deactivate_user(session, coordinator, user)
     assert not user.active and user.session_epoch == epoch + 1
     assert sign_in(session, user, PASSWORD, NOW) is None
-    accounts.reactivate_user(session, coordinator, user)
+    users.reactivate_user(session, coordinator, user)
     assert user.active and sign_in(session, user, PASSWORD, NOW) is user
     # Sessions opened before the deactivation stay closed.
     assert user.session_epoch == epoch + 1
@@ -361,23 +361,23 @@ def test_deactivating_ends_sessions_and_can_be_undone(session, coordinator):
 def test_nobody_deactivates_their_own_account(session, coordinator):
     me = session.get(User, coordinator.user_id)
     with pytest.raises(ValidationError, match="propre compte"):
-        accounts.deactivate_user(session, coordinator, me)
+        users.deactivate_user(session, coordinator, me)
     assert me.active
 
 
 def test_finding_accounts(session, coordinator):
     user = new_user(session)
-    assert accounts.get_user(session, coordinator, user.id) is user
-    assert accounts.find_user(session, coordinator, f" {user.email.upper()}") is user
+    assert users.get_user(session, coordinator, user.id) is user
+    assert users.find_user(session, coordinator, f" {user.email.upper()}") is user
     with pytest.raises(NotFoundError):
-        accounts.get_user(session, coordinator, -5)
+        users.get_user(session, coordinator, -5)
     with pytest.raises(NotFoundError, match=r"inconnu@example\.org"):
-        accounts.find_user(session, coordinator, "inconnu@example.org")
+        users.find_user(session, coordinator, "inconnu@example.org")
 
 
 @pytest.mark.parametrize("sort", list(UserSort))
 def test_the_account_list_has_every_account_in_each_order(session, coordinator, sort):
-    listed = accounts.list_users(session, coordinator, sort)
+    listed = users.list_users(session, coordinator, sort)
     assert len(listed) == session.scalar(select(func.count()).select_from(User))
     assert len({user.id for user in listed}) == len(listed)
 
@@ -386,16 +386,16 @@ def test_account_list_orders(session, coordinator):
     recent, earlier = new_user(session), new_user(session)
     sign_in(session, recent, PASSWORD, NOW + timedelta(days=3650))
     sign_in(session, earlier, PASSWORD, NOW + timedelta(days=3649))
-    by_login = accounts.list_users(session, coordinator, UserSort.LAST_LOGIN)
+    by_login = users.list_users(session, coordinator, UserSort.LAST_LOGIN)
     assert by_login[:2] == [recent, earlier]
     assert by_login[-1].last_login_at is None
-    emails = [u.email for u in accounts.list_users(session, coordinator, UserSort.EMAIL)]
+    emails = [u.email for u in users.list_users(session, coordinator, UserSort.EMAIL)]
     assert emails == sorted(emails)
-    by_epci = accounts.list_users(session, coordinator, UserSort.EPCI)
+    by_epci = users.list_users(session, coordinator, UserSort.EPCI)
     assert by_epci[0].epci is not None and by_epci[-1].epci is None
     inactive = new_user(session)
-    accounts.deactivate_user(session, coordinator, inactive)
-    assert accounts.list_users(session, coordinator, UserSort.ACTIVE)[-1].active is False
+    users.deactivate_user(session, coordinator, inactive)
+    assert users.list_users(session, coordinator, UserSort.ACTIVE)[-1].active is False
 
 
 def test_the_outbox_hides_the_links_its_reader_could_not_issue(session):
@@ -403,7 +403,7 @@ def test_the_outbox_hides_the_links_its_reader_could_not_issue(session):
     admin = new_user(session, role=Role.ADMIN, password=None)
     colleague = new_user(session, role=Role.COORDINATEUR, password=None)
     links = {
-        user.email: accounts.send_password_link(session, admin_actor, MAIL, user).url
+        user.email: users.send_password_link(session, admin_actor, MAIL, user).url
         for user in (admin, colleague)
     }
     coordinator = Actor.of(
@@ -411,11 +411,11 @@ def test_the_outbox_hides_the_links_its_reader_could_not_issue(session):
     )
 
     def bodies(actor: Actor) -> dict[str, str]:
-        outbox = accounts.readable_outbox(session, actor, per_page=100)
+        outbox = users.readable_outbox(session, actor, per_page=100)
         return {message.recipient: message.body for message in outbox.messages}
 
     as_coordinator, as_admin = bodies(coordinator), bodies(admin_actor)
     assert links[admin.email] not in as_coordinator[admin.email]
-    assert accounts.MASKED_LINK in as_coordinator[admin.email]
+    assert users.MASKED_LINK in as_coordinator[admin.email]
     assert links[colleague.email] in as_coordinator[colleague.email]
     assert links[admin.email] in as_admin[admin.email]

@@ -32,13 +32,19 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from foncier import agreements as core
-from foncier import audit, ledger
-from foncier.agreements import Terms
-from foncier.case_steps import case_steps
-from foncier.db import make_engine
-from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.mail import MailDeliveryError
+from foncier.agreements import ledger
+from foncier.agreements import reading as core
+from foncier.agreements.reading import Terms
+from foncier.core import audit
+from foncier.core.db import make_engine
+from foncier.core.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+    ValidationError,
+)
+from foncier.core.permissions import Actor
+from foncier.messaging.mail import MailDeliveryError
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -49,7 +55,7 @@ from foncier.models import (
     Redirection,
 )
 from foncier.models.agreements import AGREEMENT_STATUSES
-from foncier.permissions import Actor
+from foncier.redirections.case_steps import case_steps
 
 TODAY = date.today()
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from foncier import audit
-from foncier.errors import MissingActorError
+from foncier.core import audit
+from foncier.core.errors import MissingActorError
+from foncier.core.permissions import Actor, Role
 from foncier.models import AuditEvent, Owner, Site, Terrain
-from foncier.permissions import Actor, Role
 
 POLAXIS = "37167_SITE-ECO_00005"
 REFERENT = Actor("referent@example.org", Role.REFERENT, None, "200073237")

@@ -15,10 +15,10 @@ from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from foncier.cadastre import geometry_from_refcad, import_cadastre, parse_refcad
 from foncier.cli import main
-from foncier.errors import ImportRejectedError
-from foncier.geometry_input import GeometryInputError
+from foncier.core.errors import ImportRejectedError
+from foncier.inventory.cadastre import geometry_from_refcad, import_cadastre, parse_refcad
+from foncier.inventory.geometry_input import GeometryInputError
 from foncier.models import CadastralParcel, Site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cadastre" / "cadastre-37167-parcelles.json"

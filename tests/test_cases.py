@@ -1,5 +1,5 @@
-"""The case's state machine (foncier.cases): every move from every stage, who may move, what
-each move needs, and the plot's CNIG marketing stage following the case."""
+"""The case's state machine (foncier.prospects.cases): every move from every stage, who may move,
+what each move needs, and the plot's CNIG marketing stage following the case."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from case_helpers import (
 )
 from sqlalchemy import select, text
 
-from foncier import cases
-from foncier.cases import RESERVED, advance_case
-from foncier.editing import SOLD
-from foncier.errors import PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.core.errors import PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.core.permissions import Actor
+from foncier.inventory.editing import SOLD
 from foncier.models import AuditEvent, CaseEvent, Redirection, Terrain
 from foncier.models.prospects import PROSPECT_STAGES
-from foncier.permissions import Actor
+from foncier.prospects import cases
+from foncier.prospects.cases import RESERVED, advance_case
 
 # The machine, written out again by hand: a change to cases.TRANSITIONS must change this too.
 ALLOWED = {

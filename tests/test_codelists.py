@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from foncier import codelists
+from foncier.models import codelists
 
 SCHEMA_OF = {
     "site_type": "site-eco",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from foncier.codelists import STADES_DISPONIBLES
 from foncier.models import Commune, ConstraintZone, Epci, Site, Terrain
+from foncier.models.codelists import STADES_DISPONIBLES
 from seed import demo
 
 
@@ -114,8 +114,8 @@ def test_reset_rebuilds_the_same_inventory(session):
 def test_seeding_without_the_territory_is_a_clear_error(pg_server):
     from sqlalchemy.orm import Session
 
-    from foncier import migrations
-    from foncier.db import make_engine
+    from foncier.core import migrations
+    from foncier.core.db import make_engine
 
     url = pg_server.create_database("foncier_no_territory")
     migrations.upgrade(url)

@@ -11,17 +11,18 @@ from shapely import MultiPolygon, Polygon, box
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from foncier import audit, editing
-from foncier.editing import Sale, StatusAction
-from foncier.errors import (
+from foncier.core import audit
+from foncier.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
-from foncier.inventory import get_terrain_detail
+from foncier.core.permissions import Actor, Role
+from foncier.inventory import editing
+from foncier.inventory.editing import Sale, StatusAction
+from foncier.inventory.queries import get_terrain_detail
 from foncier.models import AuditEvent, Commune, Owner, Site, Terrain
-from foncier.permissions import Actor, Role
 
 GATINE_RACAN, METROPOLE = "200073237", "243700754"
 POLAXIS, ATLANTES = "37167_SITE-ECO_00005", "37233_SITE-ECO_00019"

@@ -14,14 +14,14 @@ from frictionless import Resource, Schema
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from foncier.cnig import import_cnig
-from foncier.cnig.exporter import ExportScope
-from foncier.cnig.sources import SourceFile
-from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.errors import NotFoundError
-from foncier.exports import ExportFormat, ExportRequest, build_export
+from foncier.core.errors import NotFoundError
+from foncier.core.permissions import Actor, Role
+from foncier.inventory.cnig import import_cnig
+from foncier.inventory.cnig.exporter import ExportScope
+from foncier.inventory.cnig.sources import SourceFile
+from foncier.inventory.exports import ExportFormat, ExportRequest, build_export
 from foncier.models import Site, Terrain
-from foncier.permissions import Actor, Role
+from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 
 STANDARD = "standards/cnig-sites-economiques"
 GATINE_RACAN = "200073237"

@@ -1,11 +1,11 @@
-"""EPCI names in French sentences and in lists (foncier.french)."""
+"""EPCI names in French sentences and in lists (foncier.core.french)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from foncier import french
+from foncier.core import french
 from foncier.models import Epci
 
 GATINE = "Communauté de communes de Gâtine-Racan"

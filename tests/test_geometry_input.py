@@ -10,7 +10,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
-from foncier.geometry_input import (
+from foncier.inventory.geometry_input import (
     GeometryInputError,
     geojson_wgs84,
     geojson_wgs84_text,

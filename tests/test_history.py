@@ -13,11 +13,11 @@ from shapely import affinity
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier import editing, history
-from foncier.editing import Sale, StatusAction
-from foncier.errors import NotFoundError
+from foncier.core.errors import NotFoundError
+from foncier.core.permissions import Actor, Role
+from foncier.inventory import editing, history
+from foncier.inventory.editing import Sale, StatusAction
 from foncier.models import Epci, Terrain, User
-from foncier.permissions import Actor, Role
 from seed.accounts import referent_email
 
 GATINE_RACAN, METROPOLE = "200073237", "243700754"

@@ -14,8 +14,9 @@ from smtp_server import (
 )
 from sqlalchemy import select
 
-from foncier.errors import ConfigurationError, PermissionDeniedError
-from foncier.mail import (
+from foncier.core.errors import ConfigurationError, PermissionDeniedError
+from foncier.core.permissions import Actor, Role
+from foncier.messaging.mail import (
     DEFAULT_BASE_URL,
     MailBackend,
     MailDeliveryError,
@@ -25,7 +26,6 @@ from foncier.mail import (
     send_mail,
 )
 from foncier.models import OutboxMessage
-from foncier.permissions import Actor, Role
 
 SUBJECT = "Foncier économique : essai d’envoi"
 # The lone "." line must survive SMTP's dot-stuffing.

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from foncier import migrations
-from foncier.db import make_engine
+from foncier.core import migrations
+from foncier.core.db import make_engine
 from foncier.models import Base
 
 SPATIAL_TABLES = ("epci", "commune", "site", "terrain", "etablissement", "constraint_zone")

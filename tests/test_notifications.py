@@ -1,5 +1,5 @@
-"""The inbox and its e-mail copy (foncier.notifications): who receives, in what order, read
-marks, someone else's message, and a failing mail server."""
+"""The inbox and its e-mail copy (foncier.messaging.notifications): who receives, in what order,
+read marks, someone else's message, and a failing mail server."""
 
 from __future__ import annotations
 
@@ -15,10 +15,16 @@ from case_helpers import (
 )
 from sqlalchemy import select
 
-from foncier.errors import NotFoundError
-from foncier.mail import MailDeliveryError
+from foncier.core.errors import NotFoundError
+from foncier.messaging.mail import MailDeliveryError
+from foncier.messaging.notifications import (
+    PER_PAGE,
+    inbox_page,
+    mark_read,
+    notify_epci,
+    unread_count,
+)
 from foncier.models import Notification, OutboxMessage, User
-from foncier.notifications import PER_PAGE, inbox_page, mark_read, notify_epci, unread_count
 
 
 def notify_gatine(session, settings=OUTBOX, subject="Un projet pour vous"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foncier.errors import PermissionDeniedError
-from foncier.permissions import Actor, Role
+from foncier.core.errors import PermissionDeniedError
+from foncier.core.permissions import Actor, Role
 
 OWN, OTHER = "200073237", "243700754"
 

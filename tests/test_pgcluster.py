@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from foncier.errors import ConfigurationError
-from foncier.pgcluster import Cluster, free_port
+from foncier.core.errors import ConfigurationError
+from foncier.core.pgcluster import Cluster, free_port
 
 
 def reachable_directory():

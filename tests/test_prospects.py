@@ -13,16 +13,17 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier import audit, prospects, retention
-from foncier.errors import (
+from foncier.core import audit
+from foncier.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
+from foncier.core.permissions import Actor, Role
 from foncier.models import AuditEvent, CaseEvent, Prospect, Redirection, Terrain
-from foncier.permissions import Actor, Role
-from foncier.prospects import (
+from foncier.prospects import projects, retention
+from foncier.prospects.projects import (
     AnonymousCard,
     ProspectFilters,
     ProspectView,
@@ -120,7 +121,7 @@ def test_the_needs_never_keep_a_label_nor_an_epci(record: Callable[..., Prospect
     needs = {"surface_min_ha": 1.5, "label": SECRETS["company_name"], "origin_epci": LOCHES}
     prospect = record(needs=needs)
     assert prospect.needs == {"surface_min_ha": 1.5, "naf": "10.72Z"}  # the company's code
-    assert prospects.prospect_needs(prospect).label is None
+    assert projects.prospect_needs(prospect).label is None
 
 
 @pytest.mark.parametrize(
@@ -165,21 +166,21 @@ def test_every_refused_value_is_reported_at_once(session: Session) -> None:
 def test_contacts_are_optional_and_then_need_no_retention_date(
     record: Callable[..., Prospect],
 ) -> None:
-    blank = dict.fromkeys(prospects.CONTACT_FIELDS, "")
+    blank = dict.fromkeys(projects.CONTACT_FIELDS, "")
     prospect = record(**blank, contact_retention_until=TODAY + timedelta(days=30))
     assert prospect.contact_name is None
     assert prospect.contact_retention_until is None
 
 
 def test_retention_is_three_years_at_most_even_from_a_29_february() -> None:
-    assert prospects.retention_limit(date(2026, 11, 26)) == date(2029, 11, 26)
-    assert prospects.retention_limit(date(2028, 2, 29)) == date(2031, 2, 28)
+    assert projects.retention_limit(date(2026, 11, 26)) == date(2029, 11, 26)
+    assert projects.retention_limit(date(2028, 2, 29)) == date(2031, 2, 28)
 
 
 def test_siren_keys_follow_luhn() -> None:
-    assert prospects.siren_key_is_valid("732829320")
-    assert prospects.siren_key_is_valid("552100554")
-    assert not prospects.siren_key_is_valid("552100555")
+    assert projects.siren_key_is_valid("732829320")
+    assert projects.siren_key_is_valid("552100554")
+    assert not projects.siren_key_is_valid("552100555")
 
 
 # --- changing ---------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def test_a_contact_cleared_by_hand_leaves_the_history_too(
     """The person asked to be erased: their data must not wait in the audit trail for a
     retention date the project no longer has."""
     prospect = record()
-    cleared = project_data(**dict.fromkeys(prospects.CONTACT_FIELDS, ""))
+    cleared = project_data(**dict.fromkeys(projects.CONTACT_FIELDS, ""))
     update_prospect(session, METROPOLE_REFERENT, prospect, cleared, 1, today=TODAY)
     assert (prospect.contact_name, prospect.contact_retention_until) == (None, None)
     history = _history_text(session, prospect)
@@ -354,13 +355,13 @@ def test_the_card_says_sector_surface_jobs_month_lead_and_stage(
 
 
 def test_a_card_without_naf_code_names_the_vocation_and_survives_odd_needs() -> None:
-    assert prospects.sector_label(None, {"vocation": "artisanale"}) == (
+    assert projects.sector_label(None, {"vocation": "artisanale"}) == (
         "Activité de vocation artisanale"
     )
-    assert prospects.sector_label("99.00Z", {}) == "Activités extraterritoriales"
-    assert prospects.sector_label(None, ["odd"]) == prospects.UNKNOWN_SECTOR
-    assert prospects.surface_label({"surface_ha": {"min": 2}}) == "non précisée"
-    assert prospects.surface_label({"surface_min_ha": 0.5}) == "au moins 0,5\u00a0ha"
+    assert projects.sector_label("99.00Z", {}) == "Activités extraterritoriales"
+    assert projects.sector_label(None, ["odd"]) == projects.UNKNOWN_SECTOR
+    assert projects.surface_label({"surface_ha": {"min": 2}}) == "non précisée"
+    assert projects.surface_label({"surface_min_ha": 0.5}) == "au moins 0,5\u00a0ha"
 
 
 def test_an_unknown_project_is_not_found(session: Session) -> None:
@@ -400,7 +401,7 @@ def test_the_list_sorts_by_stage_in_the_cases_order(
     first, second = record(), record()
     first.stage, second.stage = "installe", "recherche"
     session.flush()
-    lead = ProspectFilters(lead_epci_siren=METROPOLE, sort=prospects.ProspectSort.STAGE)
+    lead = ProspectFilters(lead_epci_siren=METROPOLE, sort=projects.ProspectSort.STAGE)
     ids = [item.id for item in list_prospects(session, COORDINATOR, lead, per_page=100).items]
     assert ids.index(second.id) < ids.index(first.id)
 
@@ -422,7 +423,7 @@ def test_the_lead_keeps_a_plot_of_another_epci_once(
 
 
 def casework_path(session: Session, prospect: Prospect) -> list[CaseEvent]:
-    from foncier.casework import case_path
+    from foncier.prospects.casework import case_path
 
     return case_path(session, prospect)
 
@@ -520,12 +521,12 @@ def test_a_closed_case_keeps_its_shortlist(
 
 def _csv(session: Session, actor: Actor) -> str:
     out = io.StringIO()
-    prospects.export_prospects_csv(session, actor, out, ProspectFilters(lead_epci_siren=METROPOLE))
+    projects.export_prospects_csv(session, actor, out, ProspectFilters(lead_epci_siren=METROPOLE))
     return out.getvalue()
 
 
 def _xlsx_cells(session: Session, actor: Actor) -> list[list[Any]]:
-    content = prospects.export_prospects_xlsx(
+    content = projects.export_prospects_xlsx(
         session, actor, ProspectFilters(lead_epci_siren=METROPOLE)
     )
     sheet = load_workbook(io.BytesIO(content)).active
@@ -555,7 +556,7 @@ def test_exports_never_turn_a_name_into_a_formula(
 ) -> None:
     record(company_name='=HYPERLINK("http://example.com","x")')
     assert "\"'=HYPERLINK(" in _csv(session, METROPOLE_REFERENT)
-    content = prospects.export_prospects_xlsx(
+    content = projects.export_prospects_xlsx(
         session, METROPOLE_REFERENT, ProspectFilters(lead_epci_siren=METROPOLE)
     )
     sheet = load_workbook(io.BytesIO(content)).active

@@ -1,5 +1,5 @@
-"""Redirections (foncier.redirections): proposing, accepting, declining, withdrawing; who may;
-from which status; the path of a project sent to several EPCIs in turn; atomicity when the
+"""Redirections (foncier.redirections.proposals): proposing, accepting, declining, withdrawing; who
+may; from which status; the path of a project sent to several EPCIs in turn; atomicity when the
 mail server fails; two people accepting at once."""
 
 from __future__ import annotations
@@ -27,18 +27,16 @@ from concurrency import waits_for_a_lock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from foncier import audit, redirections
-from foncier.case_steps import case_steps
-from foncier.cases import advance_case
-from foncier.casework import case_path
-from foncier.db import make_engine
-from foncier.errors import (
+from foncier.core import audit
+from foncier.core.db import make_engine
+from foncier.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
-from foncier.mail import MailDeliveryError
+from foncier.core.permissions import Actor
+from foncier.messaging.mail import MailDeliveryError
 from foncier.models import (
     AuditEvent,
     CaseEvent,
@@ -49,8 +47,11 @@ from foncier.models import (
     Redirection,
 )
 from foncier.models.prospects import REDIRECTION_STATUSES
-from foncier.permissions import Actor
-from foncier.redirections import (
+from foncier.prospects.cases import advance_case
+from foncier.prospects.casework import case_path
+from foncier.redirections import proposals
+from foncier.redirections.case_steps import case_steps
+from foncier.redirections.proposals import (
     accept_redirection,
     decline_redirection,
     propose_redirection,
@@ -198,7 +199,7 @@ def test_the_unique_index_refuses_a_second_pending_proposal_the_check_missed(ses
     """Two proposals checked at the same instant: the index, not the check, has the last word."""
     prospect = new_prospect(session, stage="recherche")
     propose(session, prospect)
-    monkeypatch.setattr(redirections, "pending_redirection", lambda *_: None)
+    monkeypatch.setattr(proposals, "pending_redirection", lambda *_: None)
     with pytest.raises(StaleVersionError, match="attend déjà une réponse"):
         propose(session, prospect, to=third_epci(session))
     assert count(session, Redirection, Redirection.prospect_id == prospect.id) == 1
@@ -470,16 +471,16 @@ def test_the_list_comes_a_page_at_a_time_newest_first(session):
         prospect = new_prospect(session, stage="recherche")
         made.append(propose(session, prospect).id)
     who = coordinator(session)
-    first = redirections.redirections_for(session, who, page=1, per_page=2)
-    second = redirections.redirections_for(session, who, page=2, per_page=2)
+    first = proposals.redirections_for(session, who, page=1, per_page=2)
+    second = proposals.redirections_for(session, who, page=2, per_page=2)
     assert first.total == second.total >= 3 and first.pages == second.pages
     assert [line.redirection.id for line in first.lines] == sorted(made, reverse=True)[:2]
     assert all(line.company_name == COMPANY for line in first.lines)
     assert second.lines[0].redirection.id == made[0]
-    hidden = redirections.redirections_for(session, partner(session), page=1, per_page=2)
+    hidden = proposals.redirections_for(session, partner(session), page=1, per_page=2)
     assert [line.company_name for line in hidden.lines] == [None, None]
     with pytest.raises(NotFoundError):
-        redirections.redirections_for(session, who, page=first.pages + 1, per_page=2)
+        proposals.redirections_for(session, who, page=first.pages + 1, per_page=2)
 
 
 # --- atomicity -------------------------------------------------------------------------------
@@ -607,16 +608,16 @@ def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
     plot = plots_on_sale(session, GATINE_RACAN)[0].terr_id
     names = {siren: session.get(Epci, siren).nom for siren in (METROPOLE, GATINE_RACAN)}
 
-    first = redirections.propose_redirection(
+    first = proposals.propose_redirection(
         session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Polaxis ?"
     )
-    redirections.decline_redirection(
+    proposals.decline_redirection(
         session, gatine, OUTBOX, first, first.version, "pas_de_terrain", None
     )
-    second = redirections.propose_redirection(
+    second = proposals.propose_redirection(
         session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Et maintenant ?"
     )
-    redirections.withdraw_redirection(session, metropole, OUTBOX, second, second.version)
+    proposals.withdraw_redirection(session, metropole, OUTBOX, second, second.version)
 
     steps = case_steps(session, prospect)
     # Names with their article (« à la Communauté de communes … »), one plot in the singular.

@@ -9,11 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from foncier import audit, retention
 from foncier.cli import main
-from foncier.errors import PermissionDeniedError
+from foncier.core import audit
+from foncier.core.errors import PermissionDeniedError
+from foncier.core.permissions import Actor, Role
 from foncier.models import AuditEvent, Prospect
-from foncier.permissions import Actor, Role
+from foncier.prospects import retention
 
 METROPOLE = "243700754"
 TODAY = date(2026, 11, 25)

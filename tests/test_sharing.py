@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier.errors import ValidationError
-from foncier.models import Epci
-from foncier.sharing import (
+from foncier.agreements.sharing import (
     MAX_AMOUNT,
     check_percents,
     percents_of,
@@ -26,6 +24,8 @@ from foncier.sharing import (
     split_by_shares,
     split_equally,
 )
+from foncier.core.errors import ValidationError
+from foncier.models import Epci
 
 CENT = Decimal("0.01")
 

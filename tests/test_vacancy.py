@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from foncier import codelists
-from foncier.models import Site
+from foncier.models import Site, codelists
 from foncier.models.views import site_summary
 
 

@@ -47,8 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.errors import NotFoundError
+from foncier.core.errors import NotFoundError
 from foncier.matching import scoring
 from foncier.matching.needs import Near, Needs
 from foncier.matching.scoring import (
@@ -60,6 +59,7 @@ from foncier.matching.scoring import (
 )
 from foncier.models import ConstraintZone, MatchingPlot, MatchingPlotCount, Site, Terrain
 from foncier.models.base import WGS84
+from foncier.models.codelists import STADES_DISPONIBLES
 
 log = logging.getLogger(__name__)
 

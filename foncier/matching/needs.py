@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 from pyproj import Transformer
 
-from foncier.errors import FoncierError
+from foncier.core.errors import FoncierError
 from foncier.matching import naf as naf_codes
 from foncier.matching import scoring, wording
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from foncier import codelists
 from foncier.matching import wording
+from foncier.models import codelists
 
 if TYPE_CHECKING:
     from foncier.matching.needs import Near, Needs

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from foncier.models.base import Base, Timestamped
 from foncier.models.territory import Epci
 
-# Stored values of User.role; foncier.permissions.Role names them.
+# Stored values of User.role; foncier.core.permissions.Role names them.
 ROLES = ("referent", "coordinateur", "partenaire", "admin")
 
 

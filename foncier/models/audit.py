@@ -13,7 +13,7 @@ from foncier.models.base import Base
 
 
 class AuditEvent(Base):
-    """One change of one record. Written by foncier.audit at flush time, never updated."""
+    """One change of one record. Written by foncier.core.audit at flush time, never updated."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)

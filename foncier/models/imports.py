@@ -14,7 +14,7 @@ class PendingImportFile(Base):
     """One uploaded file of a pending import (a batch is one preview, one or two files).
 
     Only the person who uploaded it can confirm it; confirmed or abandoned batches are
-    deleted (abandoned ones after a day, see foncier.transfer).
+    deleted (abandoned ones after a day, see foncier.inventory.staged_imports).
     """
 
     __tablename__ = "pending_import_file"

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from foncier import codelists
+from foncier.models import codelists
 from foncier.models.base import SRID, Base, Timestamped
 from foncier.models.territory import Commune, Epci
 

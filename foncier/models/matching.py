@@ -38,7 +38,7 @@ class MatchingPlot(Base):
     # The whole plot, or its minimum lot (0 when none is given) if it is divisible.
     smallest_lot_ha: Mapped[float] = mapped_column(Double)
     price_eur_m2: Mapped[float | None] = mapped_column(Double)
-    # Index of terr_icpe_max in foncier.codelists.ICPE_REGIMES, -1 when unknown.
+    # Index of terr_icpe_max in foncier.models.codelists.ICPE_REGIMES, -1 when unknown.
     icpe_rank: Mapped[int] = mapped_column(SmallInteger)
     # Bit i set: the park has network foncier.matching.scoring.NETWORKS[i].
     networks: Mapped[int] = mapped_column(SmallInteger)
@@ -48,7 +48,7 @@ class MatchingPlot(Base):
     turnkey: Mapped[bool | None] = mapped_column(Boolean)
     height_max_m: Mapped[float | None] = mapped_column(Double)
     motorway_km: Mapped[float | None] = mapped_column(Double)
-    # Bit i set: the plot lies in a zone of type foncier.codelists.ZONE_TYPES[i].
+    # Bit i set: the plot lies in a zone of type foncier.models.codelists.ZONE_TYPES[i].
     zones: Mapped[int] = mapped_column(SmallInteger)
     # Centroid in Lambert-93.
     x: Mapped[float] = mapped_column(Double)

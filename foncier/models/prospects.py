@@ -2,7 +2,7 @@
 case's dated path, and the in-app inbox that tells référents about redirections.
 
 A project is confidential: the company's identity and contacts are readable only by the EPCI
-that recorded it, the EPCIs it was redirected to and the coordinator (foncier.prospects
+that recorded it, the EPCIs it was redirected to and the coordinator (foncier.prospects.projects
 decides). Stored values of the short code lists below are named in French by the core.
 """
 
@@ -35,7 +35,8 @@ from foncier.models.territory import Epci
 
 # Where the project came from.
 PROSPECT_SOURCES = ("direct", "agence_regionale", "reseau", "evenement", "consulaire", "autre")
-# The case's stage, from first contact to its outcome (foncier.cases is the state machine).
+# The case's stage, from first contact to its outcome (foncier.prospects.cases is the state
+# machine).
 PROSPECT_STAGES = ("nouveau", "recherche", "visite", "offre", "option", "installe", "perdu")
 # What the company said about a plot it was shown.
 COMPANY_ANSWERS = ("en_attente", "interessee", "refuse")
@@ -73,7 +74,8 @@ class Prospect(Timestamped, Base):
         ),
         # One project at a time holds a plot under option: a plot put back on sale by hand
         # under an option cannot be reserved, then sold, for a second project. An installed
-        # project holds nothing: its plot is « vendu » until the company leaves (foncier.cases).
+        # project holds nothing: its plot is « vendu » until the company leaves
+        # (foncier.prospects.cases).
         Index(
             "uq_prospect_one_holder_per_plot",
             "terr_id",
@@ -226,7 +228,7 @@ class CaseEvent(Base):
 
 
 class Notification(Base):
-    """A message in a person's in-app inbox (the e-mail copy goes through foncier.mail)."""
+    """A message in a person's in-app inbox (its e-mail copy: foncier.messaging.mail)."""
 
     __tablename__ = "notification"
 

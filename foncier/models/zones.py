@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, DateTime, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from foncier import codelists
+from foncier.models import codelists
 from foncier.models.base import SRID, Base
 from foncier.models.inventory import in_code_list
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier.config import database_url_from_env
-from foncier.db import make_engine, make_session_factory
+from foncier.core.config import database_url_from_env
+from foncier.core.db import make_engine, make_session_factory
 
 EXTENSION = "foncier.sessions"
 # PostgreSQL text cannot hold this character: psycopg refuses any value carrying it.

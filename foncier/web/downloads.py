@@ -6,7 +6,7 @@ from typing import Final
 
 from flask import Response
 
-from foncier.exports import XLSX_TYPE
+from foncier.inventory.exports import XLSX_TYPE
 
 CSV_TYPE: Final = "text/csv"  # Flask adds « ; charset=utf-8 »
 PDF_TYPE: Final = "application/pdf"

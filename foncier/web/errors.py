@@ -8,8 +8,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
 
-from foncier.errors import FoncierError, NotFoundError, PermissionDeniedError
-from foncier.features import InvalidParameterError
+from foncier.core.errors import FoncierError, NotFoundError, PermissionDeniedError
+from foncier.inventory.features import InvalidParameterError
 
 TITLES: Final = {
     400: "Requête incorrecte",

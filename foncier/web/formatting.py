@@ -8,7 +8,7 @@ from typing import Final
 
 from flask import Flask
 
-from foncier import french
+from foncier.core import french
 from foncier.matching.wording import THOUSANDS, UNIT, french_date
 
 NOT_GIVEN: Final = "non renseigné"

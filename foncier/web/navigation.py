@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, g
 
-from foncier.permissions import Actor, Role
+from foncier.core.permissions import Actor, Role
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any, Final
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from foncier.config import DEFAULT_BASEMAP_ATTRIBUTION, DEFAULT_BASEMAP_URL
-from foncier.errors import ConfigurationError
-from foncier.mail import MailSettings
+from foncier.core.config import DEFAULT_BASEMAP_ATTRIBUTION, DEFAULT_BASEMAP_URL
+from foncier.core.errors import ConfigurationError
+from foncier.messaging.mail import MailSettings
 
 # A working day: after it the person signs in again (the cookie's signature expires too).
 DEFAULT_SESSION_HOURS: Final = 12

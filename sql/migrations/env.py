@@ -6,8 +6,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine
 
-from foncier.config import database_url_from_env
-from foncier.migrations import include_object
+from foncier.core.config import database_url_from_env
+from foncier.core.migrations import include_object
 from foncier.models import Base
 
 config = context.config

@@ -3,7 +3,7 @@
 -- the triggers of sql/triggers/matching_plot_v1.sql; the view itself is read only when rows
 -- are rewritten (filtered by terr_id: the zone subquery runs for those plots only).
 --
--- The code lists, orders and bits below are those of foncier.codelists and
+-- The code lists, orders and bits below are those of foncier.models.codelists and
 -- foncier.matching.scoring (NETWORKS, ZONE_TYPES); tests/matching compare both sides.
 -- Nothing here reads which EPCI owns the park.
 CREATE VIEW matching_plot_source AS

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from foncier.cnig.issues import Issue
+from foncier.inventory.cnig.issues import Issue
 
 STANDARD = "standards/cnig-sites-economiques"
 

@@ -15,11 +15,12 @@ from cnig_helpers import CsvTable, inventory_checksum
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from foncier import migrations, territory
-from foncier.cnig import export_cnig
-from foncier.cnig.issues import Issue
-from foncier.db import make_engine
-from foncier.errors import ImportRejectedError
+from foncier.core import migrations
+from foncier.core.db import make_engine
+from foncier.core.errors import ImportRejectedError
+from foncier.inventory.cnig import export_cnig
+from foncier.inventory.cnig.issues import Issue
+from foncier.territory import datafrance
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,7 @@ def territory_only_engine(pg_server) -> Iterator[Engine]:
     migrations.upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        territory.load_departement(session, "37")
+        datafrance.load_departement(session, "37")
         session.commit()
     yield engine
     engine.dispose()

@@ -22,8 +22,8 @@ from pyproj import Transformer
 from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from foncier.cnig.columns import Kind
-from foncier.cnig.tables import SITES, TERRAINS, Table
+from foncier.inventory.cnig.columns import Kind
+from foncier.inventory.cnig.tables import SITES, TERRAINS, Table
 
 LAMBERT93 = "EPSG:2154"
 

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from foncier.cli import main
-from foncier.cnig.columns import TERRAIN_EXTENSIONS
-from foncier.config import normalise_database_url
+from foncier.core.config import normalise_database_url
+from foncier.inventory.cnig.columns import TERRAIN_EXTENSIONS
 from foncier.models import ConstraintZone, Site
 
 GATINE_RACAN = "200073237"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cnig_helpers import STANDARD
 
-from foncier.cnig import values
-from foncier.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS, Kind
-from foncier.cnig.issues import MESSAGES
+from foncier.inventory.cnig import values
+from foncier.inventory.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS, Kind
+from foncier.inventory.cnig.issues import MESSAGES
 from foncier.models import Site, Terrain
 
 CLASSES = {"site-eco": SITE_COLUMNS, "terrain-eco": TERRAIN_COLUMNS}

@@ -13,11 +13,11 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import func, select
 
-from foncier.cnig import export_cnig
-from foncier.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS
-from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.errors import NotFoundError
+from foncier.core.errors import NotFoundError
+from foncier.inventory.cnig import export_cnig
+from foncier.inventory.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS
 from foncier.models import Epci, Owner, Site, Terrain
+from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.models.views import site_summary
 
 GATINE_RACAN = "200073237"

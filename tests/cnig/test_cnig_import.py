@@ -8,8 +8,8 @@ import pytest
 from cnig_helpers import CsvTable, inventory_checksum, located
 from sqlalchemy import func, select, text
 
-from foncier.cnig import SourceFile, import_cnig
-from foncier.errors import ImportConflictError
+from foncier.core.errors import ImportConflictError
+from foncier.inventory.cnig import SourceFile, import_cnig
 from foncier.models import Site, Terrain
 
 PLOT_ROW = 5

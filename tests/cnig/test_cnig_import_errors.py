@@ -14,9 +14,9 @@ from shapely.geometry import box, shape
 from shapely.ops import nearest_points
 from sqlalchemy import select
 
-from foncier.cnig import import_cnig
-from foncier.cnig.geometry import geojson_text
-from foncier.cnig.importer import EPCI_TOLERANCE_M
+from foncier.inventory.cnig import import_cnig
+from foncier.inventory.cnig.geometry import geojson_text
+from foncier.inventory.cnig.importer import EPCI_TOLERANCE_M
 from foncier.models import Commune, Epci, Site
 
 SITE_ROW = 2  # the third park: line 4 of site-eco.csv

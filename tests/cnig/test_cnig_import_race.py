@@ -11,10 +11,10 @@ from concurrency import libpq_url, waits_for_a_lock
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from foncier import audit
-from foncier.cnig import SourceFile, import_cnig
-from foncier.errors import ImportConflictError
-from foncier.permissions import Actor
+from foncier.core import audit
+from foncier.core.errors import ImportConflictError
+from foncier.core.permissions import Actor
+from foncier.inventory.cnig import SourceFile, import_cnig
 
 RACED_ID_SUFFIX = "_SITE-ECO_99777"
 

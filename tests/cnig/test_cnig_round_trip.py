@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from foncier.cnig import export_cnig, import_cnig
+from foncier.inventory.cnig import export_cnig, import_cnig
 from foncier.models import Site, Terrain
 
 

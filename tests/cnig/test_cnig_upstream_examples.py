@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnig_helpers import STANDARD, located
 
-from foncier.cnig import import_cnig
+from foncier.inventory.cnig import import_cnig
 
 
 def test_site_example_is_refused_with_its_shifted_columns_explained(refused, shared_dir):

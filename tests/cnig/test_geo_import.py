@@ -23,14 +23,15 @@ from shapely import MultiPolygon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from foncier import accounts, audit
+from foncier.accounts import users
 from foncier.cli import main
-from foncier.cnig import SourceFile, import_cnig
-from foncier.cnig.sources import Format, format_of
-from foncier.cnig.tables import SITES, TERRAINS
-from foncier.errors import ImportRejectedError, PermissionDeniedError
+from foncier.core import audit
+from foncier.core.errors import ImportRejectedError, PermissionDeniedError
+from foncier.core.permissions import Actor, Role
+from foncier.inventory.cnig import SourceFile, import_cnig
+from foncier.inventory.cnig.sources import Format, format_of
+from foncier.inventory.cnig.tables import SITES, TERRAINS
 from foncier.models import AuditEvent, Site, Terrain
-from foncier.permissions import Actor, Role
 
 GATINE_RACAN = "200073237"
 TOURS_METROPOLE = "243700754"
@@ -352,7 +353,7 @@ def gatine_referent_account(territory_only_engine) -> str:
     session's throwaway one)."""
     email = f"referent-{uuid.uuid4().hex[:8]}@gatine.test"
     with Session(territory_only_engine) as session:
-        accounts.create_user(
+        users.create_user(
             session,
             Actor.system("tests"),
             email=email,

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from foncier.cnig.issues import MESSAGES
+from foncier.inventory.cnig.issues import MESSAGES
 
 # Errors that only an option of a command can cause: their French message may name it.
 OPTION_ERRORS = {"unknown_crs_option", "not_degrees_option"}

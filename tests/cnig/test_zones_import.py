@@ -13,8 +13,8 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, mapping
 from sqlalchemy import func, select
 
+from foncier.inventory.zones import import_zones
 from foncier.models import ConstraintZone
-from foncier.zones import import_zones
 
 # One square kilometre by the Loire, west of Tours, in Lambert-93 metres.
 SQUARE = box(515_000, 6_700_000, 516_000, 6_701_000)

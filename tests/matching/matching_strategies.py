@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
-from foncier import codelists
 from foncier.matching import PlotFacts, parse_needs
 from foncier.matching.scoring import NETWORKS
+from foncier.models import codelists
 
 REFERENCE_DATE = date(2026, 9, 1)
 # Around Tours, in Lambert-93.

@@ -16,7 +16,7 @@ from shapely.affinity import translate
 from shapely.geometry import MultiPolygon
 from sqlalchemy import select, text
 
-from foncier.errors import NotFoundError
+from foncier.core.errors import NotFoundError
 from foncier.matching import (
     HARD_CONSTRAINTS,
     PlotArrays,

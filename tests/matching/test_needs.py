@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from jsonschema import Draft202012Validator
 
-from foncier import codelists
 from foncier.matching import NeedsError, parse_needs, schema
 from foncier.matching.naf import NAF_DIVISIONS, normalise_naf, vocation_for_naf
 from foncier.matching.scoring import CRITERION_NAMES, NETWORKS
+from foncier.models import codelists
 
 
 def issues_of(data) -> dict[str, tuple[str, str]]:

@@ -29,7 +29,7 @@ from web_helpers import (
     sign_in_browser,
 )
 
-from foncier.db import make_engine
+from foncier.core.db import make_engine
 from foncier.web import create_app
 from seed.accounts import PARTNER_EMAIL
 

@@ -42,11 +42,11 @@ from web_helpers import (
     visible_text,
 )
 
-from foncier import agreements as core
-from foncier.french import epci_sort_key
+from foncier.agreements import reading as core
+from foncier.agreements.sharing import split_by_population
+from foncier.core.french import epci_sort_key
 from foncier.matching.wording import french_date
 from foncier.models import Agreement, AgreementParty, Epci, Notification, Redirection
-from foncier.sharing import split_by_population
 from foncier.web.agreements.forms import terms_of
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 

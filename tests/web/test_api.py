@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
+from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.web.api.views import MAX_OFFSET, MAX_PAGE, MAX_SIMPLIFY_M
 
 GEOJSON = "application/geo+json"

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 from web_helpers import sign_in
 
-from foncier.codelists import CONFIDENTIAL_TERRAIN_FIELDS
-from foncier.errors import ConfigurationError, NotFoundError
-from foncier.features import InvalidParameterError
-from foncier.inventory import get_site_detail, get_terrain_detail
+from foncier.core.errors import ConfigurationError, NotFoundError
+from foncier.inventory.features import InvalidParameterError
+from foncier.inventory.queries import get_site_detail, get_terrain_detail
 from foncier.models import ConstraintZone, LoginAttempt, Terrain
+from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.web import create_app
 from foncier.web.database import db_session
 from foncier.web.formatting import display, french_date, number, plural

@@ -21,11 +21,11 @@ from web_helpers import (
     sign_in_browser,
 )
 
-from foncier import accounts
-from foncier.accounts import MAX_FAILURES_PER_EMAIL, SET_PASSWORD_PATH
-from foncier.mail import MailBackend, MailSettings, send_mail
+from foncier.accounts import users
+from foncier.accounts.users import MAX_FAILURES_PER_EMAIL, SET_PASSWORD_PATH
+from foncier.core.permissions import Actor, Role
+from foncier.messaging.mail import MailBackend, MailSettings, send_mail
 from foncier.models import OutboxMessage, User
-from foncier.permissions import Actor, Role
 from foncier.web import create_app
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
@@ -41,7 +41,7 @@ def unique_email(prefix: str = "web") -> str:
 
 
 def new_user(session, role=Role.PARTENAIRE, password: str | None = PASSWORD) -> User:
-    return accounts.create_user(
+    return users.create_user(
         session, ADMIN, email=unique_email(), nom="Camille Essai", role=role, password=password
     )
 
@@ -208,7 +208,7 @@ def test_changing_the_password_signs_out_the_other_sessions_only(app, session):
     assert is_signed_in(here)
     assert not is_signed_in(elsewhere)
     session.refresh(user)  # the requests wrote through their own sessions
-    assert accounts.password_matches(user.password_hash, NEW_PASSWORD)
+    assert users.password_matches(user.password_hash, NEW_PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_a_refused_password_change_changes_nothing(app, session, data, message):
     page = page_of(post_form(client, "/mot-de-passe", data))
     assert page.status == 400 and message in page.text
     session.refresh(user)
-    assert accounts.password_matches(user.password_hash, PASSWORD)
+    assert users.password_matches(user.password_hash, PASSWORD)
     assert is_signed_in(client)
 
 
@@ -244,7 +244,7 @@ def test_a_refused_password_change_changes_nothing(app, session, data, message):
 
 
 def link_path(session, user: User, now: datetime | None = None) -> str:
-    return accounts.set_password_path(accounts.issue_password_link(session, user, now))
+    return users.set_password_path(users.issue_password_link(session, user, now))
 
 
 def test_a_link_lets_its_owner_choose_a_password_and_signs_them_in(anonymous_client, session):
@@ -262,7 +262,7 @@ def test_a_link_lets_its_owner_choose_a_password_and_signs_them_in(anonymous_cli
     assert response.status_code == 302 and response.location == "/"
     assert is_signed_in(anonymous_client)
     session.refresh(user)
-    assert accounts.password_matches(user.password_hash, NEW_PASSWORD)
+    assert users.password_matches(user.password_hash, NEW_PASSWORD)
     used = page_of(anonymous_client.get(path))
     assert used.status == 404 and "Ce lien n’est plus valide" in used.text
 
@@ -412,7 +412,9 @@ def test_the_outbox_shows_the_newest_messages_first_by_pages(coordinator_client,
     first = page_of(coordinator_client.get("/messages"))
     assert first.status == 200 and "Environnement de développement" in first.text
     assert first.values("data-recipient")[:2] == ["n24@example.org", "n23@example.org"]
-    assert "Plus anciens" in first.text
+    # ui.pagination: « 1 » (the current page), « 2 », « Suivante › »
+    pages = ["/messages?page=1", "/messages?page=2", "/messages?page=2"]
+    assert [href for href in first.values("href") if "page=" in href] == pages
     second = page_of(coordinator_client.get("/messages?page=2"))
     assert "Sujet 04" in second.text and "Sujet 24" not in second.text
     assert page_of(coordinator_client.get("/messages?page=abc")).status == 200
@@ -439,7 +441,7 @@ def forbidden_requests(user_id: int) -> list[tuple[str, str]]:
 def test_referents_and_partners_get_403_on_every_account_route(client_for, session, email):
     client = client_for(email)
     target = new_user(session)
-    accounts.deactivate_user(session, ADMIN, target)  # so that reactivating would change it
+    users.deactivate_user(session, ADMIN, target)  # so that reactivating would change it
     token = csrf_token_of(client, "/sites")
     rows_before = session.execute(select(User.id, User.active, User.session_epoch)).all()
     outbox_before = session.scalar(select(func.count()).select_from(OutboxMessage))

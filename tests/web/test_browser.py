@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import Engine, text
 
-from foncier.codelists import STADE_COMM_COLOURS
+from foncier.models.codelists import STADE_COMM_COLOURS
 from foncier.web.api.views import MAX_SIMPLIFY_M
 
 pytestmark = pytest.mark.browser

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_helpers import form_of, form_values, page_of, visible_text
 
-from foncier.accounts import create_user
+from foncier.accounts.users import create_user
+from foncier.core.permissions import Actor, Role
 from foncier.models import Owner, Site, Terrain
-from foncier.permissions import Actor, Role
 
 POLAXIS = "37167_SITE-ECO_00005"
 GATINE_RACAN = "200073237"

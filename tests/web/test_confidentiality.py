@@ -32,9 +32,9 @@ from leak_crawl import route_urls, walk
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier import audit
-from foncier.accounts import create_user
-from foncier.cases import advance_case
+from foncier.accounts.users import create_user
+from foncier.core import audit
+from foncier.core.permissions import Actor, Role
 from foncier.models import (
     Agreement,
     AgreementDocument,
@@ -47,8 +47,12 @@ from foncier.models import (
     ShortlistedPlot,
     User,
 )
-from foncier.permissions import Actor, Role
-from foncier.redirections import accept_redirection, decline_redirection, propose_redirection
+from foncier.prospects.cases import advance_case
+from foncier.redirections.proposals import (
+    accept_redirection,
+    decline_redirection,
+    propose_redirection,
+)
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
 VAL_D_AMBOISE = "200043065"  # declines the project first (it has plots on sale to be shown)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_helpers import form_of, form_values, visible_text
 
-from foncier.geometry_input import geojson_wgs84_text
+from foncier.inventory.geometry_input import geojson_wgs84_text
 from foncier.models import AuditEvent, Commune, Epci, Owner, Site, Terrain
 from seed.accounts import COORDINATOR_EMAIL
 

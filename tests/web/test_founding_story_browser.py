@@ -25,7 +25,7 @@ from playwright.sync_api import Locator, expect
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine, text
 
-from foncier.french import epci_named
+from foncier.core.french import epci_named
 from seed.accounts import PARTNER_EMAIL
 
 pytestmark = pytest.mark.browser

@@ -34,7 +34,7 @@ from web_helpers import (
 )
 from wtforms import StringField
 
-from foncier.cadastre import import_cadastre
+from foncier.inventory.cadastre import import_cadastre
 from foncier.models import CadastralParcel
 from foncier.web import create_app
 from foncier.web.database import db_session

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from foncier.codelists import STADES_DISPONIBLES
 from foncier.matching import match, parse_needs, why_not
 from foncier.models import Terrain
+from foncier.models.codelists import STADES_DISPONIBLES
 from foncier.web.api import match as match_api
 from foncier.web.api.match import MAX_BODY_BYTES, TOO_BIG_NUMBERS, TOO_LARGE
 

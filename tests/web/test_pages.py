@@ -12,8 +12,8 @@ from flask import request
 from sqlalchemy import text, update
 from web_helpers import sign_in
 
-from foncier.codelists import STADE_COMM_COLOURS
 from foncier.models import ConstraintZone, Site, Terrain
+from foncier.models.codelists import STADE_COMM_COLOURS
 from foncier.web import create_app
 from foncier.web.api.views import MAX_SIMPLIFY_M
 from foncier.web.inventory.forms import SiteSearchForm

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from web_helpers import csrf_token_of, form_of
 
-from foncier.geometry_input import geojson_wgs84_text
+from foncier.inventory.geometry_input import geojson_wgs84_text
 from foncier.models import Commune, Owner, Terrain
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 

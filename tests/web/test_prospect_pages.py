@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_helpers import Page, csrf_token_of, form_of, page_of, post_form
 
-from foncier import audit, prospects
+from foncier.core import audit
+from foncier.core.permissions import Actor
 from foncier.models import CaseEvent, Epci, Prospect, User
-from foncier.permissions import Actor
+from foncier.prospects import projects
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
 SECRETS = {
@@ -75,7 +76,7 @@ def recorded(session: Session, email_of: Callable[[str], str]) -> Prospect:
         **{key: value for key, value in _form().items() if not key.startswith("needs-")},
         "needs": {"surface_min_ha": 1.5, "surface_max_ha": 4, "vocation": "industrielle"},
     }
-    prospect = prospects.create_prospect(session, actor, data)
+    prospect = projects.create_prospect(session, actor, data)
     session.flush()
     return prospect
 
@@ -101,7 +102,7 @@ def test_a_referent_records_a_project_and_reads_it_in_clear(
     session: Session, metropole: FlaskClient
 ) -> None:
     form = form_of(metropole, "/projets/nouveau", "formulaire-projet")
-    assert form["contact_retention_until"] == prospects.retention_limit(date.today()).isoformat()
+    assert form["contact_retention_until"] == projects.retention_limit(date.today()).isoformat()
     assert form["source"] == "direct"
     response = post_form(metropole, "/projets/nouveau", _form())
     assert response.status_code == 302

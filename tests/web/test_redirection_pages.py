@@ -24,10 +24,10 @@ from case_helpers import (
 from sqlalchemy import event, func, select
 from web_helpers import Page, form_values, page_of, post_form
 
-from foncier import agreements
-from foncier.cases import OCCUPIED, RESERVED
-from foncier.editing import SOLD
-from foncier.french import epci_sort_key
+from foncier.agreements import reading
+from foncier.core.french import epci_sort_key
+from foncier.inventory.editing import SOLD
+from foncier.messaging.notifications import PER_PAGE
 from foncier.models import (
     CaseEvent,
     Epci,
@@ -37,8 +37,12 @@ from foncier.models import (
     ShortlistedPlot,
     Terrain,
 )
-from foncier.notifications import PER_PAGE
-from foncier.redirections import accept_redirection, decline_redirection, propose_redirection
+from foncier.prospects.cases import OCCUPIED, RESERVED
+from foncier.redirections.proposals import (
+    accept_redirection,
+    decline_redirection,
+    propose_redirection,
+)
 from seed.accounts import COORDINATOR_EMAIL, referent_email
 
 METROPOLE_EMAIL = "referent.tours-metropole-val-de-loire@demo.foncier.test"
@@ -429,6 +433,9 @@ def test_the_inbox_newest_first_unread_in_bold_read_on_open(session, gatine, pro
     assert first.status == 200
     assert f"{PER_PAGE + 1} messages, dont {PER_PAGE + 1} non lus" in first.text
     assert f"<strong>Projet n° {project.id} proposé à votre EPCI" in first.html
+    # ui.pagination: « 1 » (the current page), « 2 », « Suivante › »
+    pages = ["/boite?page=1", "/boite?page=2", "/boite?page=2"]
+    assert [href for href in first.values("href") if "page=" in href] == pages
     second = page_of(gatine.get("/boite?page=2"))
     assert len(second.values("data-notification-id")) == 1
     assert gatine.get("/boite?page=3").status_code == 404
@@ -630,7 +637,7 @@ def test_the_list_costs_the_same_queries_for_few_or_many_lines(session, client_f
 
 
 def test_the_list_comes_a_page_at_a_time(session, client_for, monkeypatch):
-    monkeypatch.setattr("foncier.redirections.PER_PAGE", 3)
+    monkeypatch.setattr("foncier.redirections.proposals.PER_PAGE", 3)
     coordinator = client_for(COORDINATOR_EMAIL)
     made = new_proposals(session, 4)
     first = page_of(coordinator.get("/redirections"))
@@ -661,8 +668,8 @@ def _installed_on_polaxis(session, gatine, project) -> tuple[Redirection, Terrai
 def test_once_an_agreement_covers_the_redirection_the_project_links_to_it(session, gatine, project):
     redirection, _plot = _installed_on_polaxis(session, gatine, project)
     target = referent_of(session, GATINE_RACAN)
-    terms = agreements.terms_for_redirection(session, target, redirection.id)
-    agreement = agreements.create_agreement(session, target, terms, settings=OUTBOX)
+    terms = reading.terms_for_redirection(session, target, redirection.id)
+    agreement = reading.create_agreement(session, target, terms, settings=OUTBOX)
     page = page_of(gatine.get(f"/projets/{project.id}"))
     covered = re.search(rf'<p id="accord-{redirection.id}">.*?</p>', page.html, re.S)
     assert covered, "the covering agreement is named instead of the button"
@@ -700,8 +707,8 @@ def test_only_who_may_write_the_agreement_sees_its_button(
         f"Enregistrer l’accord de partage entre {metropole_name} et la {gatine_name}"
     )
     target = referent_of(session, GATINE_RACAN)
-    terms = agreements.terms_for_redirection(session, target, redirection.id)
-    agreement = agreements.create_agreement(session, target, terms, settings=OUTBOX)
+    terms = reading.terms_for_redirection(session, target, redirection.id)
+    agreement = reading.create_agreement(session, target, terms, settings=OUTBOX)
     decliner = page_of(third.get(f"/projets/{project.id}"))
     assert f'href="/conventions/{agreement.id}"' in decliner.html
     assert "Enregistrer l’accord de partage" not in decliner.text

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from foncier.pgcluster import free_port
+from foncier.core.pgcluster import free_port
 
 # The `foncier` console script, run by this interpreter wherever its scripts are installed.
 FONCIER = [sys.executable, "-c", "from foncier.cli import main; main()"]

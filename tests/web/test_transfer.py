@@ -25,11 +25,11 @@ from web_helpers import (
     visible_text,
 )
 
-from foncier import transfer
-from foncier.cnig import SourceFile, export_cnig
-from foncier.errors import ImportConflictError
+from foncier.core.errors import ImportConflictError
+from foncier.core.permissions import Actor
+from foncier.inventory import staged_imports
+from foncier.inventory.cnig import SourceFile, export_cnig
 from foncier.models import AuditEvent, Epci, PendingImportFile, Site, Terrain, User
-from foncier.permissions import Actor
 from foncier.web import create_app
 from seed.accounts import COORDINATOR_EMAIL, DEMO_PASSWORD, referent_email
 
@@ -262,8 +262,8 @@ def test_a_save_racing_the_confirmation_refuses_it_and_writes_nothing(
     user = session.scalars(select(User).where(User.email == referent_email_gatine)).one()
     actor = Actor.of(user)
     name, content, repriced = polaxis_plots_file(session, tmp_path)
-    batch = transfer.stage_import(session, actor, [SourceFile(name, content)])
-    preview = transfer.preview_import(session, actor, batch)
+    batch = staged_imports.stage_import(session, actor, [SourceFile(name, content)])
+    preview = staged_imports.preview_import(session, actor, batch)
     # The copies the confirmation reads, taken before someone else's commit.
     plots = session.scalars(select(Terrain).where(Terrain.site_id == POLAXIS)).all()
     session.execute(
@@ -272,11 +272,11 @@ def test_a_save_racing_the_confirmation_refuses_it_and_writes_nothing(
     )
 
     with pytest.raises(ImportConflictError, match="depuis l’aperçu"):
-        transfer.confirm_import(session, actor, batch, preview.fingerprint)
+        staged_imports.confirm_import(session, actor, batch, preview.fingerprint)
 
     assert plots and session.get(Terrain, NEW_PLOT) is None
     assert session.get_one(Terrain, repriced["terr_id"]).terr_m2_prix == Decimal("99")
-    assert transfer.preview_import(session, actor, batch).fingerprint != preview.fingerprint
+    assert staged_imports.preview_import(session, actor, batch).fingerprint != preview.fingerprint
 
 
 def test_only_the_uploader_can_see_and_confirm_an_import(
@@ -307,13 +307,13 @@ def test_abandoning_forgets_the_files(session, get_page, referent, tmp_path):
 def test_pending_imports_are_purged_after_a_day(session, referent_email_gatine):
     user = session.scalars(select(User).where(User.email == referent_email_gatine)).one()
     actor = Actor.of(user)
-    old = transfer.stage_import(session, actor, [SourceFile("a.csv", b"site_id\r\n")])
+    old = staged_imports.stage_import(session, actor, [SourceFile("a.csv", b"site_id\r\n")])
     session.execute(
         update(PendingImportFile)
         .where(PendingImportFile.batch == old)
         .values(created_at=datetime.now(UTC) - timedelta(days=1, minutes=1))
     )
-    fresh = transfer.stage_import(session, actor, [SourceFile("b.csv", b"site_id\r\n")])
+    fresh = staged_imports.stage_import(session, actor, [SourceFile("b.csv", b"site_id\r\n")])
     batches = set(session.scalars(select(PendingImportFile.batch)))
     assert fresh in batches and old not in batches
 

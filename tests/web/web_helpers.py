@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
+from foncier.core.pgcluster import free_port
 from foncier.models import User
-from foncier.pgcluster import free_port
 from seed.accounts import DEMO_PASSWORD
 
 # The application's settings in tests: no basemap, so that no page loads anything from outside.

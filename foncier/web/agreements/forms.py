@@ -33,15 +33,15 @@ from wtforms.validators import (
     StopValidation,
 )
 
-from foncier.agreements import (
+from foncier.agreements.reading import (
     SCALAR_TERMS,
     STATUS_LABELS,
     TAX_KIND_LABELS,
     AgreementSort,
     Terms,
 )
+from foncier.agreements.sharing import MAX_YEARS, amount_refusal, growth_refusal
 from foncier.models import Agreement
-from foncier.sharing import MAX_YEARS, amount_refusal, growth_refusal
 from foncier.web.inventory.forms import FilterForm, french_decimal
 from foncier.web.matching.forms import CheckboxesField
 
@@ -230,7 +230,7 @@ class CalculatorForm(FlaskForm):
     )
     croissance = PercentField("Évolution annuelle (%)", validators=[Optional()])
 
-    # The core refuses the same values (foncier.sharing); checking here puts the message
+    # The core refuses the same values (foncier.agreements.sharing); checking here puts the message
     # beside the field before anything is computed.
     def validate_montant(self, field: EuroField) -> None:
         _refuse(amount_refusal(field.data) if field.data is not None else None)

@@ -1,9 +1,9 @@
 """Pages of the shared-benefit agreements: list, new, detail (signatures, status moves through
 a confirmation step, PDF), edit, the calculator and the network's ledger. Thin:
-foncier.agreements checks and writes, foncier.sharing computes, foncier.ledger totals. Pages
-answer 400 with the form's messages when values are refused, 409 when someone else saved the
-agreement in between (or changed it before one signs), 502 when the mail server refuses the
-notifications (nothing is then saved)."""
+foncier.agreements.reading checks and writes, foncier.agreements.sharing computes,
+foncier.agreements.ledger totals. Pages answer 400 with the form's messages when values are refused,
+409 when someone else saved the agreement in between (or changed it before one signs), 502 when the
+mail server refuses the notifications (nothing is then saved)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from foncier import agreements as core
-from foncier import ledger, sharing
-from foncier.errors import StaleVersionError, ValidationError
-from foncier.mail import MailDeliveryError
+from foncier.agreements import ledger, sharing
+from foncier.agreements import reading as core
+from foncier.core.errors import StaleVersionError, ValidationError
+from foncier.messaging.mail import MailDeliveryError
 from foncier.models import Agreement
 from foncier.web.agreements.forms import (
     AgreementForm,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from foncier.cadastre import geometry_from_refcad, parse_refcad
-from foncier.geometry_input import GeometryInputError, geojson_wgs84
+from foncier.inventory.cadastre import geometry_from_refcad, parse_refcad
+from foncier.inventory.geometry_input import GeometryInputError, geojson_wgs84
 from foncier.web.api.views import api
 from foncier.web.database import db_session
 from foncier.web.formatting import display

@@ -25,7 +25,7 @@ from flask import Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from foncier.features import InvalidParameterError
+from foncier.inventory.features import InvalidParameterError
 from foncier.matching import Needs, NeedsError, match, parse_needs, why_not
 from foncier.matching.engine import DEFAULT_LIMIT
 from foncier.web.api.views import INTEGER, api, check_parameters

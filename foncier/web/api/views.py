@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request, url_for
 from sqlalchemy import ColumnElement
 
-from foncier import features
-from foncier.features import BBox, InvalidParameterError, Layer
+from foncier.inventory import features
+from foncier.inventory.features import BBox, InvalidParameterError, Layer
 from foncier.web.database import db_session
 
 api = Blueprint("api", __name__)

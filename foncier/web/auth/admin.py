@@ -1,9 +1,9 @@
 """Account management pages of the coordinator and administrators, and the mail outbox.
 
 Every view calls a core function that checks the signed-in person first
-(``Actor.require_account_management`` in foncier.accounts and foncier.mail): a référent or a
-partner gets a 403 page, and nothing is written. Actions that change an account are POSTs
-behind a confirmation page, which works without JavaScript.
+(``Actor.require_account_management`` in foncier.accounts.users and foncier.messaging.mail): a
+référent or a partner gets a 403 page, and nothing is written. Actions that change an account are
+POSTs behind a confirmation page, which works without JavaScript.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from foncier import accounts
-from foncier.errors import ValidationError
-from foncier.history import LOCAL_TIME
-from foncier.inventory import list_epcis
-from foncier.mail import MailBackend, MailDeliveryError, MailSettings
+from foncier.accounts import users
+from foncier.core.errors import ValidationError
+from foncier.core.permissions import Actor, Role
+from foncier.inventory.history import LOCAL_TIME
+from foncier.inventory.queries import list_epcis
+from foncier.messaging.mail import MailBackend, MailDeliveryError, MailSettings
 from foncier.models import User
-from foncier.permissions import Actor, Role
 from foncier.web.auth.forms import AccountForm, ConfirmForm, show_errors
 from foncier.web.auth.views import auth, current_actor, private_page
 from foncier.web.database import db_session
@@ -40,19 +40,19 @@ from foncier.web.formatting import french_date
 MESSAGES_PER_PAGE: Final = 20
 # The network's clock: sign-in times read as the people who signed in saw them.
 SORT_LABELS: Final = {
-    accounts.UserSort.NOM: "Nom",
-    accounts.UserSort.EMAIL: "Adresse électronique",
-    accounts.UserSort.ROLE: "Rôle",
-    accounts.UserSort.EPCI: "EPCI",
-    accounts.UserSort.LAST_LOGIN: "Dernière connexion",
-    accounts.UserSort.ACTIVE: "État",
+    users.UserSort.NOM: "Nom",
+    users.UserSort.EMAIL: "Adresse électronique",
+    users.UserSort.ROLE: "Rôle",
+    users.UserSort.EPCI: "EPCI",
+    users.UserSort.LAST_LOGIN: "Dernière connexion",
+    users.UserSort.ACTIVE: "État",
 }
 
 
 @auth.context_processor
 def account_words() -> dict[str, object]:
     return {
-        "validity_days": accounts.LINK_VALIDITY.days,
+        "validity_days": users.LINK_VALIDITY.days,
         "role_labels": {role.value: role.label for role in Role},
     }
 
@@ -75,16 +75,16 @@ def mail_settings() -> MailSettings:
 @auth.get("/comptes", endpoint="accounts")
 def account_list() -> str:
     try:
-        sort = accounts.UserSort(request.args.get("tri", accounts.UserSort.ROLE))
+        sort = users.UserSort(request.args.get("tri", users.UserSort.ROLE))
     except ValueError:
-        sort = accounts.UserSort.ROLE
+        sort = users.UserSort.ROLE
     actor = current_actor()
     return render_template(
         "auth/accounts.html",
-        users=accounts.list_users(db_session(), actor, sort),
+        users=users.list_users(db_session(), actor, sort),
         sort=sort,
         sort_labels=SORT_LABELS,
-        assignable=[role.value for role in accounts.assignable_roles(actor)],
+        assignable=[role.value for role in users.assignable_roles(actor)],
     )
 
 
@@ -94,10 +94,10 @@ def create_account() -> Response:
     actor.require_account_management()  # before reading anything that was posted
     session = db_session()
     form = AccountForm()
-    form.set_choices(accounts.assignable_roles(actor), list_epcis(session))
+    form.set_choices(users.assignable_roles(actor), list_epcis(session))
     if form.validate_on_submit():
         try:
-            link = accounts.invite_user(
+            link = users.invite_user(
                 session,
                 actor,
                 mail_settings(),
@@ -118,7 +118,7 @@ def create_account() -> Response:
     return make_response(page, 400 if form.errors else 200)
 
 
-def _link_sent(link: accounts.PasswordLink, *, created: bool) -> Response:
+def _link_sent(link: users.PasswordLink, *, created: bool) -> Response:
     """What was sent to whom; in development (outbox) the link itself, to pass it on."""
     outbox = mail_settings().backend is MailBackend.OUTBOX
     page = render_template(
@@ -141,20 +141,20 @@ class AccountAction:
 
 
 def _deactivate(session: Session, actor: Actor, user: User) -> Response:
-    accounts.deactivate_user(session, actor, user)
+    users.deactivate_user(session, actor, user)
     flash(f"Le compte de {user.nom} est désactivé.", "succes")
     return redirect(url_for("auth.accounts"))
 
 
 def _reactivate(session: Session, actor: Actor, user: User) -> Response:
-    accounts.reactivate_user(session, actor, user)
+    users.reactivate_user(session, actor, user)
     flash(f"Le compte de {user.nom} est réactivé.", "succes")
     return redirect(url_for("auth.accounts"))
 
 
 def _renew_link(session: Session, actor: Actor, user: User) -> Response:
     return _link_sent(
-        accounts.send_password_link(session, actor, mail_settings(), user), created=False
+        users.send_password_link(session, actor, mail_settings(), user), created=False
     )
 
 
@@ -185,7 +185,7 @@ RENEW_LINK = AccountAction(
 def _confirm(user_id: int, action: AccountAction) -> Response:
     session = db_session()
     actor = current_actor()
-    user = accounts.get_user(session, actor, user_id)
+    user = users.get_user(session, actor, user_id)
     form = ConfirmForm()
     status = 200
     if form.validate_on_submit():
@@ -219,7 +219,7 @@ def renew_link(user_id: int) -> Response:
 @auth.get("/messages", endpoint="outbox")
 def outbox_page() -> str:
     requested = request.args.get("page", default=1, type=int)
-    page = accounts.readable_outbox(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
+    page = users.readable_outbox(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
     return render_template(
         "auth/outbox.html",
         page=page,

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation
 
-from foncier.accounts import MIN_PASSWORD_LENGTH
-from foncier.errors import ValidationError
-from foncier.permissions import Role
+from foncier.accounts.users import MIN_PASSWORD_LENGTH
+from foncier.core.errors import ValidationError
+from foncier.core.permissions import Role
 
 PASSWORD_HELP = (
     f"Au moins {MIN_PASSWORD_LENGTH} caractères. Une phrase de plusieurs mots est plus sûre "

@@ -3,7 +3,7 @@
 The session cookie holds the account's id and its ``session_epoch``: a password change
 increases the epoch, which signs out every other session of that account. The person is
 loaded once per request, and the request's database session records them as the author of
-every change (foncier.audit). The pages that manage accounts are in ``admin``.
+every change (foncier.core.audit). The pages that manage accounts are in ``admin``.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from flask import (
 )
 from werkzeug.exceptions import Unauthorized
 
-from foncier import accounts, audit
-from foncier.errors import NotFoundError, ValidationError
+from foncier.accounts import users
+from foncier.core import audit
+from foncier.core.errors import NotFoundError, ValidationError
+from foncier.core.permissions import Actor
 from foncier.models import User
-from foncier.permissions import Actor
 from foncier.web.auth.forms import (
     PASSWORD_HELP,
     LoginForm,
@@ -131,10 +132,10 @@ def login() -> str | Response:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(
+            user = users.authenticate(
                 db_session(), form.email.data or "", form.password.data or "", request.remote_addr
             )
-        except accounts.LoginThrottledError as error:
+        except users.LoginThrottledError as error:
             form.password.errors.append(str(error))
         else:
             if user is not None:
@@ -162,7 +163,7 @@ def password() -> tuple[str, int] | Response:
     if form.validate_on_submit():
         user = current_user()
         try:
-            accounts.change_password(
+            users.change_password(
                 db_session(), user, form.current_password.data or "", form.password.data or ""
             )
         except ValidationError as error:
@@ -179,17 +180,17 @@ def password() -> tuple[str, int] | Response:
     return render_template("auth/password.html", form=form, help=PASSWORD_HELP), status
 
 
-@auth.route(accounts.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
+@auth.route(users.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
 def set_password(token: str) -> Response:
     """The page of a one-time link: choose a password, and be signed in."""
     try:
-        user = accounts.user_for_token(db_session(), token)
+        user = users.user_for_token(db_session(), token)
     except NotFoundError:
         return private_page(make_response(render_template("auth/link_invalid.html"), 404))
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.set_password_with_token(db_session(), token, form.password.data or "")
+            users.set_password_with_token(db_session(), token, form.password.data or "")
         except ValidationError as error:
             show_errors(form, error)
         else:

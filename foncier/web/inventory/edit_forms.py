@@ -2,8 +2,9 @@
 
 The forms read what people type (numbers with a decimal comma, dates, code lists, oui/non) and
 keep it on error; whether the values hold together (a plot inside its park, a minimal lot
-within the plot...) is the core's decision (foncier.editing), whose messages the views put
-beside the fields. Labels come from foncier.history.COLUMN_LABELS, the same as the history's.
+within the plot...) is the core's decision (foncier.inventory.editing), whose messages the views put
+beside the fields. Labels come from foncier.inventory.history.COLUMN_LABELS, the same as the
+history's.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import DateInput
 
-from foncier import codelists
-from foncier.cnig.labels import UNITS
-from foncier.editing import OWNER_NATURES
-from foncier.history import COLUMN_LABELS, COLUMN_TYPES
-from foncier.models import Commune
+from foncier.inventory.cnig.labels import UNITS
+from foncier.inventory.editing import OWNER_NATURES
+from foncier.inventory.history import COLUMN_LABELS, COLUMN_TYPES
+from foncier.models import Commune, codelists
 from foncier.web.inventory.forms import WITHOUT_SPACES, french_decimal
 from foncier.web.inventory.geometry_field import GeometryField
 
@@ -223,7 +223,7 @@ class EditForm(FlaskForm):
             yield from (self[name] for name in names)
 
     def values(self) -> dict[str, Any]:
-        """The typed values, by column, as foncier.editing takes them."""
+        """The typed values, by column, as foncier.inventory.editing takes them."""
         return {field.name: _value_of(field) for field in self.column_fields()}
 
     def add_errors(self, errors: dict[str, str]) -> None:

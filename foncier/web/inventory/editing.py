@@ -1,8 +1,8 @@
 """Views that change the inventory: parks, plots, quick status changes, owners, and history.
 
-Thin: the forms type what people send, foncier.editing checks rights, versions and values and
-writes, foncier.history reads the audit trail. Every write route also checks the right on GET,
-so that nobody is shown a form the core would refuse. Pages answer 400 with the form and its
+Thin: the forms type what people send, foncier.inventory.editing checks rights, versions and values
+and writes, foncier.inventory.history reads the audit trail. Every write route also checks the right
+on GET, so that nobody is shown a form the core would refuse. Pages answer 400 with the form and its
 messages when the values are refused, 409 when someone else saved the record in between.
 """
 
@@ -15,14 +15,14 @@ from typing import Any, Final, TypeVar
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from foncier import editing as core
-from foncier import history
-from foncier.codelists import STADE_COMM_COLOURS
-from foncier.editing import STATUS_CHANGES, Sale, StatusAction
-from foncier.errors import StaleVersionError, ValidationError
-from foncier.inventory import list_epcis
+from foncier.core.errors import StaleVersionError, ValidationError
+from foncier.core.permissions import Actor
+from foncier.inventory import editing as core
+from foncier.inventory import history
+from foncier.inventory.editing import STATUS_CHANGES, Sale, StatusAction
+from foncier.inventory.queries import list_epcis
 from foncier.models import Owner, Site, Terrain
-from foncier.permissions import Actor
+from foncier.models.codelists import STADE_COMM_COLOURS
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, attachment

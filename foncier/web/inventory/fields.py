@@ -1,8 +1,8 @@
 """Which CNIG attributes the park and plot pages show, under which heading.
 
-Labels are the core's (foncier.cnig.labels, after the titles of the CNIG "Sites Économiques"
-schemas), shared with the spreadsheet exports. The confidential sale fields of plots (buyer,
-date, amount) are deliberately absent; a test keeps them out.
+Labels are the core's (foncier.inventory.cnig.labels, after the titles of the CNIG "Sites
+Économiques" schemas), shared with the spreadsheet exports. The confidential sale fields of plots
+(buyer, date, amount) are deliberately absent; a test keeps them out.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from foncier.cnig.labels import LABELS
+from foncier.inventory.cnig.labels import LABELS
 
 
 @dataclass(frozen=True)

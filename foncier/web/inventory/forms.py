@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from foncier.codelists import SITE_VOCADOMI
-from foncier.inventory import SiteCriteria, SiteSort
+from foncier.inventory.queries import SiteCriteria, SiteSort
+from foncier.models.codelists import SITE_VOCADOMI
 from foncier.web.formatting import THOUSANDS_SEPARATOR, UNIT_SPACE, number
 
 SORT_CHOICES = [

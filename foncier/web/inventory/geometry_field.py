@@ -1,7 +1,7 @@
 """A form field for a plot's outline or a park's perimeter, drawn on a map or given as text.
 
 The field posts one text (a <textarea>): GeoJSON in WGS84 as the map writes it, or whatever a
-person pasted (GeoJSON, WKT, EWKT: foncier.geometry_input reads them). Its ``data`` is the
+person pasted (GeoJSON, WKT, EWKT: foncier.inventory.geometry_input reads them). Its ``data`` is the
 Lambert-93 shapely geometry, or None when nothing was given. A text that cannot be read is
 kept as typed and shown back with the reason, in French.
 
@@ -28,9 +28,9 @@ from wtforms import Field
 from wtforms.utils import unset_value
 from wtforms.widgets import TextArea
 
-from foncier import features
-from foncier.errors import NotFoundError
-from foncier.geometry_input import (
+from foncier.core.errors import NotFoundError
+from foncier.inventory import features
+from foncier.inventory.geometry_input import (
     GeometryInputError,
     GeometryKind,
     as_kind,

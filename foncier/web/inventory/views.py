@@ -1,4 +1,4 @@
-"""Views of the inventory pages; queries live in foncier.inventory."""
+"""Views of the inventory pages; queries live in foncier.inventory.queries."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from foncier.cases import settled_project
-from foncier.codelists import STADE_COMM_COLOURS, ZONE_TYPE_LABELS
-from foncier.editing import status_changes_for, surface_check_of
-from foncier.inventory import (
+from foncier.inventory.editing import status_changes_for, surface_check_of
+from foncier.inventory.queries import (
     available_from,
     get_site_detail,
     get_terrain_detail,
@@ -18,6 +16,8 @@ from foncier.inventory import (
     list_epcis,
     search_sites,
 )
+from foncier.models.codelists import STADE_COMM_COLOURS, ZONE_TYPE_LABELS
+from foncier.prospects.cases import settled_project
 from foncier.web.api.views import MAX_LIMIT, MAX_SIMPLIFY_M
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session

@@ -25,11 +25,11 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from foncier.cnig.labels import LABELS
-from foncier.codelists import ICPE_REGIMES, SITE_VOCADOMI, ZONE_TYPE_LABELS, ZONE_TYPES
+from foncier.inventory.cnig.labels import LABELS
 from foncier.matching import CRITERIA, DEFAULT_WEIGHTS
 from foncier.matching.needs import NeedsIssue
 from foncier.matching.scoring import NETWORKS, CriterionSpec
+from foncier.models.codelists import ICPE_REGIMES, SITE_VOCADOMI, ZONE_TYPE_LABELS, ZONE_TYPES
 from foncier.web.formatting import sentence
 from foncier.web.inventory.forms import french_decimal
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from foncier.cnig.labels import LABELS
-from foncier.codelists import ZONE_TYPE_LABELS
-from foncier.inventory import TerrainDetail, available_from
+from foncier.inventory.cnig.labels import LABELS
+from foncier.inventory.queries import TerrainDetail, available_from
 from foncier.matching import HARD_CONSTRAINTS
 from foncier.matching.scoring import NETWORK_LABELS, NETWORKS
+from foncier.models.codelists import ZONE_TYPE_LABELS
 from foncier.web.formatting import display, french_date, plural
 
 # Why plots were left out, as the summary of a search words it: the verb agrees with the

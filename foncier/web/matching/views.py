@@ -15,7 +15,7 @@ from flask import Blueprint, render_template, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from foncier.inventory import TerrainDetail, get_terrain_detail, list_epcis
+from foncier.inventory.queries import TerrainDetail, get_terrain_detail, list_epcis
 from foncier.matching import (
     CRITERIA,
     DEFAULT_WEIGHTS,

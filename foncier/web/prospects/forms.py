@@ -4,7 +4,7 @@ buttons and proposals, and the list's filters.
 The needs are the search's own form (foncier.web.matching.forms.NeedsForm) nested under the
 prefix ``needs-``: the same fields, the same reading of French numbers and dates, the same
 messages. The project form types what people send; whether it holds together is the core's
-decision (foncier.prospects.checked_values), whose messages go beside the fields.
+decision (foncier.prospects.projects.checked_values), whose messages go beside the fields.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from wtforms import (
     TextAreaField,
 )
 
-from foncier.cases import STAGE_LABELS
 from foncier.matching.needs import NeedsIssue
 from foncier.matching.wording import french_date
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
-from foncier.prospects import (
+from foncier.prospects.cases import STAGE_LABELS
+from foncier.prospects.projects import (
     ANSWER_LABELS,
     SORT_LABELS,
     SOURCE_LABELS,
@@ -43,7 +43,7 @@ from foncier.web.inventory.forms import FilterForm, valid_value
 from foncier.web.matching.forms import NEAR_FIELDS, WEIGHT_PREFIX, FrenchDateInput, NeedsForm
 
 # The needs' keys a project form leaves out: the company's NAF code is the project's own
-# field, and a project keeps no free label (see foncier.prospects).
+# field, and a project keeps no free label (see foncier.prospects.projects).
 HIDDEN_NEEDS_FIELDS: Final = frozenset({"label", "naf", "origin_epci", "limit"})
 # Messages of the core about the needs that belong beside a field of the project.
 NEEDS_KEYS_OF_PROJECT: Final = {"needs.naf": "naf_code"}

@@ -1,7 +1,7 @@
 """The project pages: list, new project, project page, edit, matching, shortlist, exports.
 
-Thin: foncier.prospects decides who reads what (the company in clear or the anonymised card),
-who may change a project (its lead EPCI's référents) and whether values hold together; these
+Thin: foncier.prospects.projects decides who reads what (the company in clear or the anonymised
+card), who may change a project (its lead EPCI's référents) and whether values hold together; these
 views read the forms and lay the answers out. Every write route checks the right on GET too,
 so that nobody is shown a form the core would refuse.
 """
@@ -18,14 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from foncier import prospects as core
-from foncier.case_steps import case_steps
-from foncier.cases import FINAL_STAGES
-from foncier.errors import NotFoundError, PermissionDeniedError, StaleVersionError, ValidationError
-from foncier.inventory import epci_names, list_epcis
+from foncier.core.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+    ValidationError,
+)
+from foncier.core.permissions import Actor
+from foncier.inventory.queries import epci_names, list_epcis
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
 from foncier.models import Prospect, Site, Terrain
-from foncier.permissions import Actor
+from foncier.prospects import projects as core
+from foncier.prospects.cases import FINAL_STAGES
+from foncier.redirections.case_steps import case_steps
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, XLSX_TYPE, attachment

@@ -1,8 +1,8 @@
 """The forms of redirections and of the case's moves, with French labels and messages.
 
 Whether the values hold together (a plot of the right EPCI, on sale; a date not in the
-future; a reason for « autre ») is the core's decision (foncier.cases, foncier.redirections):
-the views put its messages beside these fields.
+future; a reason for « autre ») is the core's decision (foncier.prospects.cases,
+foncier.redirections.proposals): the views put its messages beside these fields.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from wtforms import Field, IntegerField, SelectChoice, SelectField, TextAreaFiel
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from foncier.redirections import DECLINE_REASON_LABELS
+from foncier.redirections.proposals import DECLINE_REASON_LABELS
 from foncier.web.auth.forms import FrenchForm
 from foncier.web.inventory.edit_forms import DayField, VersionField
 from foncier.web.matching.forms import CheckboxesField

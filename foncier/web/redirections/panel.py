@@ -1,6 +1,6 @@
 """The case panel of a project page: its stage, its redirections, and the forms of what the
 person may do now (move the case, propose the project to another EPCI). The case's path is
-worded by foncier.case_steps.
+worded by foncier.redirections.case_steps.
 
 The project page (blueprint ``prospects``) merges ``case_panel(...)`` into its context and
 includes templates/prospects/_case.html. The forms post to this blueprint's routes.
@@ -16,15 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from foncier import cases, casework
-from foncier.agreements import CoveringAgreement, agreements_for_redirections, may_negotiate
-from foncier.codelists import STADES_DISPONIBLES
-from foncier.french import between, epci_named
-from foncier.inventory import epci_names, list_epcis
+from foncier.agreements.reading import CoveringAgreement, agreements_for_redirections, may_negotiate
+from foncier.core.french import between, epci_named
+from foncier.core.permissions import Actor
+from foncier.inventory.queries import epci_names, list_epcis
+from foncier.messaging.notifications import has_active_referent
 from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
-from foncier.notifications import has_active_referent
-from foncier.permissions import Actor
-from foncier.redirections import NOT_REDIRECTABLE
+from foncier.models.codelists import STADES_DISPONIBLES
+from foncier.prospects import cases, casework
+from foncier.redirections.proposals import NOT_REDIRECTABLE
 from foncier.web.formatting import display
 from foncier.web.redirections.forms import RedirectForm, StageForm
 

@@ -1,9 +1,9 @@
 """Redirection pages: proposing a project to another EPCI, answering a proposal, moving the
 case, the list of redirections, and the person's inbox.
 
-Thin: the forms type what people send; foncier.redirections and foncier.cases check rights,
-states and values, and write. Pages answer 403 to the wrong people (the core refuses), 400
-with the form and its messages, 409 when someone else acted first (the proposal was already
+Thin: the forms type what people send; foncier.redirections.proposals and foncier.prospects.cases
+check rights, states and values, and write. Pages answer 403 to the wrong people (the core refuses),
+400 with the form and its messages, 409 when someone else acted first (the proposal was already
 answered, the project moved on), 502 when the mail server failed — and then nothing of the
 step is saved (the core's savepoint is rolled back, and so is the request).
 """
@@ -20,17 +20,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from foncier import casework, notifications
-from foncier import redirections as core
-from foncier.case_steps import case_steps
-from foncier.cases import STAGE_LABELS, advance_case
-from foncier.errors import StaleVersionError, ValidationError
-from foncier.french import to_epci
-from foncier.inventory import epci_names
-from foncier.mail import MailDeliveryError, MailSettings
+from foncier.core.errors import StaleVersionError, ValidationError
+from foncier.core.french import to_epci
+from foncier.core.permissions import Actor, Role
+from foncier.inventory.queries import epci_names
+from foncier.messaging import notifications
+from foncier.messaging.mail import MailDeliveryError, MailSettings
 from foncier.models import Redirection
-from foncier.permissions import Actor, Role
-from foncier.prospects import get_prospect, prospect_for_lead
+from foncier.prospects import casework
+from foncier.prospects.cases import STAGE_LABELS, advance_case
+from foncier.prospects.projects import get_prospect, prospect_for_lead
+from foncier.redirections import proposals as core
+from foncier.redirections.case_steps import case_steps
 from foncier.web.auth import current_actor
 from foncier.web.auth.admin import mail_settings
 from foncier.web.auth.forms import FrenchForm, show_errors

@@ -8,7 +8,7 @@ from wtforms import BooleanField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
-from foncier.exports import ExportFormat
+from foncier.inventory.exports import ExportFormat
 
 SUFFIXES = ["csv", "geojson", "json", "gpkg"]
 SCOPES = [

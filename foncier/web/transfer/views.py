@@ -1,5 +1,5 @@
-"""Views of the imports and exports page; the work is done by foncier.transfer and
-foncier.exports, which check who may do what."""
+"""Views of the imports and exports page; the work is done by foncier.inventory.staged_imports and
+foncier.inventory.exports, which check who may do what."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 from wtforms.fields.choices import SelectChoice
 
-from foncier import transfer as transfers
-from foncier.cnig import ImportReport
-from foncier.cnig.exporter import ExportScope
-from foncier.cnig.issues import SourceFile
-from foncier.cnig.labels import LABELS
-from foncier.errors import ImportConflictError, ImportRejectedError
-from foncier.exports import ExportFormat, ExportRequest, build_export, list_parks
-from foncier.inventory import list_epcis
+from foncier.core.errors import ImportConflictError, ImportRejectedError
+from foncier.inventory import staged_imports as transfers
+from foncier.inventory.cnig import ImportReport
+from foncier.inventory.cnig.exporter import ExportScope
+from foncier.inventory.cnig.issues import SourceFile
+from foncier.inventory.cnig.labels import LABELS
+from foncier.inventory.exports import ExportFormat, ExportRequest, build_export, list_parks
+from foncier.inventory.queries import list_epcis
 from foncier.models import Epci
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session

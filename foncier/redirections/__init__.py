@@ -1,0 +1,2 @@
+"""Redirections of a company project between EPCIs (propose, accept, decline, withdraw), and the
+case's path in French words (case_steps)."""

