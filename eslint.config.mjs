@@ -1,0 +1,27 @@
+// ESLint (npm run lint, and scripts/test): the recommended rules on the pages' scripts, which
+// run in the browser with Leaflet's global L, and on the Node scripts that build the assets.
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  {
+    ignores: ["foncier/web/static/vendor/", "node_modules/", ".venv/", "test-artifacts/"],
+  },
+  js.configs.recommended,
+  {
+    files: ["foncier/web/static/js/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { ...globals.browser, L: "readonly" },
+    },
+  },
+  {
+    // Loaded as a classic script (<script defer>), not as a module.
+    files: ["foncier/web/static/js/calculator.js"],
+    languageOptions: { sourceType: "script" },
+  },
+  {
+    files: ["**/*.mjs"],
+    languageOptions: { globals: globals.node },
+  },
+];
