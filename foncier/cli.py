@@ -434,7 +434,7 @@ def user_deactivate(email: str) -> None:
 
 
 def _echo_link(email: str, url: str, backend: str) -> None:
-    from foncier.accounts.users import LINK_VALIDITY
+    from foncier.accounts.passwords import LINK_VALIDITY
 
     click.echo(
         f"Sent to {email} through the {backend} mail backend. One-time link, "

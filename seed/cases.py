@@ -20,7 +20,8 @@ from typing import Any, Final
 from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
-from foncier.agreements import reading
+from foncier.agreements import signatures, status
+from foncier.agreements import terms as agreements_terms
 from foncier.core import audit
 from foncier.core.permissions import Actor
 from foncier.messaging.mail import MailBackend, MailSettings
@@ -39,7 +40,7 @@ from foncier.models import (
     User,
 )
 from foncier.models.codelists import STADES_DISPONIBLES
-from foncier.prospects import cases, projects
+from foncier.prospects import cases, projects, shortlist
 from foncier.redirections import proposals
 from seed.accounts import referent_email
 
@@ -134,7 +135,7 @@ def _settled_proposal(
         investment_eur="850000",
         source="consulaire",
     )
-    projects.shortlist_plot(session, indre, prospect, plot)
+    shortlist.shortlist_plot(session, indre, prospect, plot)
     redirection = proposals.propose_redirection(
         session,
         indre,
@@ -150,12 +151,12 @@ def _settled_proposal(
 
 def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -> Agreement:
     """Signed by both the day the company settled, and in force from that day — the day it
-    starts, so that declaring it in force raises no warning (reading.status_move_warning);
+    starts, so that declaring it in force raises no warning (status.status_move_warning);
     the CFE is shared for five years from this year."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     today = date.today()
     first_year = today.year
-    terms = reading.Terms(
+    terms = agreements_terms.Terms(
         title="Partage de CFE — menuiserie installée dans le Lochois (démo)",
         parties={TOURAINE_VALLEE_INDRE: Decimal(30), LOCHES_SUD_TOURAINE: Decimal(70)},
         redirection_ids=(redirection.id,),
@@ -169,13 +170,13 @@ def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -
         ends_on=date(first_year + SHARING_YEARS - 1, 12, 31),
     )
     with audit.acting(session, indre):
-        agreement = reading.create_agreement(session, indre, terms, settings=mail)
+        agreement = agreements_terms.create_agreement(session, indre, terms, settings=mail)
         agreement.is_demo = True
         session.flush()
-        reading.sign_agreement(session, indre, agreement, indre.epci_siren, today)
+        signatures.sign_agreement(session, indre, agreement, indre.epci_siren, today)
     with audit.acting(session, loches):
-        reading.sign_agreement(session, loches, agreement, loches.epci_siren, today)
-        reading.set_status(session, loches, agreement, "en_vigueur", agreement.version)
+        signatures.sign_agreement(session, loches, agreement, loches.epci_siren, today)
+        status.set_status(session, loches, agreement, "en_vigueur", agreement.version)
     return agreement
 
 
@@ -197,7 +198,7 @@ def _pending_proposal(session: Session, est: Actor, plot: str, mail: MailSetting
         jobs_planned=30,
         source="agence_regionale",
     )
-    projects.shortlist_plot(session, est, prospect, plot)
+    shortlist.shortlist_plot(session, est, prospect, plot)
     proposals.propose_redirection(
         session, est, mail, prospect, VAL_D_AMBOISE, [plot],
         "Besoin d’un accès rapide à l’A10 : votre parc semble le mieux placé.",
@@ -232,7 +233,7 @@ def _declined_proposal(
         jobs_planned=20,
         source="direct",
     )
-    projects.shortlist_plot(session, chinon, prospect, plot)
+    shortlist.shortlist_plot(session, chinon, prospect, plot)
     redirection = proposals.propose_redirection(
         session, chinon, mail, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
         "Un terrain de votre parc correspond mieux que les nôtres.",

@@ -9,21 +9,21 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from foncier.accounts import users
-from foncier.accounts.users import (
-    LINK_VALIDITY,
+from foncier.accounts import passwords, signin, users
+from foncier.accounts.passwords import LINK_VALIDITY, SET_PASSWORD_PATH
+from foncier.accounts.signin import (
     MAX_FAILURES_PER_ACCOUNT,
     MAX_FAILURES_PER_ADDRESS,
     MAX_FAILURES_PER_EMAIL,
-    SET_PASSWORD_PATH,
     THROTTLE_WINDOW,
     LoginThrottledError,
-    UserSort,
 )
+from foncier.accounts.users import UserSort
 from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from foncier.core.permissions import Actor, Role
+from foncier.messaging import outbox as messaging_outbox
 from foncier.messaging.mail import MailSettings
-from foncier.models import LoginAttempt, OutboxMessage, User
+from foncier.models import LoginAttempt, OutboxMessage, PasswordToken, User
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
 GATINE_RACAN = "200073237"
@@ -64,7 +64,7 @@ def partner(session) -> Actor:
 
 
 def sign_in(session, user: User, password: str, at: datetime, address: str = "192.0.2.1"):
-    return users.authenticate(session, user.email, password, address, now=at)
+    return signin.authenticate(session, user.email, password, address, now=at)
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -74,10 +74,10 @@ def test_passwords_are_stored_as_argon2id_hashes_never_in_clear(session):
     user = new_user(session)
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
-    assert users.password_matches(user.password_hash, PASSWORD)
-    assert not users.password_matches(user.password_hash, PASSWORD + "!")
-    assert not users.password_matches(None, PASSWORD)
-    assert not users.password_matches("not a hash", PASSWORD)
+    assert passwords.password_matches(user.password_hash, PASSWORD)
+    assert not passwords.password_matches(user.password_hash, PASSWORD + "!")
+    assert not passwords.password_matches(None, PASSWORD)
+    assert not passwords.password_matches("not a hash", PASSWORD)
 
 
 def test_sign_in_with_the_right_password_records_the_time(session):
@@ -97,12 +97,12 @@ def test_a_wrong_password_opens_nothing_and_is_recorded(session, password):
 
 def test_the_e_mail_is_matched_whatever_its_case_and_spaces(session):
     user = new_user(session)
-    found = users.authenticate(session, f"  {user.email.upper()} ", PASSWORD, None, now=NOW)
+    found = signin.authenticate(session, f"  {user.email.upper()} ", PASSWORD, None, now=NOW)
     assert found is user
 
 
 def test_unknown_inactive_and_password_less_accounts_cannot_sign_in(session):
-    assert users.authenticate(session, unique_email(), PASSWORD, None, now=NOW) is None
+    assert signin.authenticate(session, unique_email(), PASSWORD, None, now=NOW) is None
     inactive = new_user(session)
     inactive.active = False
     assert sign_in(session, inactive, PASSWORD, NOW) is None
@@ -160,7 +160,7 @@ def test_the_throttle_ends_with_its_window(session):
 def test_one_address_failing_on_many_accounts_is_throttled(session):
     address = "203.0.113.9"
     for _ in range(MAX_FAILURES_PER_ADDRESS):
-        users.authenticate(session, unique_email("devine"), "wrong", address, now=NOW)
+        signin.authenticate(session, unique_email("devine"), "wrong", address, now=NOW)
     user = new_user(session)
     with pytest.raises(LoginThrottledError):
         sign_in(session, user, PASSWORD, NOW, address=address)
@@ -171,16 +171,16 @@ def test_changing_the_password_checks_the_current_one_and_bumps_the_epoch(sessio
     user = new_user(session)
     epoch = user.session_epoch
     with pytest.raises(ValidationError) as wrong:
-        users.change_password(session, user, "not it", "un tout nouveau mot de passe")
+        passwords.change_password(session, user, "not it", "un tout nouveau mot de passe")
     assert set(wrong.value.errors) == {"current_password"}
     with pytest.raises(ValidationError) as short:
-        users.change_password(session, user, PASSWORD, "court")
+        passwords.change_password(session, user, PASSWORD, "court")
     assert "12 caractères" in short.value.errors["password"]
     assert user.session_epoch == epoch
-    users.change_password(session, user, PASSWORD, "un tout nouveau mot de passe")
+    passwords.change_password(session, user, PASSWORD, "un tout nouveau mot de passe")
     assert user.session_epoch == epoch + 1
-    assert users.password_matches(user.password_hash, "un tout nouveau mot de passe")
-    assert not users.password_matches(user.password_hash, PASSWORD)
+    assert passwords.password_matches(user.password_hash, "un tout nouveau mot de passe")
+    assert not passwords.password_matches(user.password_hash, PASSWORD)
 
 
 # --- one-time links -----------------------------------------------------------------------------
@@ -188,59 +188,59 @@ def test_changing_the_password_checks_the_current_one_and_bumps_the_epoch(sessio
 
 def test_a_link_sets_the_password_once(session):
     user = new_user(session, password=None)
-    token = users.issue_password_link(session, user, now=NOW)
-    assert users.user_for_token(session, token, now=NOW) is user
+    token = passwords.issue_password_link(session, user, now=NOW)
+    assert passwords.user_for_token(session, token, now=NOW) is user
     epoch = user.session_epoch
-    users.set_password_with_token(session, token, PASSWORD, now=NOW + timedelta(hours=1))
-    assert users.password_matches(user.password_hash, PASSWORD)
+    passwords.set_password_with_token(session, token, PASSWORD, now=NOW + timedelta(hours=1))
+    assert passwords.password_matches(user.password_hash, PASSWORD)
     assert user.session_epoch == epoch + 1
     assert user.last_login_at == NOW + timedelta(hours=1)
     with pytest.raises(NotFoundError, match="expiré ou a déjà servi"):
-        users.set_password_with_token(session, token, "une autre phrase longue", now=NOW)
-    assert users.password_matches(user.password_hash, PASSWORD)
+        passwords.set_password_with_token(session, token, "une autre phrase longue", now=NOW)
+    assert passwords.password_matches(user.password_hash, PASSWORD)
 
 
 def test_only_a_hash_of_the_token_is_stored(session):
     user = new_user(session, password=None)
-    token = users.issue_password_link(session, user, now=NOW)
-    stored = [row.token_hash for row in session.scalars(select(users.PasswordToken))]
+    token = passwords.issue_password_link(session, user, now=NOW)
+    stored = [row.token_hash for row in session.scalars(select(PasswordToken))]
     assert token not in stored and len(token) >= 40
 
 
 def test_a_link_expires(session):
     user = new_user(session, password=None)
-    token = users.issue_password_link(session, user, now=NOW)
-    assert users.user_for_token(session, token, now=NOW + LINK_VALIDITY - timedelta(seconds=1))
+    token = passwords.issue_password_link(session, user, now=NOW)
+    assert passwords.user_for_token(session, token, now=NOW + LINK_VALIDITY - timedelta(seconds=1))
     with pytest.raises(NotFoundError):
-        users.set_password_with_token(session, token, PASSWORD, now=NOW + LINK_VALIDITY)
+        passwords.set_password_with_token(session, token, PASSWORD, now=NOW + LINK_VALIDITY)
     assert user.password_hash is None
 
 
 def test_a_short_password_leaves_the_link_usable(session):
     user = new_user(session, password=None)
-    token = users.issue_password_link(session, user, now=NOW)
+    token = passwords.issue_password_link(session, user, now=NOW)
     with pytest.raises(ValidationError):
-        users.set_password_with_token(session, token, "court", now=NOW)
-    assert users.user_for_token(session, token, now=NOW) is user
+        passwords.set_password_with_token(session, token, "court", now=NOW)
+    assert passwords.user_for_token(session, token, now=NOW) is user
 
 
 def test_a_new_link_revokes_the_older_ones(session):
     user = new_user(session, password=None)
-    first = users.issue_password_link(session, user, now=NOW)
-    second = users.issue_password_link(session, user, now=NOW + timedelta(minutes=1))
+    first = passwords.issue_password_link(session, user, now=NOW)
+    second = passwords.issue_password_link(session, user, now=NOW + timedelta(minutes=1))
     with pytest.raises(NotFoundError):
-        users.user_for_token(session, first, now=NOW + timedelta(minutes=2))
-    assert users.user_for_token(session, second, now=NOW + timedelta(minutes=2)) is user
+        passwords.user_for_token(session, first, now=NOW + timedelta(minutes=2))
+    assert passwords.user_for_token(session, second, now=NOW + timedelta(minutes=2)) is user
 
 
 def test_unknown_tokens_and_deactivated_accounts_open_nothing(session, coordinator):
     with pytest.raises(NotFoundError):
-        users.user_for_token(session, "made-up-token")
+        passwords.user_for_token(session, "made-up-token")
     user = new_user(session, password=None)
-    token = users.issue_password_link(session, user)
+    token = passwords.issue_password_link(session, user)
     users.deactivate_user(session, coordinator, user)
     with pytest.raises(NotFoundError):
-        users.user_for_token(session, token)
+        passwords.user_for_token(session, token)
 
 
 def test_inviting_creates_a_password_less_account_and_mails_its_link(session, coordinator):
@@ -258,7 +258,7 @@ def test_inviting_creates_a_password_less_account_and_mails_its_link(session, co
     assert f"{parts.scheme}://{parts.netloc}" == "https://foncier.example.org"
     assert parts.path.startswith(SET_PASSWORD_PATH)
     token = parts.path.removeprefix(SET_PASSWORD_PATH)
-    assert users.user_for_token(session, token) is user
+    assert passwords.user_for_token(session, token) is user
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert "choisissez votre mot de passe" in message.subject
     assert link.url in message.body and "Gâtine-Racan" in message.body
@@ -270,7 +270,7 @@ def test_a_new_link_for_an_account_with_a_password_says_so(session, coordinator)
     link = users.send_password_link(session, coordinator, MAIL, user)
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user.email))
     assert "nouveau lien" in message.one().subject
-    assert users.password_matches(user.password_hash, PASSWORD)  # still valid meanwhile
+    assert passwords.password_matches(user.password_hash, PASSWORD)  # still valid meanwhile
     assert link.user is user
 
 
@@ -411,11 +411,11 @@ def test_the_outbox_hides_the_links_its_reader_could_not_issue(session):
     )
 
     def bodies(actor: Actor) -> dict[str, str]:
-        outbox = users.readable_outbox(session, actor, per_page=100)
+        outbox = messaging_outbox.readable_outbox(session, actor, per_page=100)
         return {message.recipient: message.body for message in outbox.messages}
 
     as_coordinator, as_admin = bodies(coordinator), bodies(admin_actor)
     assert links[admin.email] not in as_coordinator[admin.email]
-    assert users.MASKED_LINK in as_coordinator[admin.email]
+    assert messaging_outbox.MASKED_LINK in as_coordinator[admin.email]
     assert links[colleague.email] in as_coordinator[colleague.email]
     assert links[admin.email] in as_admin[admin.email]

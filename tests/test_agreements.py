@@ -32,9 +32,11 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from foncier.agreements import ledger
-from foncier.agreements import reading as core
-from foncier.agreements.reading import Terms
+from foncier.agreements import documents, ledger, reading, rules
+from foncier.agreements import signatures as agreements_signatures
+from foncier.agreements import status as agreements_status
+from foncier.agreements import terms as agreements_terms
+from foncier.agreements.terms import Terms
 from foncier.core import audit
 from foncier.core.db import make_engine
 from foncier.core.errors import (
@@ -78,7 +80,7 @@ def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
 
 
 def create(session: Session, actor: Actor, new: Terms) -> Agreement:
-    return core.create_agreement(session, actor, new, settings=OUTBOX)
+    return agreements_terms.create_agreement(session, actor, new, settings=OUTBOX)
 
 
 def draft(session: Session, actor: Actor | None = None, **changes: object) -> Agreement:
@@ -89,7 +91,7 @@ def draft(session: Session, actor: Actor | None = None, **changes: object) -> Ag
 
 
 def edit(session: Session, actor: Actor, agreement: Agreement, new: Terms, version: int) -> None:
-    core.update_agreement(session, actor, agreement.id, new, version, settings=OUTBOX)
+    agreements_terms.update_agreement(session, actor, agreement.id, new, version, settings=OUTBOX)
 
 
 def covered_ids(agreement: Agreement) -> tuple[int, ...]:
@@ -99,7 +101,9 @@ def covered_ids(agreement: Agreement) -> tuple[int, ...]:
 def signed(session: Session, **changes: object) -> Agreement:
     agreement = draft(session, **changes)
     for siren in (METROPOLE, GATINE_RACAN):
-        core.sign_agreement(session, referent_of(session, siren), agreement, siren, TODAY)
+        agreements_signatures.sign_agreement(
+            session, referent_of(session, siren), agreement, siren, TODAY
+        )
     return agreement
 
 
@@ -182,7 +186,7 @@ def test_a_redirection_is_covered_by_one_live_agreement_at_most(session: Session
     actor = referent_of(session, METROPOLE)
     with pytest.raises(ValidationError, match="déjà couverte"):
         create(session, actor, terms((covered,)))
-    core.set_status(session, actor, first, "terminee", first.version)
+    agreements_status.set_status(session, actor, first, "terminee", first.version)
     assert create(session, actor, terms((covered,))).id != first.id
 
 
@@ -223,15 +227,15 @@ def test_a_party_not_in_the_know_neither_reads_edits_nor_signs(session: Session)
     agreement.parties.append(AgreementParty(epci_siren=third))
     session.flush()
     outsider = referent_of(session, third)
-    view = core.get_agreement(session, outsider, agreement.id)
+    view = reading.get_agreement(session, outsider, agreement.id)
     assert view.label == f"Convention n° {agreement.id}" and not view.details_visible
     assert (view.may_edit, view.may_sign_for, view.status_moves) == (False, None, ())
     with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
-        core.require_editable(session, outsider, agreement)
+        rules.require_editable(session, outsider, agreement)
     with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
         edit(session, outsider, agreement, terms(covered_ids(agreement)), agreement.version)
     with pytest.raises(PermissionDeniedError, match="connaissent l’entreprise"):
-        core.sign_agreement(session, outsider, agreement, third, TODAY)
+        agreements_signatures.sign_agreement(session, outsider, agreement, third, TODAY)
     assert all(party.signed_on is None for party in agreement.parties)
     # The parties in the know may not keep the blind party either.
     parties = {METROPOLE: Decimal("40"), GATINE_RACAN: Decimal("60"), third: Decimal("0")}
@@ -269,10 +273,12 @@ def test_a_referent_covers_only_the_redirections_of_their_epci(session: Session)
 
 def test_the_last_signature_makes_the_agreement_signed(session: Session) -> None:
     agreement = draft(session)
-    core.sign_agreement(session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY)
+    agreements_signatures.sign_agreement(
+        session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY
+    )
     assert agreement.status == "brouillon"
     gatine = referent_of(session, GATINE_RACAN)
-    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
+    agreements_signatures.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
     assert agreement.status == "signee"
     assert {p.epci_siren: p.signed_by for p in agreement.parties}[GATINE_RACAN] == gatine.user_id
 
@@ -282,12 +288,14 @@ def test_each_party_signs_for_itself_only_once_and_not_in_the_future(session: Se
     metropole = referent_of(session, METROPOLE)
     for actor in (metropole, coordinator(session), referent_of(session, third_epci(session))):
         with pytest.raises(PermissionDeniedError):
-            core.sign_agreement(session, actor, agreement, GATINE_RACAN, TODAY)
+            agreements_signatures.sign_agreement(session, actor, agreement, GATINE_RACAN, TODAY)
     with pytest.raises(ValidationError, match="futur"):
-        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+        agreements_signatures.sign_agreement(
+            session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1)
+        )
+    agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     with pytest.raises(ValidationError, match="déjà signé"):
-        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+        agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
 
 
 def test_a_signature_is_given_to_the_version_read(session: Session) -> None:
@@ -300,10 +308,12 @@ def test_a_signature_is_given_to_the_version_read(session: Session) -> None:
          terms(covered_ids(agreement), parties=tenth), read)  # fmt: skip
     metropole = referent_of(session, METROPOLE)
     with pytest.raises(StaleVersionError, match="a changé depuis que vous l’avez lue") as stale:
-        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
+        agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
     assert stale.value.current is agreement
     assert all(party.signed_on is None for party in agreement.parties)
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, agreement.version)
+    agreements_signatures.sign_agreement(
+        session, metropole, agreement, METROPOLE, TODAY, agreement.version
+    )
     assert {p.epci_siren: p.signed_on for p in agreement.parties}[METROPOLE] == TODAY
 
 
@@ -313,15 +323,19 @@ def test_a_signature_moves_the_version_on(session: Session) -> None:
     signature sent from the page read before the other one."""
     agreement = draft(session)
     read = agreement.version
-    core.sign_agreement(session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY)
+    agreements_signatures.sign_agreement(
+        session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY
+    )
     assert agreement.version == read + 1
     metropole = referent_of(session, METROPOLE)
     changed = terms(covered_ids(agreement), compensation_eur=Decimal("9000.00"))
     with pytest.raises(StaleVersionError, match="pendant que vous la modifiiez"):
         edit(session, metropole, agreement, changed, read)
     with pytest.raises(StaleVersionError, match="a changé depuis que vous l’avez lue"):
-        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, agreement.version)
+        agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY, read)
+    agreements_signatures.sign_agreement(
+        session, metropole, agreement, METROPOLE, TODAY, agreement.version
+    )
     assert agreement.status == "signee" and agreement.compensation_eur == Decimal("5000.00")
 
 
@@ -331,32 +345,41 @@ def test_status_moves_follow_the_table(session: Session, before: str, after: str
     agreement.status = before
     session.flush()
     actor = referent_of(session, GATINE_RACAN)
-    if after in core.STATUS_MOVES[before]:
-        core.set_status(session, actor, agreement, after, agreement.version)
+    if after in agreements_status.STATUS_MOVES[before]:
+        agreements_status.set_status(session, actor, agreement, after, agreement.version)
         assert agreement.status == after
     else:
         with pytest.raises(ValidationError):
-            core.set_status(session, actor, agreement, after, agreement.version)
+            agreements_status.set_status(session, actor, agreement, after, agreement.version)
         assert agreement.status == before
 
 
 def test_only_parties_and_the_coordinator_move_the_status(session: Session) -> None:
     agreement = signed(session)
     with pytest.raises(PermissionDeniedError):
-        core.set_status(session, partner(session), agreement, "en_vigueur", agreement.version)
-    core.set_status(session, coordinator(session), agreement, "en_vigueur", agreement.version)
+        agreements_status.set_status(
+            session, partner(session), agreement, "en_vigueur", agreement.version
+        )
+    agreements_status.set_status(
+        session, coordinator(session), agreement, "en_vigueur", agreement.version
+    )
     assert agreement.status == "en_vigueur"
 
 
 def test_a_move_against_the_period_is_warned_about_not_refused(session: Session) -> None:
     agreement = signed(session, starts_on=TODAY + timedelta(days=40))
-    warning = core.status_move_warning(agreement, "en_vigueur")
+    warning = agreements_status.status_move_warning(agreement, "en_vigueur")
     assert warning is not None and "ne prend effet que le" in warning
-    assert core.status_move_warning(agreement, "en_vigueur", TODAY + timedelta(days=40)) is None
-    assert core.status_move_warning(agreement, "terminee") is None  # no end date
+    assert (
+        agreements_status.status_move_warning(agreement, "en_vigueur", TODAY + timedelta(days=40))
+        is None
+    )
+    assert agreements_status.status_move_warning(agreement, "terminee") is None  # no end date
     agreement.ends_on = TODAY + timedelta(days=400)
-    assert "avant son terme" in (core.status_move_warning(agreement, "terminee") or "")
-    core.set_status(session, coordinator(session), agreement, "en_vigueur", agreement.version)
+    assert "avant son terme" in (agreements_status.status_move_warning(agreement, "terminee") or "")
+    agreements_status.set_status(
+        session, coordinator(session), agreement, "en_vigueur", agreement.version
+    )
     assert agreement.status == "en_vigueur"
 
 
@@ -376,9 +399,13 @@ def test_each_step_of_the_agreement_is_written_in_the_case_path(session: Session
     agreement = draft(session)
     redirection = session.get_one(Redirection, covered_ids(agreement)[0])
     for siren in (GATINE_RACAN, METROPOLE):
-        core.sign_agreement(session, referent_of(session, siren), agreement, siren, TODAY)
+        agreements_signatures.sign_agreement(
+            session, referent_of(session, siren), agreement, siren, TODAY
+        )
     for status in ("en_vigueur", "terminee"):
-        core.set_status(session, coordinator(session), agreement, status, agreement.version)
+        agreements_status.set_status(
+            session, coordinator(session), agreement, status, agreement.version
+        )
     steps = agreement_steps(session, redirection.prospect_id)
     assert [kind for kind, _ in steps] == [
         "agreement_created",
@@ -438,7 +465,9 @@ def test_covering_or_uncovering_a_project_by_an_edit_is_written_in_its_path(
     # A failed step writes nothing in any path.
     before = agreement_steps(session, other.prospect_id)
     with pytest.raises(ValidationError):
-        core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1))
+        agreements_signatures.sign_agreement(
+            session, metropole, agreement, METROPOLE, TODAY + timedelta(days=1)
+        )
     assert agreement_steps(session, other.prospect_id) == before
 
 
@@ -449,7 +478,7 @@ def test_an_edit_that_erases_signatures_says_so_in_the_path_of_the_projects_stil
     kept = covered_ids(agreement)[0]
     added = accepted_redirection(session, company="Deuxième entreprise")
     gatine = referent_of(session, GATINE_RACAN)
-    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
+    agreements_signatures.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
     both = terms((kept, added.id), compensation_eur=Decimal("9000.00"))
     edit(session, referent_of(session, METROPOLE), agreement, both, agreement.version)
     kept_prospect = session.get_one(Redirection, kept).prospect
@@ -466,7 +495,7 @@ def test_an_edit_that_erases_signatures_says_so_in_the_path_of_the_projects_stil
         "agreement_covered"
     ]
     # Signed again, an edit that changes nothing erases nothing, and writes no such step.
-    core.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
+    agreements_signatures.sign_agreement(session, gatine, agreement, GATINE_RACAN, TODAY)
     edit(session, gatine, agreement, both, agreement.version)
     assert [kind for kind, _ in agreement_steps(session, kept_prospect.id)] == [
         "agreement_created",
@@ -480,17 +509,19 @@ def test_a_project_page_finds_the_agreement_covering_each_redirection(session: S
     agreement = signed(session)
     covered = covered_ids(agreement)[0]
     uncovered = accepted_redirection(session, company="Sans convention")
-    found = core.agreements_for_redirections(session, [covered, uncovered.id])
+    found = reading.agreements_for_redirections(session, [covered, uncovered.id])
     assert list(found) == [covered]
     assert (found[covered].id, found[covered].live) == (agreement.id, True)
     assert found[covered].label == f"Convention n° {agreement.id} (signée)"
     # Ended, it is still named until a new agreement covers the redirection.
-    core.set_status(session, coordinator(session), agreement, "terminee", agreement.version)
-    ended = core.agreements_for_redirections(session, [covered])[covered]
+    agreements_status.set_status(
+        session, coordinator(session), agreement, "terminee", agreement.version
+    )
+    ended = reading.agreements_for_redirections(session, [covered])[covered]
     assert (ended.id, ended.live) == (agreement.id, False)
     again = create(session, referent_of(session, METROPOLE), terms((covered,)))
-    assert core.agreements_for_redirections(session, [covered]) == {
-        covered: core.CoveringAgreement(again.id, "brouillon")
+    assert reading.agreements_for_redirections(session, [covered]) == {
+        covered: reading.CoveringAgreement(again.id, "brouillon")
     }
 
 
@@ -500,7 +531,7 @@ def test_a_project_page_finds_the_agreement_covering_each_redirection(session: S
 def test_sentences_name_the_epcis_with_their_article(session: Session) -> None:
     redirection = accepted_redirection(session)
     metropole = referent_of(session, METROPOLE)
-    prefilled = core.terms_for_redirection(session, metropole, redirection.id)
+    prefilled = agreements_terms.terms_for_redirection(session, metropole, redirection.id)
     both = "entre Tours Métropole Val de Loire et la Communauté de communes de Gâtine-Racan"
     assert prefilled.title == f"Partage {both}"
     agreement = create(session, metropole, terms((redirection.id,)))
@@ -510,7 +541,7 @@ def test_sentences_name_the_epcis_with_their_article(session: Session) -> None:
     ).one()
     assert f"n° {agreement.id} {both} attend la signature" in asked
     gatine = referent_of(session, GATINE_RACAN)
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     edit(session, gatine, agreement, terms((redirection.id,), title="Autre"), agreement.version)
     erased = session.scalars(
         select(Notification.body).where(Notification.subject.like("%signature à renouveler"))
@@ -519,7 +550,7 @@ def test_sentences_name_the_epcis_with_their_article(session: Session) -> None:
 
 
 def test_epcis_are_listed_as_people_look_for_them(session: Session) -> None:
-    names = [nom for _, nom, _ in core.epci_choices(session)]
+    names = [nom for _, nom, _ in agreements_terms.epci_choices(session)]
     castelrenaudais = names.index("Communauté de communes du Castelrenaudais")
     assert (
         names[castelrenaudais - 1]
@@ -535,7 +566,7 @@ def test_epcis_are_listed_as_people_look_for_them(session: Session) -> None:
 def test_changing_the_terms_erases_the_signatures_given(session: Session) -> None:
     agreement = draft(session)
     metropole = referent_of(session, METROPOLE)
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     ids = covered_ids(agreement)
     edit(session, metropole, agreement, terms(ids), agreement.version)
     assert all(p.signed_on is not None for p in agreement.parties if p.epci_siren == METROPOLE)
@@ -590,10 +621,10 @@ def test_the_parties_whose_signature_an_edit_erased_are_told(session: Session) -
             )
         )
 
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     edit(session, metropole, agreement, terms(ids, title="Autre titre"), agreement.version)
     assert told() == []  # the Métropole erased its own signature: it knows
-    core.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
+    agreements_signatures.sign_agreement(session, metropole, agreement, METROPOLE, TODAY)
     edit(
         session, gatine, agreement, terms(ids, compensation_eur=Decimal("7000")), agreement.version
     )
@@ -607,7 +638,9 @@ def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> No
     """A caller that catches MailDeliveryError and commits anyway (a command) keeps nothing:
     no new terms with Gâtine-Racan's signature erased and Gâtine-Racan never told."""
     agreement = draft(session)
-    core.sign_agreement(session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY)
+    agreements_signatures.sign_agreement(
+        session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY
+    )
     version = agreement.version
     first = covered_ids(agreement)[0]
     first_prospect = session.get_one(Redirection, first).prospect_id
@@ -616,7 +649,8 @@ def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> No
     # The edit would erase Gâtine-Racan's signature and cover a second project: two steps.
     changed = terms((first, added.id), compensation_eur=Decimal("9000.00"))
     with pytest.raises(MailDeliveryError):
-        core.update_agreement(session, referent_of(session, METROPOLE), agreement.id, changed,
+        agreements_terms.update_agreement(session, referent_of(session, METROPOLE), agreement.id,
+        changed,
                               version, settings=unreachable_smtp())  # fmt: skip
     session.flush()  # what a caller committing now would write
     session.expire_all()
@@ -635,7 +669,7 @@ def test_a_failing_mail_server_leaves_no_agreement_behind(session: Session) -> N
     redirection = accepted_redirection(session)
     metropole = referent_of(session, METROPOLE)
     with pytest.raises(MailDeliveryError):
-        core.create_agreement(
+        agreements_terms.create_agreement(
             session, metropole, terms((redirection.id,)), settings=unreachable_smtp()
         )
     session.flush()
@@ -667,14 +701,16 @@ def test_a_change_whose_step_cannot_be_written_leaves_nothing(
     def unwritable(*_args: object, **_kwargs: object) -> None:
         raise PathUnwritableError
 
-    monkeypatch.setattr(core, "record_event", unwritable)
+    monkeypatch.setattr(rules, "record_event", unwritable)
     with pytest.raises(PathUnwritableError):
         if change == "signature":
-            core.sign_agreement(
+            agreements_signatures.sign_agreement(
                 session, referent_of(session, METROPOLE), agreement, METROPOLE, TODAY
             )
         else:
-            core.set_status(session, coordinator(session), agreement, "en_vigueur", version)
+            agreements_status.set_status(
+                session, coordinator(session), agreement, "en_vigueur", version
+            )
     session.flush()  # what a caller committing now would write
     session.expire_all()
     assert (agreement.version, agreement.status) == (version, status)
@@ -695,12 +731,12 @@ def test_a_pdf_is_kept_with_its_digest_and_its_replacement_audited(session: Sess
     agreement = signed(session)
     actor = referent_of(session, GATINE_RACAN)
     first = small_pdf("Version 1")
-    core.attach_document(session, actor, agreement, "../../etc/Convention signée.PDF", first)
+    documents.attach_document(session, actor, agreement, "../../etc/Convention signée.PDF", first)
     second = small_pdf("Version 2")
-    document = core.attach_document(session, actor, agreement, "convention.pdf", second)
+    document = documents.attach_document(session, actor, agreement, "convention.pdf", second)
     assert document.filename == "convention.pdf"
     assert document.sha256 == hashlib.sha256(second).hexdigest()
-    fetched = core.document_for(session, referent_of(session, METROPOLE), agreement.id)
+    fetched = documents.document_for(session, referent_of(session, METROPOLE), agreement.id)
     assert fetched.content == second
     events = session.scalars(
         select(AuditEvent)
@@ -716,13 +752,13 @@ def test_a_pdf_is_kept_with_its_digest_and_its_replacement_audited(session: Sess
 
 @pytest.mark.parametrize(
     "content",
-    [b"<html>not a pdf</html>", b"%PDF-" + b"0" * core.MAX_DOCUMENT_BYTES],
+    [b"<html>not a pdf</html>", b"%PDF-" + b"0" * documents.MAX_DOCUMENT_BYTES],
     ids=["not a pdf", "too large"],
 )
 def test_other_files_are_refused(session: Session, content: bytes) -> None:
     agreement = signed(session)
     with pytest.raises(ValidationError) as refused:
-        core.attach_document(
+        documents.attach_document(
             session, referent_of(session, GATINE_RACAN), agreement, "x.pdf", content
         )
     assert "document" in refused.value.errors
@@ -730,20 +766,20 @@ def test_other_files_are_refused(session: Session, content: bytes) -> None:
 
 def test_the_document_is_for_the_parties_and_the_coordinator(session: Session) -> None:
     agreement = signed(session)
-    core.attach_document(
+    documents.attach_document(
         session, referent_of(session, GATINE_RACAN), agreement, "c.pdf", small_pdf()
     )
-    assert core.document_for(session, coordinator(session), agreement.id).size > 0
+    assert documents.document_for(session, coordinator(session), agreement.id).size > 0
     for outsider in (partner(session), referent_of(session, third_epci(session))):
         with pytest.raises(PermissionDeniedError):
-            core.document_for(session, outsider, agreement.id)
+            documents.document_for(session, outsider, agreement.id)
         with pytest.raises(PermissionDeniedError):
-            core.attach_document(session, outsider, agreement, "c.pdf", small_pdf())
+            documents.attach_document(session, outsider, agreement, "c.pdf", small_pdf())
 
 
 def test_an_agreement_without_document_has_none_to_download(session: Session) -> None:
     with pytest.raises(NotFoundError):
-        core.document_for(session, coordinator(session), draft(session).id)
+        documents.document_for(session, coordinator(session), draft(session).id)
 
 
 # --- confidentiality ------------------------------------------------------------------------------
@@ -752,13 +788,13 @@ def test_an_agreement_without_document_has_none_to_download(session: Session) ->
 def test_outsiders_read_amounts_and_parties_but_no_company_nor_text(session: Session) -> None:
     agreement = signed(session)
     for outsider in (partner(session), referent_of(session, third_epci(session))):
-        view = core.get_agreement(session, outsider, agreement.id)
+        view = reading.get_agreement(session, outsider, agreement.id)
         assert view.label == f"Convention n° {agreement.id}"
         assert not view.details_visible and view.document is None
-        assert [case.company for case in view.cases] == [core.CONFIDENTIAL_COMPANY]
+        assert [case.company for case in view.cases] == [rules.CONFIDENTIAL_COMPANY]
         assert view.projection is not None and view.projection.grand_total == Decimal("50000.00")
     for insider in (referent_of(session, METROPOLE), coordinator(session)):
-        view = core.get_agreement(session, insider, agreement.id)
+        view = reading.get_agreement(session, insider, agreement.id)
         assert view.details_visible and COMPANY in view.label
         assert [case.company for case in view.cases] == [COMPANY]
 
@@ -884,13 +920,13 @@ def test_the_list_and_the_ledger_read_in_a_constant_number_of_queries(
     reader = referent_of(session, GATINE_RACAN)
     draft(session)
     with_one = (
-        statements(lambda: core.list_agreements(session, reader)),
+        statements(lambda: reading.list_agreements(session, reader)),
         statements(lambda: ledger.network_ledger(session, reader)),
     )
     for _ in range(3):
         draft(session)
     with_four = (
-        statements(lambda: core.list_agreements(session, reader)),
+        statements(lambda: reading.list_agreements(session, reader)),
         statements(lambda: ledger.network_ledger(session, reader)),
     )
     assert with_four == with_one
@@ -969,7 +1005,7 @@ def test_an_edit_waiting_for_a_signature_keeps_no_signature_on_other_terms(
         their_page = theirs.get(Agreement, agreement_id)
         assert all(party.signed_on is None for party in their_page.parties)
         signing = mine.get(Agreement, agreement_id)
-        core.sign_agreement(mine, gatine, signing, GATINE_RACAN, TODAY, read)
+        agreements_signatures.sign_agreement(mine, gatine, signing, GATINE_RACAN, TODAY, read)
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def edit_meanwhile() -> None:

@@ -12,8 +12,8 @@ from smtp_server import SmtpServer, running_smtp_server
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from foncier.accounts import users
-from foncier.accounts.users import SET_PASSWORD_PATH
+from foncier.accounts import passwords, users
+from foncier.accounts.passwords import SET_PASSWORD_PATH
 from foncier.cli import main
 from foncier.models import OutboxMessage, User
 from seed.accounts import COORDINATOR_EMAIL
@@ -73,7 +73,7 @@ def test_add_creates_the_account_prints_and_mails_its_link(run, db):
         "Léon Ligne", "referent", CASTELRENAUDAIS, None,
     )  # fmt: skip
     token = token_in(result.output)
-    assert users.user_for_token(db, token).id == user.id
+    assert passwords.user_for_token(db, token).id == user.id
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert f"{BASE_URL}{SET_PASSWORD_PATH}{token}" in message.body
 
@@ -126,9 +126,9 @@ def test_link_replaces_the_earlier_link(run, db):
     assert result.exit_code == 0, result.output
     second = token_in(result.output)
     assert second != first
-    assert users.user_for_token(db, second).email == email
+    assert passwords.user_for_token(db, second).email == email
     with pytest.raises(users.NotFoundError):
-        users.user_for_token(db, first)
+        passwords.user_for_token(db, first)
 
 
 def test_deactivate_closes_the_account(run, db):

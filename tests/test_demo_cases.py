@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from foncier.agreements import reading
+from foncier.agreements import status
 from foncier.core import audit
 from foncier.models import (
     Agreement,
@@ -128,7 +128,7 @@ def test_the_demo_dates_follow_the_day_the_seed_runs(session):
     # In force from the day it starts: what the status move would otherwise warn against.
     assert agreement.status == "en_vigueur"
     assert (agreement.first_year, agreement.starts_on) == (today.year, today)
-    assert reading.status_move_warning(agreement, "en_vigueur", today) is None
+    assert status.status_move_warning(agreement, "en_vigueur", today) is None
     assert agreement.ends_on == date(today.year + 4, 12, 31)
 
 

@@ -19,8 +19,8 @@ from foncier.core.errors import (
     ValidationError,
 )
 from foncier.core.permissions import Actor, Role
-from foncier.inventory import editing
-from foncier.inventory.editing import Sale, StatusAction
+from foncier.inventory import editing, owners, parks, plot_status, plots
+from foncier.inventory.plot_status import Sale, StatusAction
 from foncier.inventory.queries import get_terrain_detail
 from foncier.models import AuditEvent, Commune, Owner, Site, Terrain
 
@@ -89,7 +89,7 @@ def audit_count(session: Session) -> int:
 
 def test_a_referent_creates_a_plot_in_a_park_of_their_epci(session):
     outline = inside(first_plot(session))
-    saved = editing.create_terrain(session, REFERENT, POLAXIS, plot_values(outline), today=TODAY)
+    saved = plots.create_terrain(session, REFERENT, POLAXIS, plot_values(outline), today=TODAY)
     plot = saved.record
     assert plot.terr_id.startswith("37167_TERRAIN-ECO_") and len(plot.terr_id) == 23
     numbers = session.scalars(
@@ -113,7 +113,7 @@ def test_plot_ids_follow_the_highest_number_of_the_park_commune(session):
         select(func.max(Terrain.terr_id)).where(Terrain.terr_id.startswith("37167_TERRAIN-ECO_"))
     )
     following = int(highest.rsplit("_", 1)[1]) + 1
-    assert editing.next_terrain_id(session, site) == f"37167_TERRAIN-ECO_{following:05d}"
+    assert plots.next_terrain_id(session, site) == f"37167_TERRAIN-ECO_{following:05d}"
 
 
 @pytest.mark.parametrize("actor", [OTHER_REFERENT, PARTNER])
@@ -121,14 +121,14 @@ def test_creating_a_plot_elsewhere_or_read_only_is_refused_and_writes_nothing(se
     outline = inside(first_plot(session))
     before = (session.scalar(select(func.count()).select_from(Terrain)), audit_count(session))
     with pytest.raises(PermissionDeniedError):
-        editing.create_terrain(session, actor, POLAXIS, plot_values(outline))
+        plots.create_terrain(session, actor, POLAXIS, plot_values(outline))
     after = (session.scalar(select(func.count()).select_from(Terrain)), audit_count(session))
     assert after == before
 
 
 def test_the_coordinator_edits_every_epci(session):
     plot = first_plot(session, ATLANTES)
-    saved = editing.update_terrain(
+    saved = plots.update_terrain(
         session,
         COORDINATOR,
         plot.terr_id,
@@ -141,7 +141,7 @@ def test_the_coordinator_edits_every_epci(session):
 def test_an_outline_outside_the_park_is_refused_next_to_the_field(session):
     elsewhere = square_in_commune(session, "37261")  # Tours, far from Polaxis
     with pytest.raises(ValidationError) as refused:
-        editing.create_terrain(session, REFERENT, POLAXIS, plot_values(elsewhere))
+        plots.create_terrain(session, REFERENT, POLAXIS, plot_values(elsewhere))
     assert "sort du périmètre du parc Polaxis" in refused.value.errors["terr_geomsurf"]
 
 
@@ -149,14 +149,14 @@ def test_a_self_intersecting_outline_is_refused_with_the_point(session):
     x, y = inside(first_plot(session)).centroid.coords[0]
     bowtie = Polygon([(x, y), (x + 20, y + 20), (x + 20, y), (x, y + 20), (x, y)])
     with pytest.raises(ValidationError) as refused:
-        editing.create_terrain(session, REFERENT, POLAXIS, plot_values(bowtie))
+        plots.create_terrain(session, REFERENT, POLAXIS, plot_values(bowtie))
     assert "auto-intersection" in refused.value.errors["terr_geomsurf"]
 
 
 def test_a_plot_needs_one_polygon(session):
     outline = inside(first_plot(session))
     with pytest.raises(ValidationError) as refused:
-        editing.create_terrain(session, REFERENT, POLAXIS, plot_values(MultiPolygon([outline])))
+        plots.create_terrain(session, REFERENT, POLAXIS, plot_values(MultiPolygon([outline])))
     assert refused.value.errors["terr_geomsurf"] == "Dessinez un seul polygone."
 
 
@@ -171,7 +171,7 @@ def test_every_problem_is_reported_at_once_in_french(session):
         terr_refcad="AB12",
     )
     with pytest.raises(ValidationError) as refused:
-        editing.create_terrain(session, REFERENT, POLAXIS, values)
+        plots.create_terrain(session, REFERENT, POLAXIS, values)
     assert refused.value.errors == {
         "terr_stade_comm": "Choisissez une valeur de la liste.",
         "terr_maitrise_fonc": "Ce champ est obligatoire.",
@@ -188,7 +188,7 @@ def test_a_declared_surface_far_from_the_drawn_one_is_a_warning_not_a_refusal(se
     values = plot_values(
         outline, terr_surf_brute=(drawn * Decimal("1.2")).quantize(Decimal("0.01"))
     )
-    saved = editing.create_terrain(session, REFERENT, POLAXIS, values)
+    saved = plots.create_terrain(session, REFERENT, POLAXIS, values)
     assert saved.surface.differs
     assert "diffère de plus de 10 %" in saved.surface.warning
     assert editing.surface_check(drawn * Decimal("1.05"), outline).warning is None
@@ -197,7 +197,7 @@ def test_a_declared_surface_far_from_the_drawn_one_is_a_warning_not_a_refusal(se
 def test_an_update_records_before_and_after_and_the_new_version(session):
     plot = first_plot(session)
     version, price = plot.version, plot.terr_m2_prix
-    editing.update_terrain(
+    plots.update_terrain(
         session,
         REFERENT,
         plot.terr_id,
@@ -216,13 +216,13 @@ def test_an_update_records_before_and_after_and_the_new_version(session):
 
 def test_a_save_from_an_old_version_is_refused_with_the_record_as_it_is_now(session):
     plot = first_plot(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, REFERENT, plot.terr_id, {"terr_m2_prix": Decimal("20")},
         expected_version=plot.version,
     )  # fmt: skip
     events = audit_count(session)
     with pytest.raises(StaleVersionError) as stale:
-        editing.update_terrain(
+        plots.update_terrain(
             session, COORDINATOR, plot.terr_id, {"terr_m2_prix": Decimal("25")},
             expected_version=plot.version - 1,
         )  # fmt: skip
@@ -241,7 +241,7 @@ def test_a_save_racing_another_one_is_refused_too(session):
         {"id": plot.terr_id},
     )
     with pytest.raises(StaleVersionError) as stale:
-        editing.update_terrain(
+        plots.update_terrain(
             session, REFERENT, plot.terr_id, {"terr_m2_prix": Decimal("25")},
             expected_version=version,
         )  # fmt: skip
@@ -262,7 +262,7 @@ def test_a_stale_edit_is_replayed_on_the_record_as_it_is_now(session):
         "terr_geomsurf": to_shape(plot.terr_geomsurf),
     }
     redrawn = inside(plot, 2)
-    editing.update_terrain(
+    plots.update_terrain(
         session, COORDINATOR, plot.terr_id,
         {"terr_m2_prix": Decimal("55"), "terr_puissance_kva": 250, "terr_geomsurf": redrawn},
         expected_version=loaded,
@@ -290,23 +290,19 @@ def test_a_plot_url_must_pass_the_cnig_import_check(session, url, accepted):
     plot = first_plot(session)
     values = {"terr_url_cartofriches": url}
     if accepted:
-        editing.update_terrain(
-            session, REFERENT, plot.terr_id, values, expected_version=plot.version
-        )
+        plots.update_terrain(session, REFERENT, plot.terr_id, values, expected_version=plot.version)
         assert plot.terr_url_cartofriches == url
         return
     with pytest.raises(ValidationError) as refused:
-        editing.update_terrain(
-            session, REFERENT, plot.terr_id, values, expected_version=plot.version
-        )
+        plots.update_terrain(session, REFERENT, plot.terr_id, values, expected_version=plot.version)
     assert "Adresse web" in refused.value.errors["terr_url_cartofriches"]
 
 
 def test_unknown_records_are_not_found(session):
     with pytest.raises(NotFoundError):
-        editing.update_terrain(session, REFERENT, "37167_TERRAIN-ECO_99999", {}, expected_version=1)
+        plots.update_terrain(session, REFERENT, "37167_TERRAIN-ECO_99999", {}, expected_version=1)
     with pytest.raises(NotFoundError):
-        editing.create_terrain(session, REFERENT, "37167_SITE-ECO_99999", {})
+        plots.create_terrain(session, REFERENT, "37167_SITE-ECO_99999", {})
 
 
 # --- marketing stage -----------------------------------------------------------------------
@@ -329,7 +325,7 @@ def test_each_quick_status_change_sets_the_cnig_stage_and_is_recorded(
         .order_by(Terrain.terr_id)
     ).first()
     before = plot.terr_stade_comm
-    editing.change_terrain_status(
+    plot_status.change_terrain_status(
         session, REFERENT, plot.terr_id, action, expected_version=plot.version, today=TODAY
     )
     assert plot.terr_stade_comm == stade
@@ -341,7 +337,7 @@ def test_each_quick_status_change_sets_the_cnig_stage_and_is_recorded(
 def test_a_sale_needs_buyer_date_and_amount(session):
     plot = first_plot(session)
     with pytest.raises(ValidationError) as refused:
-        editing.change_terrain_status(
+        plot_status.change_terrain_status(
             session, REFERENT, plot.terr_id, StatusAction.SELL,
             expected_version=plot.version,
             sale=Sale("  ", TODAY + timedelta(days=1), Decimal("0")),
@@ -360,7 +356,7 @@ def test_a_sale_records_the_buyer_with_the_stage(session):
         select(Terrain).where(Terrain.site_id == POLAXIS, Terrain.terr_stade_comm == "en vente")
     ).first()
     sale = Sale("SAS Logistique Essai", TODAY, Decimal("350000"))
-    editing.change_terrain_status(
+    plot_status.change_terrain_status(
         session, REFERENT, plot.terr_id, StatusAction.SELL,
         expected_version=plot.version, sale=sale, today=TODAY,
     )  # fmt: skip
@@ -388,7 +384,7 @@ def test_the_edit_form_sells_a_plot_only_with_the_quick_actions_rules(session):
     ).first()
     sold = {"terr_stade_comm": editing.SOLD}
     with pytest.raises(ValidationError) as refused:
-        editing.update_terrain(
+        plots.update_terrain(
             session, REFERENT, plot.terr_id, sold, expected_version=plot.version, today=TODAY
         )
     assert set(refused.value.errors) == {
@@ -399,13 +395,13 @@ def test_the_edit_form_sells_a_plot_only_with_the_quick_actions_rules(session):
     future = sold | {"terr_acquereur": "SAS Essai", "terr_cession_date": TODAY + timedelta(1),
                      "terr_vente_montant": Decimal("0")}  # fmt: skip
     with pytest.raises(ValidationError) as refused:
-        editing.update_terrain(
+        plots.update_terrain(
             session, REFERENT, plot.terr_id, future, expected_version=plot.version, today=TODAY
         )
     assert "futur" in refused.value.errors["terr_cession_date"]
     assert "strictement positif" in refused.value.errors["terr_vente_montant"]
     assert plot.terr_stade_comm == "en vente"
-    editing.update_terrain(
+    plots.update_terrain(
         session, REFERENT, plot.terr_id,
         future | {"terr_cession_date": TODAY, "terr_vente_montant": Decimal("90000")},
         expected_version=plot.version, today=TODAY,
@@ -415,7 +411,7 @@ def test_the_edit_form_sells_a_plot_only_with_the_quick_actions_rules(session):
 
 def test_a_sold_plot_keeps_being_editable_without_retyping_its_sale(session):
     plot = sold_plot(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, REFERENT, plot.terr_id, {"terr_m2_prix": Decimal("33")},
         expected_version=plot.version, today=TODAY,
     )  # fmt: skip
@@ -428,7 +424,7 @@ def test_a_sold_plot_back_on_the_market_loses_its_sale_kept_in_the_history(sessi
     plot = sold_plot(session)
     buyer, amount = plot.terr_acquereur, plot.terr_vente_montant
     assert buyer and amount
-    editing.change_terrain_status(
+    plot_status.change_terrain_status(
         session, REFERENT, plot.terr_id, action, expected_version=plot.version, today=TODAY
     )
     assert (plot.terr_acquereur, plot.terr_cession_date, plot.terr_vente_montant) == (
@@ -443,7 +439,7 @@ def test_a_sold_plot_back_on_the_market_loses_its_sale_kept_in_the_history(sessi
 
 def test_the_edit_form_clears_the_sale_of_a_plot_no_longer_sold(session):
     plot = sold_plot(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, REFERENT, plot.terr_id,
         {"terr_stade_comm": "en vente", "terr_acquereur": plot.terr_acquereur,
          "terr_cession_date": plot.terr_cession_date,
@@ -460,7 +456,7 @@ def test_the_edit_form_clears_the_sale_of_a_plot_no_longer_sold(session):
 def test_the_offered_changes_leave_out_the_present_stage(session):
     plot = first_plot(session)
     plot.terr_stade_comm = "en vente"
-    offered = [change.stade for change in editing.status_changes_for(plot)]
+    offered = [change.stade for change in plot_status.status_changes_for(plot)]
     assert "en vente" not in offered and len(offered) == 3
 
 
@@ -468,7 +464,7 @@ def test_a_status_change_from_another_epci_is_refused(session):
     plot = first_plot(session)
     stage = plot.terr_stade_comm
     with pytest.raises(PermissionDeniedError):
-        editing.change_terrain_status(
+        plot_status.change_terrain_status(
             session, OTHER_REFERENT, plot.terr_id, StatusAction.WITHDRAW,
             expected_version=plot.version,
         )  # fmt: skip
@@ -479,7 +475,7 @@ def test_a_status_change_from_another_epci_is_refused(session):
 
 
 def test_a_referent_creates_a_park_in_a_commune_of_their_epci(session):
-    saved = editing.create_site(session, REFERENT, site_values(session), today=TODAY)
+    saved = parks.create_site(session, REFERENT, site_values(session), today=TODAY)
     site = saved.record
     assert site.site_id.startswith("37167_SITE-ECO_") and len(site.site_id) == 20
     assert site.site_epci_siren == GATINE_RACAN and site.site_identif_date == TODAY
@@ -489,26 +485,26 @@ def test_a_referent_creates_a_park_in_a_commune_of_their_epci(session):
     assert event.reason == "Création du parc"
     # Its first plot is numbered under the park's commune.
     outline = to_shape(site.site_geomsurf).geoms[0].buffer(-20, join_style="mitre")
-    plot = editing.create_terrain(session, REFERENT, site.site_id, plot_values(outline)).record
+    plot = plots.create_terrain(session, REFERENT, site.site_id, plot_values(outline)).record
     assert plot.terr_id.startswith("37167_TERRAIN-ECO_")
 
 
 def test_a_park_in_another_epci_commune_is_refused(session):
     with pytest.raises(PermissionDeniedError):
-        editing.create_site(session, REFERENT, site_values(session, insee="37261"))
+        parks.create_site(session, REFERENT, site_values(session, insee="37261"))
 
 
 def test_a_park_outside_its_epci_is_refused(session):
     values = site_values(session, site_geomsurf=square_in_commune(session, "37261", 300))
     with pytest.raises(ValidationError) as refused:
-        editing.create_site(session, REFERENT, values)
+        parks.create_site(session, REFERENT, values)
     assert "sort de l’EPCI du parc" in refused.value.errors["site_geomsurf"]
 
 
 def test_a_park_whose_commune_is_in_another_epci_than_given_is_refused(session):
     values = site_values(session, site_epci_siren=METROPOLE)
     with pytest.raises(ValidationError) as refused:
-        editing.create_site(session, COORDINATOR, values)
+        parks.create_site(session, COORDINATOR, values)
     assert "n’est pas dans l’EPCI" in refused.value.errors["site_comm_insee"]
 
 
@@ -516,7 +512,7 @@ def test_a_new_perimeter_must_keep_the_recorded_plots(session):
     site = session.get(Site, POLAXIS)
     smaller = to_shape(first_plot(session).terr_geomsurf)
     with pytest.raises(ValidationError) as refused:
-        editing.update_site(
+        parks.update_site(
             session, REFERENT, POLAXIS, {"site_geomsurf": smaller},
             expected_version=site.version,
         )  # fmt: skip
@@ -526,7 +522,7 @@ def test_a_new_perimeter_must_keep_the_recorded_plots(session):
 def test_a_park_update_checks_its_version_and_is_recorded(session):
     site = session.get(Site, POLAXIS)
     version = site.version
-    editing.update_site(
+    parks.update_site(
         session, REFERENT, POLAXIS, {"site_nom": "Polaxis (renommé)"},
         expected_version=version, today=TODAY,
     )  # fmt: skip
@@ -536,7 +532,7 @@ def test_a_park_update_checks_its_version_and_is_recorded(session):
         TODAY,
     )
     with pytest.raises(StaleVersionError):
-        editing.update_site(
+        parks.update_site(
             session, COORDINATOR, POLAXIS, {"site_nom": "Autre"}, expected_version=version
         )
     assert site.site_nom == "Polaxis (renommé)"
@@ -546,11 +542,11 @@ def test_a_park_update_checks_its_version_and_is_recorded(session):
 def test_park_urls_must_pass_the_cnig_import_check(session, field):
     site = session.get(Site, POLAXIS)
     with pytest.raises(ValidationError) as refused:
-        editing.update_site(
+        parks.update_site(
             session, REFERENT, POLAXIS, {field: "polaxis.fr"}, expected_version=site.version
         )
     assert "Adresse web" in refused.value.errors[field]
-    editing.update_site(
+    parks.update_site(
         session, REFERENT, POLAXIS, {field: "https://www.polaxis.fr/"},
         expected_version=site.version,
     )  # fmt: skip
@@ -569,18 +565,18 @@ def test_the_communes_offered_for_a_new_park_are_those_of_the_actor(session):
 
 def test_owners_are_added_changed_and_removed_by_the_plot_epci_only(session):
     plot = first_plot(session)
-    owner = editing.add_owner(
+    owner = owners.add_owner(
         session, REFERENT, plot.terr_id, {"nom": "SCI des Essais", "nature": "personne morale",
                                           "siren": "123456789"}
     )  # fmt: skip
     session.flush()
-    editing.update_owner(session, REFERENT, owner.id, {"nom": "SCI des Essais", "nature":
+    owners.update_owner(session, REFERENT, owner.id, {"nom": "SCI des Essais", "nature":
                          "personne morale", "adresse": "1 rue du Test"},
                          expected_version=owner.version)  # fmt: skip
     assert owner.adresse == "1 rue du Test" and owner.siren is None
     with pytest.raises(PermissionDeniedError):
-        editing.remove_owner(session, OTHER_REFERENT, owner.id)
-    editing.remove_owner(session, REFERENT, owner.id)
+        owners.remove_owner(session, OTHER_REFERENT, owner.id)
+    owners.remove_owner(session, REFERENT, owner.id)
     assert session.get(Owner, owner.id) is None
     reasons = [
         e.reason
@@ -598,14 +594,14 @@ def test_an_owner_edit_from_an_old_version_is_refused(session):
     owner = session.scalars(select(Owner).order_by(Owner.id)).first()
     loaded = owner.version
     values = {"nom": owner.nom, "nature": owner.nature, "siren": owner.siren}
-    editing.update_owner(
+    owners.update_owner(
         session, REFERENT if _of_gatine(owner) else COORDINATOR, owner.id,
         values | {"adresse": "2 rue Première"}, expected_version=loaded,
     )  # fmt: skip
     assert owner.version == loaded + 1
     events = audit_count(session)
     with pytest.raises(StaleVersionError) as stale:
-        editing.update_owner(
+        owners.update_owner(
             session, COORDINATOR, owner.id, values | {"adresse": "9 rue Seconde"},
             expected_version=loaded,
         )  # fmt: skip
@@ -622,7 +618,7 @@ def test_an_owner_edit_racing_another_one_is_refused_too(session):
         {"id": owner.id},
     )
     with pytest.raises(StaleVersionError) as stale:
-        editing.update_owner(
+        owners.update_owner(
             session, COORDINATOR, owner.id, {"nom": owner.nom, "nature": owner.nature},
             expected_version=loaded,
         )  # fmt: skip
@@ -636,7 +632,7 @@ def _of_gatine(owner: Owner) -> bool:
 def test_an_owner_needs_a_name_and_a_nature_and_a_valid_siren(session):
     plot = first_plot(session)
     with pytest.raises(ValidationError) as refused:
-        editing.add_owner(session, REFERENT, plot.terr_id, {"nom": " ", "siren": "12"})
+        owners.add_owner(session, REFERENT, plot.terr_id, {"nom": " ", "siren": "12"})
     assert set(refused.value.errors) == {"nom", "nature", "siren"}
 
 
@@ -664,11 +660,11 @@ def test_owners_and_sale_are_read_only_by_the_plot_epci_and_the_network(session,
 def test_a_park_moved_to_another_epci_follows_its_commune_and_rights(session):
     version = session.get(Site, POLAXIS).version
     with pytest.raises(PermissionDeniedError):
-        editing.update_site(
+        parks.update_site(
             session, REFERENT, POLAXIS, {"site_comm_insee": "37261"}, expected_version=version
         )
     with pytest.raises(ValidationError) as refused:  # Polaxis is not drawn in the Métropole
-        editing.update_site(
+        parks.update_site(
             session, COORDINATOR, POLAXIS, {"site_comm_insee": "37261"}, expected_version=version
         )
     assert (

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from foncier.core.errors import NotFoundError
 from foncier.core.permissions import Actor, Role
-from foncier.inventory import editing, history
-from foncier.inventory.editing import Sale, StatusAction
+from foncier.inventory import history, owners, plot_status, plots
+from foncier.inventory.plot_status import Sale, StatusAction
 from foncier.models import Epci, Terrain, User
 from seed.accounts import referent_email
 
@@ -49,7 +49,7 @@ def latest(session: Session, actor: Actor, terr_id: str) -> history.HistoryEntry
 
 def test_a_change_reads_in_french_with_its_author_and_units(session, referent):
     plot = plot_for_sale(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, referent, plot.terr_id,
         {"terr_m2_prix": Decimal("21.40"), "terr_dispo_date": date(2027, 3, 1)},
         expected_version=plot.version,
@@ -69,7 +69,7 @@ def test_a_redrawn_outline_is_summarised_by_its_area(session, referent):
     plot = plot_for_sale(session)
     outline = to_shape(plot.terr_geomsurf)
     smaller = affinity.scale(outline, 0.9, 0.9)
-    editing.update_terrain(
+    plots.update_terrain(
         session, referent, plot.terr_id, {"terr_geomsurf": smaller}, expected_version=plot.version
     )
     change = next(
@@ -92,11 +92,11 @@ def test_sale_values_and_owners_are_masked_for_who_may_not_see_them(
              "partner": PARTNER}[reader]  # fmt: skip
     plot = plot_for_sale(session)
     sale = Sale("SAS Acquéreur Secret", TODAY, Decimal("123456"))
-    editing.change_terrain_status(
+    plot_status.change_terrain_status(
         session, referent, plot.terr_id, StatusAction.SELL,
         expected_version=plot.version, sale=sale, today=TODAY,
     )  # fmt: skip
-    editing.add_owner(
+    owners.add_owner(
         session, referent, plot.terr_id, {"nom": "Jeanne Privée", "nature": "personne physique"}
     )
     entries = history.read_entries(session, actor, history.terrain_events(session, plot.terr_id))
@@ -116,13 +116,13 @@ def test_sale_values_and_owners_are_masked_for_who_may_not_see_them(
 
 def test_the_csv_export_has_french_headers_one_row_per_field_and_inert_cells(session, referent):
     plot = plot_for_sale(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, referent, plot.terr_id,
         {"terr_m2_prix": Decimal("19"), "terr_url_cartofriches": None,
          "terr_refcad": None},
         expected_version=plot.version,
     )  # fmt: skip
-    editing.add_owner(
+    owners.add_owner(
         session, referent, plot.terr_id, {"nom": '=HYPERLINK("x")', "nature": "personne morale"}
     )
     out = io.StringIO()
@@ -143,10 +143,10 @@ def test_the_csv_export_has_french_headers_one_row_per_field_and_inert_cells(ses
 def test_changes_since_a_version_are_the_other_persons_edit(session, referent):
     plot = plot_for_sale(session)
     loaded = plot.version
-    editing.update_terrain(
+    plots.update_terrain(
         session, referent, plot.terr_id, {"terr_m2_prix": Decimal("30")}, expected_version=loaded
     )
-    editing.change_terrain_status(
+    plot_status.change_terrain_status(
         session, referent, plot.terr_id, StatusAction.RESERVE, expected_version=loaded + 1
     )
     since = history.changes_since(session, COORDINATOR, plot, loaded)
@@ -157,7 +157,7 @@ def test_changes_since_a_version_are_the_other_persons_edit(session, referent):
 def test_history_pages_go_newest_first_and_end(session, referent):
     plot = plot_for_sale(session)
     for price in (20, 21, 22):
-        editing.update_terrain(
+        plots.update_terrain(
             session, referent, plot.terr_id, {"terr_m2_prix": Decimal(price)},
             expected_version=plot.version,
         )  # fmt: skip
@@ -175,7 +175,7 @@ def test_history_pages_go_newest_first_and_end(session, referent):
 
 def test_a_park_history_holds_its_plots_and_an_epci_export_only_its_own(session, referent):
     plot = plot_for_sale(session)
-    editing.update_terrain(
+    plots.update_terrain(
         session, referent, plot.terr_id, {"terr_m2_prix": Decimal("17")},
         expected_version=plot.version,
     )  # fmt: skip

@@ -22,19 +22,16 @@ from foncier.core.errors import (
 )
 from foncier.core.permissions import Actor, Role
 from foncier.models import AuditEvent, CaseEvent, Prospect, Redirection, Terrain
-from foncier.prospects import projects, retention
-from foncier.prospects.projects import (
+from foncier.prospects import exports, projects, reading, retention, shortlist
+from foncier.prospects.projects import create_prospect, update_prospect
+from foncier.prospects.reading import (
     AnonymousCard,
     ProspectFilters,
     ProspectView,
-    create_prospect,
     list_prospects,
     prospect_view,
-    record_proposal,
-    remove_from_shortlist,
-    shortlist_plot,
-    update_prospect,
 )
+from foncier.prospects.shortlist import record_proposal, remove_from_shortlist, shortlist_plot
 
 TODAY = date(2026, 11, 26)
 
@@ -121,7 +118,7 @@ def test_the_needs_never_keep_a_label_nor_an_epci(record: Callable[..., Prospect
     needs = {"surface_min_ha": 1.5, "label": SECRETS["company_name"], "origin_epci": LOCHES}
     prospect = record(needs=needs)
     assert prospect.needs == {"surface_min_ha": 1.5, "naf": "10.72Z"}  # the company's code
-    assert projects.prospect_needs(prospect).label is None
+    assert shortlist.prospect_needs(prospect).label is None
 
 
 @pytest.mark.parametrize(
@@ -355,13 +352,13 @@ def test_the_card_says_sector_surface_jobs_month_lead_and_stage(
 
 
 def test_a_card_without_naf_code_names_the_vocation_and_survives_odd_needs() -> None:
-    assert projects.sector_label(None, {"vocation": "artisanale"}) == (
+    assert reading.sector_label(None, {"vocation": "artisanale"}) == (
         "Activité de vocation artisanale"
     )
-    assert projects.sector_label("99.00Z", {}) == "Activités extraterritoriales"
-    assert projects.sector_label(None, ["odd"]) == projects.UNKNOWN_SECTOR
-    assert projects.surface_label({"surface_ha": {"min": 2}}) == "non précisée"
-    assert projects.surface_label({"surface_min_ha": 0.5}) == "au moins 0,5\u00a0ha"
+    assert reading.sector_label("99.00Z", {}) == "Activités extraterritoriales"
+    assert reading.sector_label(None, ["odd"]) == reading.UNKNOWN_SECTOR
+    assert reading.surface_label({"surface_ha": {"min": 2}}) == "non précisée"
+    assert reading.surface_label({"surface_min_ha": 0.5}) == "au moins 0,5\u00a0ha"
 
 
 def test_an_unknown_project_is_not_found(session: Session) -> None:
@@ -401,7 +398,7 @@ def test_the_list_sorts_by_stage_in_the_cases_order(
     first, second = record(), record()
     first.stage, second.stage = "installe", "recherche"
     session.flush()
-    lead = ProspectFilters(lead_epci_siren=METROPOLE, sort=projects.ProspectSort.STAGE)
+    lead = ProspectFilters(lead_epci_siren=METROPOLE, sort=reading.ProspectSort.STAGE)
     ids = [item.id for item in list_prospects(session, COORDINATOR, lead, per_page=100).items]
     assert ids.index(second.id) < ids.index(first.id)
 
@@ -521,12 +518,12 @@ def test_a_closed_case_keeps_its_shortlist(
 
 def _csv(session: Session, actor: Actor) -> str:
     out = io.StringIO()
-    projects.export_prospects_csv(session, actor, out, ProspectFilters(lead_epci_siren=METROPOLE))
+    exports.export_prospects_csv(session, actor, out, ProspectFilters(lead_epci_siren=METROPOLE))
     return out.getvalue()
 
 
 def _xlsx_cells(session: Session, actor: Actor) -> list[list[Any]]:
-    content = projects.export_prospects_xlsx(
+    content = exports.export_prospects_xlsx(
         session, actor, ProspectFilters(lead_epci_siren=METROPOLE)
     )
     sheet = load_workbook(io.BytesIO(content)).active
@@ -556,7 +553,7 @@ def test_exports_never_turn_a_name_into_a_formula(
 ) -> None:
     record(company_name='=HYPERLINK("http://example.com","x")')
     assert "\"'=HYPERLINK(" in _csv(session, METROPOLE_REFERENT)
-    content = projects.export_prospects_xlsx(
+    content = exports.export_prospects_xlsx(
         session, METROPOLE_REFERENT, ProspectFilters(lead_epci_siren=METROPOLE)
     )
     sheet = load_workbook(io.BytesIO(content)).active

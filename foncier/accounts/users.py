@@ -1,84 +1,37 @@
-"""Accounts: creation by the network's managers, one-time password links, sign-in.
-
-Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended
-profile). A new account has no password: its owner sets one through a one-time link, valid
-for LINK_VALIDITY, of which only a SHA-256 hash is stored; issuing a new link revokes the
-older ones. Sign-in is slowed down: after MAX_FAILURES_PER_EMAIL failures for one e-mail from
-one address in THROTTLE_WINDOW, that e-mail is refused from that address until the window has
-passed, even with the right password; an address is stopped after MAX_FAILURES_PER_ADDRESS
-failures whatever the e-mails, and an e-mail after MAX_FAILURES_PER_ACCOUNT failures whatever
-the addresses (guessing spread over many machines). Counting per address first means that a
-stranger typing wrong passwords for the coordinator's e-mail does not lock the coordinator out.
+"""Accounts: creation and roles, the list of accounts, one-time links sent to their owners,
+deactivation.
 
 Managing accounts (creating, listing, sending links, deactivating) is for the network-wide
 roles: every such function takes the acting person and checks it first, whoever calls it
 (a page, the CLI). Only an administrator creates or changes an administrator's account.
+Passwords and one-time links are in ``passwords``, signing in in ``signin``.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foncier.core.errors import FoncierError, NotFoundError, PermissionDeniedError, ValidationError
-from foncier.core.paging import Paging
+from foncier.accounts.passwords import (
+    LINK_VALIDITY,
+    check_password_strength,
+    hash_password,
+    issue_password_link,
+    set_password_path,
+)
+from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.queries import FRENCH_COLLATION
-from foncier.messaging.mail import MailSettings, outbox_page, send_mail
-from foncier.models import Epci, LoginAttempt, PasswordToken, User
+from foncier.messaging.mail import MailSettings, send_mail
+from foncier.models import Epci, User
 
-LINK_VALIDITY: Final = timedelta(days=7)
-THROTTLE_WINDOW: Final = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL: Final = 5
-MAX_FAILURES_PER_ADDRESS: Final = 20
-MAX_FAILURES_PER_ACCOUNT: Final = 50
-MIN_PASSWORD_LENGTH: Final = 12
 EMAIL_PATTERN: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# The web path of a one-time link, followed by the token: the web route is declared with
-# it and the CLI prints links with it, so that both always agree.
-SET_PASSWORD_PATH: Final = "/mot-de-passe/choisir/"
-
-_hasher = PasswordHasher()
-
-
-class LoginThrottledError(FoncierError):
-    """Too many failed sign-ins for this e-mail or from this address: wait and retry."""
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-@functools.cache
-def unusable_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
-
-
-def password_matches(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            {"password": f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."}
-        )
 
 
 def normalise_email(email: str) -> str:
@@ -151,131 +104,6 @@ def require_role_management(actor: Actor, role: Role) -> None:
     if role not in assignable_roles(actor):
         raise PermissionDeniedError(
             "Seul un administrateur crée ou modifie le compte d’un administrateur."
-        )
-
-
-def issue_password_link(session: Session, user: User, now: datetime | None = None) -> str:
-    """A new one-time token for ``user`` to set their password; return it (store its hash).
-
-    The account's earlier unused tokens stop working: only the latest link sent is valid.
-    """
-    token = secrets.token_urlsafe(32)
-    issued = now or datetime.now(UTC)
-    _spend_tokens(session, user, issued)
-    session.add(
-        PasswordToken(token_hash=_token_hash(token), user=user, expires_at=issued + LINK_VALIDITY)
-    )
-    session.flush()
-    return token
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _spend_tokens(session: Session, user: User, moment: datetime) -> None:
-    unused = select(PasswordToken).where(
-        PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)
-    )
-    for row in session.scalars(unused):
-        row.used_at = moment
-
-
-def set_password_path(token: str) -> str:
-    return SET_PASSWORD_PATH + token
-
-
-def user_for_token(session: Session, token: str, now: datetime | None = None) -> User:
-    """The account a valid, unused token opens; NotFoundError for any other token."""
-    row = session.get(PasswordToken, _token_hash(token))
-    if (
-        row is None
-        or row.used_at is not None
-        or row.expires_at <= (now or datetime.now(UTC))
-        or not row.user.active
-    ):
-        raise NotFoundError("Ce lien n’est pas valide : il a expiré ou a déjà servi.")
-    return row.user
-
-
-def set_password_with_token(
-    session: Session, token: str, password: str, now: datetime | None = None
-) -> User:
-    """Set the password of the token's account and spend its tokens.
-
-    The person is signed in right away, which counts as their latest sign-in.
-    """
-    moment = now or datetime.now(UTC)
-    user = user_for_token(session, token, moment)
-    check_password_strength(password)
-    _replace_password(user, password)
-    _spend_tokens(session, user, moment)
-    user.last_login_at = moment
-    session.flush()
-    return user
-
-
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    if not password_matches(user.password_hash, current):
-        raise ValidationError({"current_password": "Mot de passe actuel incorrect."})
-    check_password_strength(new)
-    _replace_password(user, new)
-    session.flush()
-
-
-def _replace_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    user.session_epoch += 1  # signs out the sessions opened with the old password
-
-
-def authenticate(
-    session: Session,
-    email: str,
-    password: str,
-    remote_addr: str | None,
-    now: datetime | None = None,
-) -> User | None:
-    """The active account these credentials open, or None; every attempt is recorded.
-
-    Raises LoginThrottledError when this e-mail or address failed too often recently.
-    """
-    moment = now or datetime.now(UTC)
-    email = normalise_email(email)
-    _check_throttle(session, email, remote_addr, moment)
-    user = session.scalar(select(User).where(User.email == email, User.active))
-    stored_hash = user.password_hash if user is not None else None
-    # Without an account (or a password) to check, a throwaway hash is verified all the same:
-    # a sign-in takes as long either way, so timing tells nobody which addresses have one.
-    matches = password_matches(stored_hash or unusable_hash(), password)
-    succeeded = user is not None and stored_hash is not None and matches
-    session.add(LoginAttempt(email=email, remote_addr=remote_addr, succeeded=succeeded, at=moment))
-    if succeeded:
-        user.last_login_at = moment
-    session.flush()
-    return user if succeeded else None
-
-
-def _recent_failures(session: Session, since: datetime, *criteria: object) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(~LoginAttempt.succeeded, LoginAttempt.at > since, *criteria)
-    )
-
-
-def _check_throttle(session: Session, email: str, remote_addr: str | None, now: datetime) -> None:
-    since = now - THROTTLE_WINDOW
-    same_email = LoginAttempt.email == email
-    same_address = LoginAttempt.remote_addr.is_not_distinct_from(remote_addr)
-    limits = (
-        (MAX_FAILURES_PER_EMAIL, (same_email, same_address)),
-        (MAX_FAILURES_PER_ADDRESS, (same_address,)),
-        (MAX_FAILURES_PER_ACCOUNT, (same_email,)),
-    )
-    if any(_recent_failures(session, since, *where) >= limit for limit, where in limits):
-        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-        raise LoginThrottledError(
-            f"Trop de tentatives de connexion infructueuses : réessayez dans {minutes} minutes."
         )
 
 
@@ -406,55 +234,3 @@ def reactivate_user(session: Session, actor: Actor, user: User) -> None:
     require_role_management(actor, Role(user.role))
     user.active = True
     session.flush()
-
-
-MASKED_LINK: Final = "[lien personnel masqué : seul un administrateur peut le lire]"
-_LINK_IN_BODY: Final = re.compile(re.escape(SET_PASSWORD_PATH) + r"[A-Za-z0-9_\-]+")
-
-
-@dataclass(frozen=True)
-class ShownMessage:
-    """An outbox message as ``actor`` may read it."""
-
-    subject: str
-    recipient: str
-    created_at: datetime
-    body: str
-
-
-@dataclass(frozen=True)
-class ReadableOutbox(Paging):
-    messages: list[ShownMessage]
-
-
-def readable_outbox(
-    session: Session, actor: Actor, page: int = 1, per_page: int = 20
-) -> ReadableOutbox:
-    """The outbox page, with the one-time links of accounts ``actor`` may not manage masked.
-
-    Reading a link is signing in as its recipient: a coordinator, who may not issue a link to
-    an administrator, must not read one in the outbox either.
-    """
-    shown = outbox_page(session, actor, page, per_page)
-    roles = dict(
-        session.execute(
-            select(User.email, User.role).where(
-                User.email.in_({message.recipient for message in shown.messages})
-            )
-        ).all()
-    )
-    allowed = set(assignable_roles(actor))
-    messages = [
-        ShownMessage(
-            message.subject,
-            message.recipient,
-            message.created_at,
-            message.body
-            if message.recipient not in roles or Role(roles[message.recipient]) in allowed
-            else _LINK_IN_BODY.sub(MASKED_LINK, message.body),
-        )
-        for message in shown.messages
-    ]
-    return ReadableOutbox(
-        total=shown.total, page=shown.page, per_page=shown.per_page, messages=messages
-    )

@@ -4,7 +4,7 @@ CSV and Excel (the total line closes the totals in both).
 
 Everyone signed in reads the ledger: amounts, shares, parties and statuses are the network's
 aggregates. The agreement's title and the companies it covers are named only to those who may
-read them (foncier.agreements.reading.details_visible, Actor.can_see_company); the others read
+read them (foncier.agreements.rules.details_visible, Actor.can_see_company); the others read
 « Convention n° 12 » and « entreprise confidentielle », in the page and in every export.
 """
 
@@ -24,16 +24,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from foncier.agreements import sharing
-from foncier.agreements.reading import (
+from foncier.agreements.reading import agreement_label, projection_of
+from foncier.agreements.rules import (
     COMMITTED,
     CONFIDENTIAL_COMPANY,
     STATUS_LABELS,
     TAX_KIND_LABELS,
     Coverage,
-    agreement_label,
     coverage_of,
     details_visible,
-    projection_of,
 )
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.xlsx_export import HEADER_FILL, HEADER_FONT, Sheet, fill_sheet

@@ -1,10 +1,13 @@
-"""Company projects (prospects): recorded by a référent, searched for, shortlisted, proposed.
+"""Company projects (prospects): recording and changing a project, the checks of its values.
+
+The shortlist and proposals are in ``shortlist``, reading with confidentiality in ``reading``,
+the CSV and Excel lists in ``exports``, the case's stages in ``cases``.
 
 A project is confidential (docs/prospects.md): the company's identity, its contacts, the notes
 and what was said to it are read only by the référents of the EPCIs in the know (the one that
 recorded the project and those it was redirected to, foncier.prospects.casework) and by the
 coordinator. Everybody else reads an **anonymised card**: sector, surface wanted, jobs planned,
-month of creation, lead EPCI and stage — nothing that names the company. The rule is applied here,
+month of creation, lead EPCI and stage — nothing that names the company. The rule is applied
 in the core: ``prospect_view`` and ``list_prospects`` hand the card, never the record, to whoever
 may not see the company, and the exports fill the identity columns by the same test.
 
@@ -22,14 +25,12 @@ without committing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
-from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from foncier.accounts.users import EMAIL_PATTERN
@@ -41,26 +42,15 @@ from foncier.core.errors import (
     StaleVersionError,
     ValidationError,
 )
-from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.cnig.xlsx_export import Sheet, workbook_of
-from foncier.inventory.history import MASKED, inert_cell, spreadsheet_csv
-from foncier.inventory.queries import FRENCH_COLLATION, epci_names
-from foncier.matching import Needs, NeedsError, parse_needs, why_not
+from foncier.matching import NeedsError, parse_needs
 from foncier.matching.naf import normalise_naf
-from foncier.matching.wording import MONTHS, number, quantity
 from foncier.models import (
-    Epci,
     Prospect,
-    ShortlistedPlot,
-    Terrain,
 )
-from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
+from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES
 from foncier.prospects import casework
-from foncier.prospects.cases import FINAL_STAGES, STAGE_LABELS
 from foncier.prospects.retention import CONTACT_FIELDS, scrub_contact_history
-
-# --- French names of the stored code lists ---------------------------------------------------
 
 SOURCE_LABELS: Final = {
     "direct": "Contact direct de l’entreprise",
@@ -70,60 +60,60 @@ SOURCE_LABELS: Final = {
     "consulaire": "Chambre consulaire (CCI, CMA)",
     "autre": "Autre",
 }
+
+
 # The company's answer: each agrees with « l’entreprise » (« Intéressée », « Pas intéressée »).
 ANSWER_LABELS: Final = {
     "en_attente": "En attente",
     "interessee": "Intéressée",
     "refuse": "Pas intéressée",
 }
+
+
 assert set(SOURCE_LABELS) == set(PROSPECT_SOURCES)
+
+
 assert set(ANSWER_LABELS) == set(COMPANY_ANSWERS)
 
-# Sections of the NAF rév. 2 by their divisions (two first digits): the sector an anonymised
-# card shows. A section is broad enough not to point at one company of a territory.
-NAF_SECTIONS: Final[tuple[tuple[int, int, str], ...]] = (
-    (1, 3, "Agriculture, sylviculture et pêche"),
-    (5, 9, "Industries extractives"),
-    (10, 33, "Industrie manufacturière"),
-    (35, 35, "Production et distribution d’énergie"),
-    (36, 39, "Eau, assainissement, gestion des déchets et dépollution"),
-    (41, 43, "Construction"),
-    (45, 47, "Commerce ; réparation d’automobiles et de motocycles"),
-    (49, 53, "Transports et entreposage"),
-    (55, 56, "Hébergement et restauration"),
-    (58, 63, "Information et communication"),
-    (64, 66, "Activités financières et d’assurance"),
-    (68, 68, "Activités immobilières"),
-    (69, 75, "Activités spécialisées, scientifiques et techniques"),
-    (77, 82, "Activités de services administratifs et de soutien"),
-    (84, 84, "Administration publique"),
-    (85, 85, "Enseignement"),
-    (86, 88, "Santé humaine et action sociale"),
-    (90, 93, "Arts, spectacles et activités récréatives"),
-    (94, 96, "Autres activités de services"),
-    (97, 98, "Activités des ménages en tant qu’employeurs"),
-    (99, 99, "Activités extraterritoriales"),
-)
-UNKNOWN_SECTOR: Final = "Secteur non précisé"
-
-# --- limits and rules of the values ---------------------------------------------------------
 
 # Contacts are personal data (GDPR): kept until a date the référent sets, three years at most,
 # the CNIL's reference for data on prospects; the form suggests the longest.
 RETENTION_YEARS: Final = 3
+
+
 MAX_NAME: Final = 200
+
+
 MAX_NOTES: Final = 5000
+
+
 MAX_ANSWER_NOTE: Final = 2000
+
+
 MAX_JOBS: Final = 100_000
+
+
 MAX_INVESTMENT: Final = Decimal("999999999999.99")  # Numeric(14, 2)
+
+
 SIREN_PATTERN: Final = re.compile(r"^\d{9}$", re.ASCII)
+
+
 PHONE_PATTERN: Final = re.compile(r"^\+?[0-9][0-9 .()-]{7,22}$")
+
+
 REQUIRED: Final = "Ce champ est obligatoire."
+
+
 # Spaces people type or copy between thousands (« 3 500 000 »).
 WITHOUT_SPACES: Final = str.maketrans("", "", " \u00a0\u202f")
+
+
 # Keys of the needs a project does not keep: the free label (where a company's name would be
 # typed), the EPCI (the project's own), the reference date (each search is judged on its day).
 DROPPED_NEEDS_KEYS: Final = frozenset({"label", "origin_epci", "reference_date"})
+
+
 PER_PAGE: Final = 20
 
 
@@ -142,9 +132,6 @@ def siren_key_is_valid(siren: str) -> bool:
         doubled = digit * 2 if position % 2 else digit
         total += doubled - 9 if doubled > 9 else doubled
     return total % 10 == 0
-
-
-# --- validation -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -323,9 +310,6 @@ def checked_values(data: Mapping[str, Any], today: date | None = None) -> dict[s
     return values
 
 
-# --- recording and changing a project ---------------------------------------------------------
-
-
 def require_recorder(actor: Actor) -> None:
     """Only a référent records a project: the project belongs to their EPCI."""
     if actor.role is not Role.REFERENT or actor.epci_siren is None:
@@ -410,411 +394,3 @@ def _dropped_contact_values(prospect: Prospect, values: Mapping[str, Any]) -> li
         for name in CONTACT_FIELDS
         if getattr(prospect, name) is not None and values[name] != getattr(prospect, name)
     ]
-
-
-# --- the shortlist ----------------------------------------------------------------------------
-
-
-def _shortlisted(prospect: Prospect, terr_id: str) -> ShortlistedPlot | None:
-    return next((plot for plot in prospect.shortlist if plot.terr_id == terr_id), None)
-
-
-def _require_open_selection(actor: Actor, prospect: Prospect) -> None:
-    casework.require_lead(actor, prospect, "la sélection de terrains de ce projet")
-    if prospect.stage in FINAL_STAGES:
-        raise ValidationError(
-            {
-                "terr_id": f"Le projet est clos ({STAGE_LABELS[prospect.stage].lower()}) : "
-                "sa sélection de terrains ne change plus."
-            }
-        )
-
-
-def shortlist_plot(
-    session: Session,
-    actor: Actor,
-    prospect: Prospect,
-    terr_id: str,
-    score: Decimal | float | None = None,
-) -> ShortlistedPlot:
-    """Keep a plot of any EPCI for the project (kept already: nothing changes)."""
-    _require_open_selection(actor, prospect)
-    kept = _shortlisted(prospect, terr_id)
-    if kept is not None:
-        return kept
-    if session.get(Terrain, terr_id) is None:
-        raise NotFoundError(f"plot {terr_id} does not exist")
-    recorded = None if score is None else Decimal(str(score)).quantize(Decimal("0.1"))
-    plot = ShortlistedPlot(terr_id=terr_id, added_by=actor.user_id, score=recorded)
-    prospect.shortlist.append(plot)
-    details = {"terr_id": terr_id, "score": None if recorded is None else float(recorded)}
-    casework.record_event(session, actor, prospect, "shortlisted", details=details)
-    session.flush()
-    return plot
-
-
-def remove_from_shortlist(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> None:
-    _require_open_selection(actor, prospect)
-    plot = _shortlisted(prospect, terr_id)
-    if plot is None:
-        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
-    prospect.shortlist.remove(plot)
-    casework.record_event(
-        session, actor, prospect, "removed_from_shortlist", details={"terr_id": terr_id}
-    )
-    session.flush()
-
-
-def record_proposal(
-    session: Session,
-    actor: Actor,
-    prospect: Prospect,
-    terr_id: str,
-    proposed_on: date | None,
-    company_answer: str | None,
-    answer_note: str | None = None,
-    *,
-    today: date | None = None,
-) -> ShortlistedPlot:
-    """Record when a shortlisted plot was proposed to the company, and what it answered."""
-    _require_open_selection(actor, prospect)
-    plot = _shortlisted(prospect, terr_id)
-    if plot is None:
-        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
-    check = ValueChecker(
-        {
-            "proposed_on": proposed_on,
-            "company_answer": company_answer or "en_attente",
-            "answer_note": answer_note,
-        }
-    )
-    when = check.day("proposed_on")
-    answer = check.choice("company_answer", COMPANY_ANSWERS, ANSWER_LABELS)
-    note = check.text("answer_note", MAX_ANSWER_NOTE)
-    if when is None and "proposed_on" not in check.errors:
-        check.errors["proposed_on"] = "Indiquez la date à laquelle le terrain a été proposé."
-    elif when is not None and when > (today or date.today()):
-        check.errors["proposed_on"] = "La date de la proposition ne peut pas être à venir."
-    if check.errors:
-        raise ValidationError(check.errors)
-    if plot.proposed_on != when:
-        details = {"terr_id": terr_id, "proposed_on": when.isoformat()}
-        casework.record_event(session, actor, prospect, "proposed_to_company", details=details)
-    if (plot.company_answer, plot.answer_note) != (answer, note) and answer != "en_attente":
-        details = {"terr_id": terr_id, "answer": answer}
-        casework.record_event(session, actor, prospect, "answer", details=details, note=note)
-    plot.proposed_on, plot.company_answer, plot.answer_note = when, answer, note
-    session.flush()
-    return plot
-
-
-# --- reading with confidentiality -------------------------------------------------------------
-
-
-def month_label(moment: datetime | date) -> str:
-    """« novembre 2026 »."""
-    return f"{MONTHS[moment.month - 1]} {moment.year}"
-
-
-def sector_label(naf_code: str | None, needs: object) -> str:
-    """The NAF section of the company's code, else the vocation its needs ask for."""
-    normalised = normalise_naf(naf_code) if naf_code else None
-    if normalised is not None:
-        division = int(normalised[:2])
-        for first, last, label in NAF_SECTIONS:
-            if first <= division <= last:
-                return label
-    vocation = needs.get("vocation") if isinstance(needs, Mapping) else None
-    if isinstance(vocation, str) and vocation:
-        return f"Activité de vocation {vocation}"
-    return UNKNOWN_SECTOR
-
-
-def _hectares(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def surface_label(needs: object) -> str:
-    """The surface the needs ask for: « de 2 à 6 ha », « au moins 2 ha », « non précisée »."""
-    if not isinstance(needs, Mapping):
-        return "non précisée"
-    low, high = _hectares(needs.get("surface_min_ha")), _hectares(needs.get("surface_max_ha"))
-    if low is not None and high is not None:
-        return f"de {number(low, 2)} à {quantity(high, 'ha', 2)}"
-    if low is not None:
-        return f"au moins {quantity(low, 'ha', 2)}"
-    if high is not None:
-        return f"au plus {quantity(high, 'ha', 2)}"
-    return "non précisée"
-
-
-@dataclass(frozen=True)
-class AnonymousCard:
-    """What every member reads of a project: nothing that names or reaches the company."""
-
-    id: int
-    sector: str
-    surface: str
-    jobs_planned: int | None
-    month: str
-    lead_epci_nom: str
-    stage: str
-
-    @property
-    def anonymous(self) -> bool:
-        return True
-
-    @property
-    def stage_label(self) -> str:
-        return STAGE_LABELS.get(self.stage, self.stage)
-
-
-@dataclass(frozen=True)
-class ProspectView:
-    """A project read in clear, by someone in the know."""
-
-    prospect: Prospect
-    card: AnonymousCard
-    # May change it and move its case forward (a référent of the lead EPCI).
-    may_lead: bool
-
-    @property
-    def anonymous(self) -> bool:
-        return False
-
-    @property
-    def id(self) -> int:
-        return self.prospect.id
-
-    @property
-    def may_change_selection(self) -> bool:
-        """May keep, drop and note plots: the lead, while the case is not closed."""
-        return self.may_lead and self.prospect.stage not in FINAL_STAGES
-
-    @property
-    def source_label(self) -> str:
-        return SOURCE_LABELS.get(self.prospect.source, self.prospect.source)
-
-    @property
-    def stage_label(self) -> str:
-        return self.card.stage_label
-
-
-def card_of(prospect: Prospect, lead_epci_nom: str) -> AnonymousCard:
-    return AnonymousCard(
-        id=prospect.id,
-        sector=sector_label(prospect.naf_code, prospect.needs),
-        surface=surface_label(prospect.needs),
-        jobs_planned=prospect.jobs_planned,
-        month=month_label(prospect.created_at),
-        lead_epci_nom=lead_epci_nom,
-        stage=prospect.stage,
-    )
-
-
-def _view(
-    actor: Actor, prospect: Prospect, known_to: set[str], lead_nom: str
-) -> ProspectView | AnonymousCard:
-    card = card_of(prospect, lead_nom)
-    if not actor.can_see_company(known_to):
-        return card
-    return ProspectView(prospect, card, casework.may_lead(actor, prospect))
-
-
-def prospect_view(session: Session, actor: Actor, prospect_id: int) -> ProspectView | AnonymousCard:
-    """The project as ``actor`` may read it: in clear, or its anonymised card.
-
-    Every member may open a project's page: those not in the know read its card there, as in
-    the list — the card tells the network a company is looking, never who.
-    """
-    prospect = get_prospect(session, prospect_id)
-    known_to = casework.epcis_in_the_know(session, prospect)
-    return _view(actor, prospect, known_to, prospect.lead_epci.nom)
-
-
-class ProspectSort(StrEnum):
-    RECENT = "recents"
-    OLDEST = "anciens"
-    STAGE = "etape"
-    EPCI = "epci"
-
-
-SORT_LABELS: Final = {
-    ProspectSort.RECENT: "Plus récents d’abord",
-    ProspectSort.OLDEST: "Plus anciens d’abord",
-    ProspectSort.STAGE: "Étape du projet",
-    ProspectSort.EPCI: "EPCI qui suit le projet",
-}
-
-
-@dataclass(frozen=True)
-class ProspectFilters:
-    """What the list keeps. There is no search by company name: a card viewer could test
-    names one by one and learn which company is looking. Sorting is never by name either."""
-
-    stage: str | None = None
-    lead_epci_siren: str | None = None
-    # Only the projects the actor's EPCI recorded or leads.
-    mine: bool = False
-    sort: ProspectSort = ProspectSort.RECENT
-
-
-@dataclass(frozen=True)
-class ProspectPage(Paging):
-    items: list[ProspectView | AnonymousCard]
-
-
-def filtered_prospects(actor: Actor, filters: ProspectFilters) -> Select[tuple[Prospect, str]]:
-    query = select(Prospect, Epci.nom).join(Epci, Epci.siren == Prospect.lead_epci_siren)
-    if filters.stage:
-        query = query.where(Prospect.stage == filters.stage)
-    if filters.lead_epci_siren:
-        query = query.where(Prospect.lead_epci_siren == filters.lead_epci_siren)
-    if filters.mine:
-        mine = actor.epci_siren or ""  # nobody else's: an actor without EPCI has no projects
-        query = query.where(
-            or_(Prospect.lead_epci_siren == mine, Prospect.origin_epci_siren == mine)
-        )
-    return query
-
-
-def ordered_prospects(query: Select[tuple[Prospect, str]], sort: ProspectSort) -> Select[Any]:
-    stage_order = case({stage: rank for rank, stage in enumerate(PROSPECT_STAGES)},
-                       value=Prospect.stage)  # fmt: skip
-    orders = {
-        ProspectSort.RECENT: (Prospect.created_at.desc(), Prospect.id.desc()),
-        ProspectSort.OLDEST: (Prospect.created_at, Prospect.id),
-        ProspectSort.STAGE: (stage_order, Prospect.created_at.desc(), Prospect.id.desc()),
-        ProspectSort.EPCI: (
-            Epci.nom.collate(FRENCH_COLLATION),
-            Prospect.created_at.desc(),
-            Prospect.id.desc(),
-        ),
-    }
-    return query.order_by(*orders[sort])
-
-
-def views_of(
-    session: Session, actor: Actor, rows: Sequence[tuple[Prospect, str]]
-) -> list[ProspectView | AnonymousCard]:
-    known = casework.epcis_in_the_know_of(
-        session, {prospect.id: prospect.origin_epci_siren for prospect, _ in rows}
-    )
-    return [_view(actor, prospect, known[prospect.id], nom) for prospect, nom in rows]
-
-
-def list_prospects(
-    session: Session,
-    actor: Actor,
-    filters: ProspectFilters | None = None,
-    page: int = 1,
-    per_page: int = PER_PAGE,
-) -> ProspectPage:
-    """A page of projects: in clear where ``actor`` may see the company, cards elsewhere."""
-    filters = filters or ProspectFilters()
-    query = filtered_prospects(actor, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    check_page(page, total, per_page, of="projects")
-    rows = session.execute(
-        ordered_prospects(query, filters.sort).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return ProspectPage(total, page, per_page, views_of(session, actor, [tuple(r) for r in rows]))
-
-
-def matched_score(session: Session, prospect: Prospect, terr_id: str) -> float | None:
-    """The plot's matching score for the project's needs (0 to 100), None when the plot fails
-    a hard constraint or the needs cannot be used: what a shortlist records."""
-    try:
-        answer = why_not(session, prospect_needs(prospect), terr_id)
-    except NeedsError:
-        return None
-    return None if answer.score is None else answer.score * 100
-
-
-def prospect_needs(prospect: Prospect) -> Needs:
-    """The project's needs for the matching engine, without anything naming the company;
-    NeedsError if the stored needs cannot be used (e.g. written by another tool)."""
-    return parse_needs(project_needs_data(prospect.needs))
-
-
-# --- exports ----------------------------------------------------------------------------------
-
-EXPORT_COLUMNS: Final = (
-    "Numéro",
-    "Mois de création",
-    "Secteur",
-    "Surface recherchée",
-    "Emplois prévus",
-    "EPCI qui suit le projet",
-    "Étape",
-    # Identity and the project's details: « (confidentiel) » for whoever reads the card.
-    "Entreprise",
-    "SIREN",
-    "Code NAF",
-    "Contact",
-    "Fonction du contact",
-    "Courriel du contact",
-    "Téléphone du contact",
-    "Coordonnées conservées jusqu’au",
-    "Source",
-    "EPCI d’origine",
-    "Investissement (€)",
-    "Notes",
-)
-CARD_COLUMNS: Final = 7
-
-
-def _export_rows(
-    session: Session, actor: Actor, filters: ProspectFilters | None
-) -> Iterable[list[Any]]:
-    filters = filters or ProspectFilters()
-    rows = session.execute(ordered_prospects(filtered_prospects(actor, filters), filters.sort)).all()
-    names = epci_names(session)
-    for view in views_of(session, actor, [tuple(row) for row in rows]):
-        card = view.card if isinstance(view, ProspectView) else view
-        shown = [
-            card.id, card.month, card.sector, card.surface, card.jobs_planned,
-            card.lead_epci_nom, card.stage_label,
-        ]  # fmt: skip
-        if isinstance(view, AnonymousCard):
-            yield [*shown, *[MASKED] * (len(EXPORT_COLUMNS) - CARD_COLUMNS)]
-            continue
-        prospect = view.prospect
-        yield [
-            *shown,
-            prospect.company_name, prospect.company_siren, prospect.naf_code,
-            prospect.contact_name, prospect.contact_role, prospect.contact_email,
-            prospect.contact_phone, prospect.contact_retention_until, view.source_label,
-            names.get(prospect.origin_epci_siren), prospect.investment_eur, prospect.notes,
-        ]  # fmt: skip
-
-
-def export_prospects_csv(
-    session: Session, actor: Actor, out: TextIO, filters: ProspectFilters | None = None
-) -> int:
-    """Write the projects as CSV (semicolons, UTF-8 with BOM, as the history's); returns
-    the number of projects."""
-    writer = spreadsheet_csv(out, EXPORT_COLUMNS)
-    count = 0
-    for row in _export_rows(session, actor, filters):
-        writer.writerow([_csv_cell(value) for value in row])
-        count += 1
-    return count
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return inert_cell(str(value))
-
-
-def export_prospects_xlsx(
-    session: Session, actor: Actor, filters: ProspectFilters | None = None
-) -> bytes:
-    """The projects as an Excel workbook, laid out like the inventory's."""
-    rows = [list(row) for row in _export_rows(session, actor, filters)]
-    return workbook_of([Sheet("Projets", [(title, None) for title in EXPORT_COLUMNS], rows)])

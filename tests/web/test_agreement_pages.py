@@ -42,7 +42,7 @@ from web_helpers import (
     visible_text,
 )
 
-from foncier.agreements import reading as core
+from foncier.agreements import documents, reading, terms
 from foncier.agreements.sharing import split_by_population
 from foncier.core.french import epci_sort_key
 from foncier.matching.wording import french_date
@@ -168,7 +168,8 @@ def test_a_signature_sent_from_older_terms_answers_409_with_the_terms_now(
     changed = replace(
         terms_of(agreement), parties={METROPOLE: Decimal(10), GATINE_RACAN: Decimal(90)}
     )
-    core.update_agreement(session, referent_of(session, GATINE_RACAN), agreement_id, changed,
+    terms.update_agreement(session, referent_of(session, GATINE_RACAN), agreement_id,
+    changed,
                           agreement.version, settings=OUTBOX)  # fmt: skip
     page = sign(metropole, agreement_id, read)
     assert page.status == 409
@@ -283,9 +284,9 @@ def test_upload_and_download_the_signed_pdf(
 def test_a_third_epci_may_not_sign_edit_nor_download(
     session: Session, client_for: ClientFor, agreement_id: int
 ) -> None:
-    core.attach_document(
+    documents.attach_document(
         session,
-        core.Actor.of(referent_user(session, GATINE_RACAN)),
+        reading.Actor.of(referent_user(session, GATINE_RACAN)),
         session.get_one(Agreement, agreement_id),
         "c.pdf",
         small_pdf(),

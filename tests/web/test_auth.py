@@ -21,8 +21,9 @@ from web_helpers import (
     sign_in_browser,
 )
 
-from foncier.accounts import users
-from foncier.accounts.users import MAX_FAILURES_PER_EMAIL, SET_PASSWORD_PATH
+from foncier.accounts import passwords, users
+from foncier.accounts.passwords import SET_PASSWORD_PATH
+from foncier.accounts.signin import MAX_FAILURES_PER_EMAIL
 from foncier.core.permissions import Actor, Role
 from foncier.messaging.mail import MailBackend, MailSettings, send_mail
 from foncier.models import OutboxMessage, User
@@ -208,7 +209,7 @@ def test_changing_the_password_signs_out_the_other_sessions_only(app, session):
     assert is_signed_in(here)
     assert not is_signed_in(elsewhere)
     session.refresh(user)  # the requests wrote through their own sessions
-    assert users.password_matches(user.password_hash, NEW_PASSWORD)
+    assert passwords.password_matches(user.password_hash, NEW_PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -236,7 +237,7 @@ def test_a_refused_password_change_changes_nothing(app, session, data, message):
     page = page_of(post_form(client, "/mot-de-passe", data))
     assert page.status == 400 and message in page.text
     session.refresh(user)
-    assert users.password_matches(user.password_hash, PASSWORD)
+    assert passwords.password_matches(user.password_hash, PASSWORD)
     assert is_signed_in(client)
 
 
@@ -244,7 +245,7 @@ def test_a_refused_password_change_changes_nothing(app, session, data, message):
 
 
 def link_path(session, user: User, now: datetime | None = None) -> str:
-    return users.set_password_path(users.issue_password_link(session, user, now))
+    return passwords.set_password_path(passwords.issue_password_link(session, user, now))
 
 
 def test_a_link_lets_its_owner_choose_a_password_and_signs_them_in(anonymous_client, session):
@@ -262,7 +263,7 @@ def test_a_link_lets_its_owner_choose_a_password_and_signs_them_in(anonymous_cli
     assert response.status_code == 302 and response.location == "/"
     assert is_signed_in(anonymous_client)
     session.refresh(user)
-    assert users.password_matches(user.password_hash, NEW_PASSWORD)
+    assert passwords.password_matches(user.password_hash, NEW_PASSWORD)
     used = page_of(anonymous_client.get(path))
     assert used.status == 404 and "Ce lien n’est plus valide" in used.text
 

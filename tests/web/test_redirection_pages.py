@@ -24,7 +24,7 @@ from case_helpers import (
 from sqlalchemy import event, func, select
 from web_helpers import Page, form_values, page_of, post_form
 
-from foncier.agreements import reading
+from foncier.agreements import terms as agreements_terms
 from foncier.core.french import epci_sort_key
 from foncier.inventory.editing import SOLD
 from foncier.messaging.notifications import PER_PAGE
@@ -668,8 +668,8 @@ def _installed_on_polaxis(session, gatine, project) -> tuple[Redirection, Terrai
 def test_once_an_agreement_covers_the_redirection_the_project_links_to_it(session, gatine, project):
     redirection, _plot = _installed_on_polaxis(session, gatine, project)
     target = referent_of(session, GATINE_RACAN)
-    terms = reading.terms_for_redirection(session, target, redirection.id)
-    agreement = reading.create_agreement(session, target, terms, settings=OUTBOX)
+    terms = agreements_terms.terms_for_redirection(session, target, redirection.id)
+    agreement = agreements_terms.create_agreement(session, target, terms, settings=OUTBOX)
     page = page_of(gatine.get(f"/projets/{project.id}"))
     covered = re.search(rf'<p id="accord-{redirection.id}">.*?</p>', page.html, re.S)
     assert covered, "the covering agreement is named instead of the button"
@@ -707,8 +707,8 @@ def test_only_who_may_write_the_agreement_sees_its_button(
         f"Enregistrer l’accord de partage entre {metropole_name} et la {gatine_name}"
     )
     target = referent_of(session, GATINE_RACAN)
-    terms = reading.terms_for_redirection(session, target, redirection.id)
-    agreement = reading.create_agreement(session, target, terms, settings=OUTBOX)
+    terms = agreements_terms.terms_for_redirection(session, target, redirection.id)
+    agreement = agreements_terms.create_agreement(session, target, terms, settings=OUTBOX)
     decliner = page_of(third.get(f"/projets/{project.id}"))
     assert f'href="/conventions/{agreement.id}"' in decliner.html
     assert "Enregistrer l’accord de partage" not in decliner.text

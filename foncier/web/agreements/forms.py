@@ -33,14 +33,10 @@ from wtforms.validators import (
     StopValidation,
 )
 
-from foncier.agreements.reading import (
-    SCALAR_TERMS,
-    STATUS_LABELS,
-    TAX_KIND_LABELS,
-    AgreementSort,
-    Terms,
-)
+from foncier.agreements.reading import AgreementSort
+from foncier.agreements.rules import STATUS_LABELS, TAX_KIND_LABELS
 from foncier.agreements.sharing import MAX_YEARS, amount_refusal, growth_refusal
+from foncier.agreements.terms import SCALAR_TERMS, Terms
 from foncier.models import Agreement
 from foncier.web.inventory.forms import FilterForm, french_decimal
 from foncier.web.matching.forms import CheckboxesField

@@ -16,8 +16,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from foncier.agreements import ledger, sharing
-from foncier.agreements import reading as core
+from foncier.agreements import documents, ledger, reading, rules, sharing, signatures, terms
+from foncier.agreements import status as agreements_status
 from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.messaging.mail import MailDeliveryError
 from foncier.models import Agreement
@@ -60,8 +60,8 @@ CALCULATOR_FIELDS: Final = {
 @agreements.context_processor
 def agreement_words() -> dict[str, object]:
     return {
-        "status_labels": core.STATUS_LABELS,
-        "tax_kind_labels": core.TAX_KIND_LABELS,
+        "status_labels": rules.STATUS_LABELS,
+        "tax_kind_labels": rules.TAX_KIND_LABELS,
     }
 
 
@@ -72,11 +72,11 @@ def agreement_words() -> dict[str, object]:
 def agreement_list() -> tuple[str, int]:
     session = db_session()
     form = ListFilterForm(formdata=request.args)
-    epcis = core.epci_choices(session)
+    epcis = terms.epci_choices(session)
     form.epci.choices = [SelectChoice("", "Tous"), *choices((s, nom) for s, nom, _ in epcis)]
     valid = form.validate()
-    sort = core.AgreementSort(form.tri.data) if valid else core.AgreementSort.RECENT
-    page = core.list_agreements(
+    sort = reading.AgreementSort(form.tri.data) if valid else reading.AgreementSort.RECENT
+    page = reading.list_agreements(
         session,
         current_actor(),
         status=form.statut.data if valid else None,
@@ -98,20 +98,20 @@ def agreement_list() -> tuple[str, int]:
 @agreements.route("/nouvelle", methods=["GET", "POST"], endpoint="new")
 def create() -> Any:
     session, actor = db_session(), current_actor()
-    epcis = core.epci_choices(session)
+    epcis = terms.epci_choices(session)
     redirection_id = request.args.get("redirection", type=int)
     if redirection_id is not None:
-        initial = core.terms_for_redirection(session, actor, redirection_id)
+        initial = terms.terms_for_redirection(session, actor, redirection_id)
     else:
         own = {actor.epci_siren: None} if actor.epci_siren else {}
-        initial = core.Terms(title="", parties=own)
-    core.require_negotiator(actor, set(initial.parties))
+        initial = terms.Terms(title="", parties=own)
+    rules.require_negotiator(actor, set(initial.parties))
     form = AgreementForm(data=form_data(initial, epcis))
-    form.setup(epcis, core.covered_redirection_choices(session, actor))
+    form.setup(epcis, terms.covered_redirection_choices(session, actor))
     status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            agreement = core.create_agreement(
+            agreement = terms.create_agreement(
                 session, actor, form.terms(), settings=mail_settings()
             )
         except ValidationError as refused:
@@ -134,17 +134,17 @@ def _mail_failed(session: Session) -> int:
 @agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
 def edit(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.agreement_or_404(session, agreement_id)
-    core.require_editable(session, actor, agreement)
-    epcis = core.epci_choices(session)
+    agreement = rules.agreement_or_404(session, agreement_id)
+    rules.require_editable(session, actor, agreement)
+    epcis = terms.epci_choices(session)
     form = AgreementForm(data=form_data(terms_of(agreement), epcis, agreement.version))
-    form.setup(epcis, core.covered_redirection_choices(session, actor, agreement))
+    form.setup(epcis, terms.covered_redirection_choices(session, actor, agreement))
     conflict = None
     status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             version = int(form.version.data or 0)
-            core.update_agreement(
+            terms.update_agreement(
                 session, actor, agreement_id, form.terms(), version, settings=mail_settings()
             )
         except ValidationError as refused:
@@ -173,7 +173,7 @@ def detail(agreement_id: int) -> str:
 
 
 def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
-    view = core.get_agreement(session, current_actor(), agreement_id)
+    view = reading.get_agreement(session, current_actor(), agreement_id)
     return render_template(
         "agreements/detail.html",
         view=view,
@@ -181,20 +181,20 @@ def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
         signature_form=forms.get("signature_form") or SignatureForm(formdata=None),
         document_form=forms.get("document_form") or DocumentForm(formdata=None),
         status_form=StatusForm(formdata=None),
-        move_labels=core.STATUS_MOVE_LABELS,
+        move_labels=agreements_status.STATUS_MOVE_LABELS,
     )
 
 
 @agreements.post("/<int:agreement_id>/signer", endpoint="sign")
 def sign(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.agreement_or_404(session, agreement_id)
+    agreement = rules.agreement_or_404(session, agreement_id)
     # Who may not sign hears so (403), whatever the form holds.
-    core.require_signatory(session, actor, agreement, actor.epci_siren or "")
+    signatures.require_signatory(session, actor, agreement, actor.epci_siren or "")
     form = SignatureForm()
     if form.validate_on_submit():
         try:
-            core.sign_agreement(
+            signatures.sign_agreement(
                 session,
                 actor,
                 agreement,
@@ -224,27 +224,27 @@ def _signature_message(agreement: Any) -> str:
 def change_status(agreement_id: int) -> Any:
     """GET: the confirmation step of the move to ``?status=``; POST: the move."""
     session, actor = db_session(), current_actor()
-    agreement = core.agreement_or_404(session, agreement_id)
+    agreement = rules.agreement_or_404(session, agreement_id)
     if request.method == "GET":
         return _status_confirmation(session, agreement, request.args.get("status", ""))
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        core.set_status(session, actor, agreement, form.status.data, form.version.data)
+        agreements_status.set_status(session, actor, agreement, form.status.data, form.version.data)
     except ValidationError as refused:
         flash(" ".join(refused.errors.values()), "erreur")
         return _detail_page(session, agreement_id), INVALID
     except StaleVersionError as stale:
         flash(str(stale), "erreur")
         return _detail_page(session, agreement_id), CONFLICT
-    flash(f"Convention : {core.STATUS_LABELS[agreement.status].lower()}.", "succes")
+    flash(f"Convention : {rules.STATUS_LABELS[agreement.status].lower()}.", "succes")
     return redirect(url_for("agreements.detail", agreement_id=agreement_id))
 
 
 def _status_confirmation(session: Session, agreement: Agreement, status: str) -> Any:
     try:
-        core.require_status_move(session, current_actor(), agreement, status)
+        agreements_status.require_status_move(session, current_actor(), agreement, status)
     except ValidationError as refused:
         # A move already made (a second tab) or not in the table: the page as it is now.
         flash(" ".join(refused.errors.values()), "erreur")
@@ -255,23 +255,23 @@ def _status_confirmation(session: Session, agreement: Agreement, status: str) ->
         agreement=agreement,
         form=form,
         status=status,
-        button=core.STATUS_MOVE_LABELS[status],
-        consequence=core.STATUS_MOVE_CONSEQUENCES[status],
-        warning=core.status_move_warning(agreement, status),
+        button=agreements_status.STATUS_MOVE_LABELS[status],
+        consequence=agreements_status.STATUS_MOVE_CONSEQUENCES[status],
+        warning=agreements_status.status_move_warning(agreement, status),
     )
 
 
 @agreements.post("/<int:agreement_id>/document", endpoint="upload")
 def upload(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = core.agreement_or_404(session, agreement_id)
+    agreement = rules.agreement_or_404(session, agreement_id)
     form = DocumentForm()
     if form.validate_on_submit():
         upload = form.document.data
         # One byte more than allowed is enough to know the file is too large.
-        content = upload.stream.read(core.MAX_DOCUMENT_BYTES + 1)
+        content = upload.stream.read(documents.MAX_DOCUMENT_BYTES + 1)
         try:
-            core.attach_document(session, actor, agreement, upload.filename or "", content)
+            documents.attach_document(session, actor, agreement, upload.filename or "", content)
         except ValidationError as refused:
             form.document.errors = [*form.document.errors, *refused.errors.values()]
         else:
@@ -282,7 +282,7 @@ def upload(agreement_id: int) -> Any:
 
 @agreements.get("/<int:agreement_id>/document", endpoint="download")
 def download(agreement_id: int) -> Response:
-    document = core.document_for(db_session(), current_actor(), agreement_id)
+    document = documents.document_for(db_session(), current_actor(), agreement_id)
     return attachment(
         document.content,
         PDF_TYPE,
@@ -297,7 +297,7 @@ def download(agreement_id: int) -> Response:
 @agreements.get("/calculateur", endpoint="calculator")
 def calculator() -> tuple[str, int]:
     session = db_session()
-    epcis = core.epci_choices(session)
+    epcis = terms.epci_choices(session)
     form = CalculatorForm(formdata=request.args if request.args else None)
     form.setup(epcis)
     result = None
@@ -341,7 +341,7 @@ def _calculate(session: Session, form: CalculatorForm, names: dict[str, str]) ->
 
 def _weights(session: Session, form: CalculatorForm, chosen: list[str]) -> dict[str, Any]:
     if form.mode.data == "population":
-        return core.epci_populations(session, chosen)
+        return terms.epci_populations(session, chosen)
     if form.mode.data == "parts":
         shares = form.shares()
         percents = {siren: shares.get(siren) or Decimal(0) for siren in chosen}

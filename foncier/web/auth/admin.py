@@ -25,11 +25,12 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from foncier.accounts import users
+from foncier.accounts import passwords, users
 from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.history import LOCAL_TIME
 from foncier.inventory.queries import list_epcis
+from foncier.messaging import outbox as messaging_outbox
 from foncier.messaging.mail import MailBackend, MailDeliveryError, MailSettings
 from foncier.models import User
 from foncier.web.auth.forms import AccountForm, ConfirmForm, show_errors
@@ -52,7 +53,7 @@ SORT_LABELS: Final = {
 @auth.context_processor
 def account_words() -> dict[str, object]:
     return {
-        "validity_days": users.LINK_VALIDITY.days,
+        "validity_days": passwords.LINK_VALIDITY.days,
         "role_labels": {role.value: role.label for role in Role},
     }
 
@@ -219,7 +220,9 @@ def renew_link(user_id: int) -> Response:
 @auth.get("/messages", endpoint="outbox")
 def outbox_page() -> str:
     requested = request.args.get("page", default=1, type=int)
-    page = users.readable_outbox(db_session(), current_actor(), requested, MESSAGES_PER_PAGE)
+    page = messaging_outbox.readable_outbox(
+        db_session(), current_actor(), requested, MESSAGES_PER_PAGE
+    )
     return render_template(
         "auth/outbox.html",
         page=page,

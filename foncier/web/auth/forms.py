@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation
 
-from foncier.accounts.users import MIN_PASSWORD_LENGTH
+from foncier.accounts.passwords import MIN_PASSWORD_LENGTH
 from foncier.core.errors import ValidationError
 from foncier.core.permissions import Role
 

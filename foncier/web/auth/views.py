@@ -27,7 +27,7 @@ from flask import (
 )
 from werkzeug.exceptions import Unauthorized
 
-from foncier.accounts import users
+from foncier.accounts import passwords, signin
 from foncier.core import audit
 from foncier.core.errors import NotFoundError, ValidationError
 from foncier.core.permissions import Actor
@@ -132,10 +132,10 @@ def login() -> str | Response:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            user = users.authenticate(
+            user = signin.authenticate(
                 db_session(), form.email.data or "", form.password.data or "", request.remote_addr
             )
-        except users.LoginThrottledError as error:
+        except signin.LoginThrottledError as error:
             form.password.errors.append(str(error))
         else:
             if user is not None:
@@ -163,7 +163,7 @@ def password() -> tuple[str, int] | Response:
     if form.validate_on_submit():
         user = current_user()
         try:
-            users.change_password(
+            passwords.change_password(
                 db_session(), user, form.current_password.data or "", form.password.data or ""
             )
         except ValidationError as error:
@@ -180,17 +180,17 @@ def password() -> tuple[str, int] | Response:
     return render_template("auth/password.html", form=form, help=PASSWORD_HELP), status
 
 
-@auth.route(users.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
+@auth.route(passwords.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
 def set_password(token: str) -> Response:
     """The page of a one-time link: choose a password, and be signed in."""
     try:
-        user = users.user_for_token(db_session(), token)
+        user = passwords.user_for_token(db_session(), token)
     except NotFoundError:
         return private_page(make_response(render_template("auth/link_invalid.html"), 404))
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            users.set_password_with_token(db_session(), token, form.password.data or "")
+            passwords.set_password_with_token(db_session(), token, form.password.data or "")
         except ValidationError as error:
             show_errors(form, error)
         else:

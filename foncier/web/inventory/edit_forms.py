@@ -28,8 +28,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import DateInput
 
 from foncier.inventory.cnig.labels import UNITS
-from foncier.inventory.editing import OWNER_NATURES
 from foncier.inventory.history import COLUMN_LABELS, COLUMN_TYPES
+from foncier.inventory.owners import OWNER_NATURES
 from foncier.models import Commune, codelists
 from foncier.web.inventory.forms import WITHOUT_SPACES, french_decimal
 from foncier.web.inventory.geometry_field import GeometryField

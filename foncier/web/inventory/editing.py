@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.core.permissions import Actor
-from foncier.inventory import editing as core
-from foncier.inventory import history
-from foncier.inventory.editing import STATUS_CHANGES, Sale, StatusAction
+from foncier.inventory import editing, history, owners, parks, plot_status, plots
+from foncier.inventory.plot_status import STATUS_CHANGES, Sale, StatusAction
 from foncier.inventory.queries import list_epcis
 from foncier.models import Owner, Site, Terrain
 from foncier.models.codelists import STADE_COMM_COLOURS
@@ -75,7 +74,7 @@ def _loaded_version(form: EditForm | StatusForm) -> int:
     return form.version.data or 0
 
 
-def _saved(message: str, surface: core.SurfaceCheck | None = None) -> None:
+def _saved(message: str, surface: editing.SurfaceCheck | None = None) -> None:
     flash(message, "succes")
     if surface is not None and surface.warning:
         flash(surface.warning, "info")
@@ -87,12 +86,12 @@ def _saved(message: str, surface: core.SurfaceCheck | None = None) -> None:
 @inventory.route("/sites/nouveau", methods=["GET", "POST"])
 def create_site() -> Any:
     session, actor = db_session(), current_actor()
-    communes = core.editable_communes(session, actor)
+    communes = editing.editable_communes(session, actor)
     if not communes:
         actor.require_edit(actor.epci_siren, "l’inventaire")  # explains the refusal
     form = SiteForm()
     form.set_communes(communes)
-    saved, _ = _submit(session, actor, form, core.create_site)
+    saved, _ = _submit(session, actor, form, parks.create_site)
     if saved is not None:
         _saved(f"Parc « {saved.record.site_nom} » créé.", saved.surface)
         return redirect(url_for("inventory.site", site_id=saved.record.site_id))
@@ -103,10 +102,10 @@ def create_site() -> Any:
 @inventory.route("/sites/<site_id>/modifier", methods=["GET", "POST"])
 def edit_site(site_id: str) -> Any:
     session, actor = db_session(), current_actor()
-    site = core.site_for_edit(session, actor, site_id)
+    site = editing.site_for_edit(session, actor, site_id)
     form = SiteForm(obj=site)
-    form.set_communes(core.editable_communes(session, actor))
-    saved, conflict = _submit(session, actor, form, core.update_site, site_id, versioned=True)
+    form.set_communes(editing.editable_communes(session, actor))
+    saved, conflict = _submit(session, actor, form, parks.update_site, site_id, versioned=True)
     if saved is not None:
         _saved(f"Parc « {saved.record.site_nom} » enregistré.", saved.surface)
         return redirect(url_for("inventory.site", site_id=site_id))
@@ -117,7 +116,7 @@ def edit_site(site_id: str) -> Any:
 def _site_page(session: Session, form: SiteForm, *, site: Site | None, epci_siren: str | None,
                conflict: dict[str, Any] | None = None) -> str:  # fmt: skip
     geometry = form.site_geomsurf.data
-    surface = core.surface_check(form.site_surf_brute.data, geometry) if geometry else None
+    surface = editing.surface_check(form.site_surf_brute.data, geometry) if geometry else None
     return render_template(
         "inventory/site_edit.html",
         form=form,
@@ -134,9 +133,9 @@ def _site_page(session: Session, form: SiteForm, *, site: Site | None, epci_sire
 @inventory.route("/sites/<site_id>/terrains/nouveau", methods=["GET", "POST"])
 def create_terrain(site_id: str) -> Any:
     session, actor = db_session(), current_actor()
-    site = core.site_for_edit(session, actor, site_id)
+    site = editing.site_for_edit(session, actor, site_id)
     form = TerrainForm()
-    saved, _ = _submit(session, actor, form, core.create_terrain, site_id)
+    saved, _ = _submit(session, actor, form, plots.create_terrain, site_id)
     if saved is not None:
         _saved(f"Terrain {saved.record.terr_id} créé.", saved.surface)
         return redirect(url_for("inventory.terrain", terr_id=saved.record.terr_id))
@@ -146,9 +145,9 @@ def create_terrain(site_id: str) -> Any:
 @inventory.route("/terrains/<terr_id>/modifier", methods=["GET", "POST"])
 def edit_terrain(terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
-    terrain = core.terrain_for_edit(session, actor, terr_id)
+    terrain = editing.terrain_for_edit(session, actor, terr_id)
     form = TerrainForm(obj=terrain)
-    saved, conflict = _submit(session, actor, form, core.update_terrain, terr_id, versioned=True)
+    saved, conflict = _submit(session, actor, form, plots.update_terrain, terr_id, versioned=True)
     if saved is not None:
         _saved(f"Terrain {terr_id} enregistré.", saved.surface)
         return redirect(url_for("inventory.terrain", terr_id=terr_id))
@@ -159,7 +158,7 @@ def edit_terrain(terr_id: str) -> Any:
 def _terrain_page(form: TerrainForm, *, site: Site, terrain: Terrain | None,
                   conflict: dict[str, Any] | None = None) -> str:  # fmt: skip
     geometry = form.terr_geomsurf.data
-    surface = core.surface_check(form.terr_surf_brute.data, geometry) if geometry else None
+    surface = editing.surface_check(form.terr_surf_brute.data, geometry) if geometry else None
     terr_id = terrain.terr_id if terrain else None
     return render_template(
         "inventory/terrain_edit.html",
@@ -197,7 +196,7 @@ def _rebase(
     """Put back in ``form`` the current values of the fields only others changed since
     ``loaded`` (the person left them as loaded); keep the fields the person changed. Returns
     the French note of each field both changed, with the other value."""
-    rebased = core.rebase_edit(session, current, loaded, form.values())
+    rebased = editing.rebase_edit(session, current, loaded, form.values())
     for name in rebased.from_current:
         form[name].process(None, getattr(current, name))
         form[name].raw_data = []  # shown from the data now, not from what was posted
@@ -211,7 +210,7 @@ def _rebase(
 def change_status(terr_id: str) -> Any:
     """GET: the confirmation step of the change in ``?action=``; POST: the change."""
     session, actor = db_session(), current_actor()
-    terrain = core.terrain_for_edit(session, actor, terr_id)
+    terrain = editing.terrain_for_edit(session, actor, terr_id)
     try:
         change = STATUS_CHANGES[StatusAction(request.values.get("action", ""))]
     except ValueError:
@@ -220,7 +219,7 @@ def change_status(terr_id: str) -> Any:
     conflict = None
     if form.validate_on_submit():
         try:
-            core.change_terrain_status(
+            plot_status.change_terrain_status(
                 session, actor, terr_id, change.action,
                 expected_version=_loaded_version(form), sale=_sale(form, change.needs_sale),
             )  # fmt: skip
@@ -237,7 +236,7 @@ def change_status(terr_id: str) -> Any:
         form=form,
         terrain=terrain,
         change=change,
-        clears_sale=core.clears_sale(terrain, change),
+        clears_sale=plot_status.clears_sale(terrain, change),
         conflict=conflict,
         colours=STADE_COMM_COLOURS,
     )
@@ -256,9 +255,9 @@ def _sale(form: StatusForm, needed: bool) -> Sale | None:
 @inventory.route("/terrains/<terr_id>/proprietaires/nouveau", methods=["GET", "POST"])
 def add_owner(terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
-    terrain = core.terrain_for_edit(session, actor, terr_id)
+    terrain = editing.terrain_for_edit(session, actor, terr_id)
     form = OwnerForm()
-    added, _ = _submit(session, actor, form, core.add_owner, terr_id)
+    added, _ = _submit(session, actor, form, owners.add_owner, terr_id)
     if added is not None:
         flash("Propriétaire ajouté.", "succes")
         return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
@@ -271,9 +270,9 @@ def add_owner(terr_id: str) -> Any:
 @inventory.route("/proprietaires/<int:owner_id>/modifier", methods=["GET", "POST"])
 def edit_owner(owner_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    owner = core.owner_for_edit(session, actor, owner_id)
+    owner = editing.owner_for_edit(session, actor, owner_id)
     form = OwnerForm(obj=owner)
-    saved, conflict = _submit(session, actor, form, core.update_owner, owner_id, versioned=True)
+    saved, conflict = _submit(session, actor, form, owners.update_owner, owner_id, versioned=True)
     if saved is not None:
         flash("Propriétaire enregistré.", "succes")
         return redirect(
@@ -290,11 +289,11 @@ def edit_owner(owner_id: int) -> Any:
 def remove_owner(owner_id: int) -> Any:
     """GET: the confirmation step; POST: the removal."""
     session, actor = db_session(), current_actor()
-    owner = core.owner_for_edit(session, actor, owner_id)
+    owner = editing.owner_for_edit(session, actor, owner_id)
     form = ConfirmForm()
     terr_id = owner.terr_id
     if form.validate_on_submit():
-        core.remove_owner(session, actor, owner_id)
+        owners.remove_owner(session, actor, owner_id)
         flash("Propriétaire retiré.", "succes")
         return redirect(url_for("inventory.terrain", terr_id=terr_id, _anchor="proprietaires"))
     return render_template("inventory/owner_remove.html", form=form, owner=owner)

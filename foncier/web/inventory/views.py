@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from foncier.inventory.editing import status_changes_for, surface_check_of
+from foncier.inventory.editing import surface_check_of
+from foncier.inventory.plot_status import status_changes_for
 from foncier.inventory.queries import (
     available_from,
     get_site_detail,

@@ -30,13 +30,8 @@ from foncier.matching.needs import NeedsIssue
 from foncier.matching.wording import french_date
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES, PROSPECT_STAGES
 from foncier.prospects.cases import STAGE_LABELS
-from foncier.prospects.projects import (
-    ANSWER_LABELS,
-    SORT_LABELS,
-    SOURCE_LABELS,
-    ProspectFilters,
-    ProspectSort,
-)
+from foncier.prospects.projects import ANSWER_LABELS, SOURCE_LABELS
+from foncier.prospects.reading import SORT_LABELS, ProspectFilters, ProspectSort
 from foncier.web.formatting import sentence
 from foncier.web.inventory.edit_forms import VersionField, WholeNumberField
 from foncier.web.inventory.forms import FilterForm, valid_value

@@ -28,7 +28,7 @@ from foncier.core.permissions import Actor
 from foncier.inventory.queries import epci_names, list_epcis
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
 from foncier.models import Prospect, Site, Terrain
-from foncier.prospects import projects as core
+from foncier.prospects import exports, projects, reading, shortlist
 from foncier.prospects.cases import FINAL_STAGES
 from foncier.redirections.case_steps import case_steps
 from foncier.web.auth import current_actor
@@ -67,7 +67,7 @@ def _list_form(session: Session) -> tuple[ProspectListForm, bool]:
 def index() -> tuple[str, int]:
     session, actor = db_session(), current_actor()
     form, valid = _list_form(session)
-    page = core.list_prospects(session, actor, form.criteria(), page=form.page_number())
+    page = reading.list_prospects(session, actor, form.criteria(), page=form.page_number())
     return render_template(
         "prospects/list.html",
         form=form,
@@ -79,7 +79,7 @@ def index() -> tuple[str, int]:
 
 def _may_record(actor: Actor) -> bool:
     try:
-        core.require_recorder(actor)
+        projects.require_recorder(actor)
     except PermissionDeniedError:
         return False
     return True
@@ -94,7 +94,7 @@ def export_csv() -> Response:
     session, actor = db_session(), current_actor()
     form, _ = _list_form(session)
     out = io.StringIO(newline="")
-    core.export_prospects_csv(session, actor, out, form.criteria())
+    exports.export_prospects_csv(session, actor, out, form.criteria())
     return attachment(out.getvalue().encode("utf-8"), CSV_TYPE, _export_name("csv"))
 
 
@@ -102,7 +102,7 @@ def export_csv() -> Response:
 def export_xlsx() -> Response:
     session, actor = db_session(), current_actor()
     form, _ = _list_form(session)
-    content = core.export_prospects_xlsx(session, actor, form.criteria())
+    content = exports.export_prospects_xlsx(session, actor, form.criteria())
     return attachment(content, XLSX_TYPE, _export_name("xlsx"))
 
 
@@ -116,7 +116,7 @@ def _submitted(form: ProspectForm) -> bool:
         return False
     form.validate()
     try:
-        core.checked_values(form.values())
+        projects.checked_values(form.values())
     except ValidationError as error:
         form.add_errors(error.errors)
     return not form.has_errors()
@@ -127,7 +127,7 @@ def _form_page(form: ProspectForm, prospect: Prospect | None, **context: Any) ->
         "prospects/form.html",
         form=form,
         prospect=prospect,
-        retention_years=core.RETENTION_YEARS,
+        retention_years=projects.RETENTION_YEARS,
         default_weights=DEFAULT_WEIGHTS,
         **context,
     )
@@ -136,12 +136,12 @@ def _form_page(form: ProspectForm, prospect: Prospect | None, **context: Any) ->
 @prospects.route("/projets/nouveau", methods=["GET", "POST"])
 def create() -> Any:
     session, actor = db_session(), current_actor()
-    core.require_recorder(actor)
+    projects.require_recorder(actor)
     form = ProspectForm()
     if not form.is_submitted():
-        form.contact_retention_until.data = core.retention_limit(date.today())
+        form.contact_retention_until.data = projects.retention_limit(date.today())
     if _submitted(form):
-        prospect = core.create_prospect(session, actor, form.values())
+        prospect = projects.create_prospect(session, actor, form.values())
         flash(f"Projet « {prospect.company_name} » enregistré.", "succes")
         return redirect(url_for("prospects.show", prospect_id=prospect.id))
     return _form_page(form, None), (INVALID if form.has_errors() else 200)
@@ -157,11 +157,13 @@ def _form_data(prospect: Prospect) -> dict[str, Any]:
 @prospects.route("/projets/<int:prospect_id>/modifier", methods=["GET", "POST"])
 def edit(prospect_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = core.prospect_for_lead(session, actor, prospect_id)
+    prospect = projects.prospect_for_lead(session, actor, prospect_id)
     form = ProspectForm(data=_form_data(prospect))
     if _submitted(form):
         try:
-            core.update_prospect(session, actor, prospect, form.values(), form.version.data or 0)
+            projects.update_prospect(
+                session, actor, prospect, form.values(), form.version.data or 0
+            )
         except StaleVersionError as stale:
             # The form keeps this person's values and now carries the version saved since:
             # saving again applies them knowingly over the other change.
@@ -178,16 +180,16 @@ def edit(prospect_id: int) -> Any:
 @prospects.get("/projets/<int:prospect_id>")
 def show(prospect_id: int) -> str:
     session, actor = db_session(), current_actor()
-    view = core.prospect_view(session, actor, prospect_id)
+    view = reading.prospect_view(session, actor, prospect_id)
     context: dict[str, Any] = {"view": view}
-    if isinstance(view, core.ProspectView):
+    if isinstance(view, reading.ProspectView):
         context.update(_full_page(session, view))
     # The case panel decides itself what each person reads of redirections.
-    context.update(case_panel(session, actor, core.get_prospect(session, prospect_id)))
+    context.update(case_panel(session, actor, projects.get_prospect(session, prospect_id)))
     return render_template("prospects/prospect.html", **context)
 
 
-def _full_page(session: Session, view: core.ProspectView) -> dict[str, Any]:
+def _full_page(session: Session, view: reading.ProspectView) -> dict[str, Any]:
     prospect = view.prospect
     # The kept plots with their park and EPCI, in one query (the page names all three).
     plots = {
@@ -215,7 +217,7 @@ def _full_page(session: Session, view: core.ProspectView) -> dict[str, Any]:
         "proposals": proposals,
         "remove_form": ActionForm(),
         "path": case_steps(session, prospect),
-        "answer_labels": core.ANSWER_LABELS,
+        "answer_labels": projects.ANSWER_LABELS,
         **_needs_context(prospect),
     }
 
@@ -223,7 +225,7 @@ def _full_page(session: Session, view: core.ProspectView) -> dict[str, Any]:
 def _needs_context(prospect: Prospect) -> dict[str, Any]:
     """The needs' summary and the search link; empty when the stored needs are unusable."""
     try:
-        core.prospect_needs(prospect)
+        shortlist.prospect_needs(prospect)
     except NeedsError:
         return {"needs_summary": [], "search_parameters": {}}
     return {
@@ -236,11 +238,11 @@ def _needs_context(prospect: Prospect) -> dict[str, Any]:
 def plots(prospect_id: int) -> tuple[str, int]:
     """The matching with the project's needs, and a « Garder » button per plot."""
     session, actor = db_session(), current_actor()
-    prospect = core.prospect_for_lead(session, actor, prospect_id)
+    prospect = projects.prospect_for_lead(session, actor, prospect_id)
     result: MatchResult | None = None
     unusable: list[str] = []
     try:
-        needs = core.prospect_needs(prospect)
+        needs = shortlist.prospect_needs(prospect)
     except NeedsError as error:
         unusable = [issue.french for issue in error.issues]
     else:
@@ -278,12 +280,12 @@ def _change_selection(change: Callable[[], object], done: str) -> None:
 @prospects.post("/projets/<int:prospect_id>/selection")
 def keep_plot(prospect_id: int) -> BaseResponse:
     session, actor = db_session(), current_actor()
-    prospect = core.prospect_for_lead(session, actor, prospect_id)
+    prospect = projects.prospect_for_lead(session, actor, prospect_id)
     form = ShortlistForm()
     terr_id = (form.terr_id.data or "").strip()
-    score = core.matched_score(session, prospect, terr_id) if terr_id else None
+    score = shortlist.matched_score(session, prospect, terr_id) if terr_id else None
     _change_selection(
-        lambda: core.shortlist_plot(session, actor, prospect, terr_id, score),
+        lambda: shortlist.shortlist_plot(session, actor, prospect, terr_id, score),
         f"Terrain {terr_id} retenu pour le projet.",
     )
     if request.form.get("retour") == "resultats":
@@ -297,9 +299,9 @@ def keep_plot(prospect_id: int) -> BaseResponse:
 @prospects.post("/projets/<int:prospect_id>/selection/<terr_id>/retirer")
 def remove_plot(prospect_id: int, terr_id: str) -> BaseResponse:
     session, actor = db_session(), current_actor()
-    prospect = core.prospect_for_lead(session, actor, prospect_id)
+    prospect = projects.prospect_for_lead(session, actor, prospect_id)
     _change_selection(
-        lambda: core.remove_from_shortlist(session, actor, prospect, terr_id),
+        lambda: shortlist.remove_from_shortlist(session, actor, prospect, terr_id),
         f"Terrain {terr_id} retiré de la sélection.",
     )
     return _back_to_project(prospect_id)
@@ -308,7 +310,7 @@ def remove_plot(prospect_id: int, terr_id: str) -> BaseResponse:
 @prospects.post("/projets/<int:prospect_id>/selection/<terr_id>/proposition")
 def record_proposal(prospect_id: int, terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = core.prospect_for_lead(session, actor, prospect_id)
+    prospect = projects.prospect_for_lead(session, actor, prospect_id)
     plot = next((p for p in prospect.shortlist if p.terr_id == terr_id), None)
     if plot is None:
         raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect_id}")
@@ -316,7 +318,7 @@ def record_proposal(prospect_id: int, terr_id: str) -> Any:
     form.validate()
     if not form.errors:
         try:
-            core.record_proposal(
+            shortlist.record_proposal(
                 session, actor, prospect, terr_id, form.proposed_on.data,
                 form.company_answer.data, form.answer_note.data,
             )  # fmt: skip
@@ -327,8 +329,8 @@ def record_proposal(prospect_id: int, terr_id: str) -> Any:
                 return _back_to_project(prospect_id, f"selection-{terr_id}")
     if form.errors:
         # The project page again, this form keeping what was typed, with its messages.
-        view = core.prospect_view(session, actor, prospect_id)
-        assert isinstance(view, core.ProspectView)  # the lead reads the company
+        view = reading.prospect_view(session, actor, prospect_id)
+        assert isinstance(view, reading.ProspectView)  # the lead reads the company
         context = _full_page(session, view)
         context["proposals"][terr_id] = form
         context.update(case_panel(session, actor, prospect))

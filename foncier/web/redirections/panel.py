@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from foncier.agreements.reading import CoveringAgreement, agreements_for_redirections, may_negotiate
+from foncier.agreements.reading import CoveringAgreement, agreements_for_redirections
+from foncier.agreements.rules import may_negotiate
 from foncier.core.french import between, epci_named
 from foncier.core.permissions import Actor
 from foncier.inventory.queries import epci_names, list_epcis
