@@ -21,7 +21,7 @@ from foncier.inventory.cadastre import geometry_from_refcad, import_cadastre, pa
 from foncier.inventory.geometry_input import GeometryInputError
 from foncier.models import CadastralParcel, Site
 
-FIXTURE = Path(__file__).parent / "fixtures" / "cadastre" / "cadastre-37167-parcelles.json"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "cadastre" / "cadastre-37167-parcelles.json"
 POLAXIS = "37167_SITE-ECO_00005"
 # The fixture's parcels: two rows of three, contiguous (ZA0001-ZA0006), and ZA0010 apart.
 ROW = "37167000ZA0001|37167000ZA0002|37167000ZA0003"

@@ -23,7 +23,7 @@ KINDS_OF_TYPE = {
     "string": {Kind.TEXT, Kind.ID, Kind.CODE, Kind.URL, Kind.REFCAD},
 }
 BOOKKEEPING = {"is_demo", "version", "created_at", "updated_at"}
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "data-formats.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "data-formats.md"
 
 
 def strict_fields(shared_dir, cnig_class):
