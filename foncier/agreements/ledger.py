@@ -35,10 +35,16 @@ from foncier.agreements.rules import (
     details_visible,
 )
 from foncier.core.permissions import Actor
-from foncier.inventory.cnig.xlsx_export import HEADER_FILL, HEADER_FONT, Sheet, fill_sheet
-from foncier.inventory.history import inert_cell, spreadsheet_csv
-from foncier.inventory.queries import epci_names
+from foncier.core.spreadsheets import (
+    HEADER_FILL,
+    HEADER_FONT,
+    Sheet,
+    fill_sheet,
+    inert_cell,
+    spreadsheet_csv,
+)
 from foncier.models import Agreement, Redirection
+from foncier.territory.epcis import epci_names
 
 
 @dataclass(frozen=True)

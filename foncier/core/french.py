@@ -1,4 +1,4 @@
-"""EPCI names in French sentences, and in the order people look for them.
+"""EPCI names in French sentences, and French text in the order people look for it.
 
 An EPCI's official name sometimes needs an article (« la Communauté de communes de
 Gâtine-Racan ») and sometimes not (« Tours Métropole Val de Loire »): « proposé à la
@@ -13,6 +13,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Final
+
+# ICU's French collation sorts "Écoparc" among the E and "de Gâtine" among the D, where the
+# databases' C collation would put accented and lower-case initials after Z.
+FRENCH_COLLATION: Final = "fr-x-icu"
 
 # Names that start with a common noun take the article: « la Communauté de communes … ».
 FEMININE_NOUNS: Final = ("Communauté", "Métropole")

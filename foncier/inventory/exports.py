@@ -18,6 +18,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foncier.core.french import FRENCH_COLLATION
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.columns import SITE_COLUMNS
 from foncier.inventory.cnig.exporter import (
@@ -38,7 +39,6 @@ from foncier.inventory.cnig.geojson_export import (
     terrain_collection,
 )
 from foncier.inventory.cnig.xlsx_export import workbook_bytes
-from foncier.inventory.queries import FRENCH_COLLATION
 from foncier.models import Epci, Site
 
 ZIP_TYPE: Final = "application/zip"

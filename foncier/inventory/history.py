@@ -9,9 +9,7 @@ history must not become a way round the rule.
 
 from __future__ import annotations
 
-import _csv
-import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,9 +22,10 @@ from sqlalchemy import Boolean, Date, Numeric, Select, func, select
 from sqlalchemy.orm import Session
 
 from foncier.core import audit
-from foncier.core.errors import NotFoundError
+from foncier.core.db import get_or_raise
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor
+from foncier.core.spreadsheets import inert_cell, spreadsheet_csv
 from foncier.inventory.cnig.labels import LABELS, UNITS
 from foncier.models import AuditEvent, Owner, Site, Terrain, User
 from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
@@ -62,7 +61,6 @@ COLUMN_TYPES: Final = {
 }
 
 # What makes a spreadsheet read a cell as a formula.
-FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER: Final = (
     "Date et heure",
     "Auteur",
@@ -146,15 +144,14 @@ class HistoryPage(Paging):
 
 def site_events(session: Session, site_id: str) -> Select[tuple[AuditEvent]]:
     """A park's events and those of its plots and owners, newest first."""
-    if session.get(Site, site_id) is None:
-        raise NotFoundError(f"no site {site_id!r}")
+    get_or_raise(session, Site, site_id)
     return audit.site_history(site_id)
 
 
 def terrain_events(session: Session, terr_id: str) -> Select[tuple[AuditEvent]]:
     """A plot's events and those of its owners, newest first."""
-    if session.get(Terrain, terr_id) is None:
-        raise NotFoundError(f"no plot {terr_id!r}")
+    get_or_raise(session, Terrain, terr_id)
+
     return audit.terrain_history(terr_id)
 
 
@@ -352,17 +349,3 @@ def csv_rows(entry: HistoryEntry) -> Iterable[list[str]]:
     ]
     rows = [[*common, change.label, change.before, change.after] for change in entry.changes]
     return [[inert_cell(cell) for cell in row] for row in rows or [[*common, "", "", ""]]]
-
-
-def spreadsheet_csv(out: TextIO, header: Sequence[str]) -> _csv.Writer:
-    """A CSV writer on ``out`` for spreadsheets set to French (semicolons, CRLF, a byte-order
-    mark), its header row written; every CSV download of the platform is written this way."""
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(header)
-    return writer
-
-
-def inert_cell(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula (a park named "=HYPERLINK(…)")."""
-    return "'" + cell if cell[:1] in FORMULA_STARTS else cell

@@ -11,9 +11,8 @@ from typing import Any, Final, TextIO
 from sqlalchemy.orm import Session
 
 from foncier.core.permissions import Actor
-from foncier.inventory.cnig.xlsx_export import Sheet, workbook_of
-from foncier.inventory.history import MASKED, inert_cell, spreadsheet_csv
-from foncier.inventory.queries import epci_names
+from foncier.core.spreadsheets import Sheet, inert_cell, spreadsheet_csv, workbook_of
+from foncier.inventory.history import MASKED
 from foncier.prospects.reading import (
     AnonymousCard,
     ProspectFilters,
@@ -22,6 +21,7 @@ from foncier.prospects.reading import (
     ordered_prospects,
     views_of,
 )
+from foncier.territory.epcis import epci_names
 
 EXPORT_COLUMNS: Final = (
     "Numéro",

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foncier.core.french import between, by_epci, of_epci, to_epci
-from foncier.inventory.queries import epci_names
 from foncier.matching.wording import agreed, french_date
 from foncier.models import CaseEvent, Prospect, User
 from foncier.prospects.cases import STAGE_LABELS
 from foncier.prospects.casework import case_path
 from foncier.prospects.projects import ANSWER_LABELS
 from foncier.redirections.proposals import DECLINE_REASON_LABELS
+from foncier.territory.epcis import epci_names
 
 # Every kind but « stage_changed » (worded from its stages by _stage_text). {to}: « à » the EPCI
 # the project is proposed to; {by}: « par » the EPCI of the person who acted (foncier.core.french

@@ -29,10 +29,10 @@ from foncier.accounts import passwords, users
 from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.history import LOCAL_TIME
-from foncier.inventory.queries import list_epcis
 from foncier.messaging import outbox as messaging_outbox
 from foncier.messaging.mail import MailBackend, MailDeliveryError, MailSettings
 from foncier.models import User
+from foncier.territory.epcis import list_epcis
 from foncier.web.auth.forms import AccountForm, ConfirmForm, show_errors
 from foncier.web.auth.views import auth, current_actor, private_page
 from foncier.web.database import db_session

@@ -19,9 +19,9 @@ from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.core.permissions import Actor
 from foncier.inventory import editing, history, owners, parks, plot_status, plots
 from foncier.inventory.plot_status import STATUS_CHANGES, Sale, StatusAction
-from foncier.inventory.queries import list_epcis
 from foncier.models import Owner, Site, Terrain
 from foncier.models.codelists import STADE_COMM_COLOURS
+from foncier.territory.epcis import list_epcis
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, attachment

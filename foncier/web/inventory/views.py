@@ -14,11 +14,11 @@ from foncier.inventory.queries import (
     get_site_detail,
     get_terrain_detail,
     has_demo_data,
-    list_epcis,
     search_sites,
 )
 from foncier.models.codelists import STADE_COMM_COLOURS, ZONE_TYPE_LABELS
 from foncier.prospects.cases import settled_project
+from foncier.territory.epcis import list_epcis
 from foncier.web.api.views import MAX_LIMIT, MAX_SIMPLIFY_M
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session

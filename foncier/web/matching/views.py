@@ -15,7 +15,7 @@ from flask import Blueprint, render_template, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from foncier.inventory.queries import TerrainDetail, get_terrain_detail, list_epcis
+from foncier.inventory.queries import TerrainDetail, get_terrain_detail
 from foncier.matching import (
     CRITERIA,
     DEFAULT_WEIGHTS,
@@ -28,6 +28,7 @@ from foncier.matching import (
     parse_needs,
 )
 from foncier.matching.scoring import NETWORK_LABELS
+from foncier.territory.epcis import list_epcis
 from foncier.web.api.views import MAX_LIMIT as API_MAX_LIMIT
 from foncier.web.api.views import MAX_SIMPLIFY_M
 from foncier.web.database import db_session

@@ -17,8 +17,8 @@ from foncier.inventory.cnig.exporter import ExportScope
 from foncier.inventory.cnig.issues import SourceFile
 from foncier.inventory.cnig.labels import LABELS
 from foncier.inventory.exports import ExportFormat, ExportRequest, build_export, list_parks
-from foncier.inventory.queries import list_epcis
 from foncier.models import Epci
+from foncier.territory.epcis import list_epcis
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.transfer.forms import ExportForm, ImportForm
