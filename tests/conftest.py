@@ -1,10 +1,13 @@
 """Fixtures: one throwaway PostGIS cluster per test session, one rolled-back transaction a test.
 
-The session database is migrated, loaded with the real Indre-et-Loire territory and the demo
-inventory once, and committed; each test then runs inside a transaction that is rolled back
-(SQLAlchemy's "join a session into an external transaction" recipe), so tests see real data and
-leave nothing behind. Set FONCIER_TEST_SERVER_URL (e.g. postgresql://me@localhost:5432/postgres)
-to use an existing server instead of a throwaway cluster.
+A template database is migrated, loaded with the real Indre-et-Loire territory and the demo
+inventory once per test session, then closed; the session database and every database a module
+needs for itself (``database_builder``) are copies of it (``CREATE DATABASE … TEMPLATE``, a
+fraction of a second instead of seconds). Each test then runs inside a transaction that is
+rolled back (SQLAlchemy's "join a session into an external transaction" recipe), so tests see
+real data and leave nothing behind. Set FONCIER_TEST_SERVER_URL (e.g.
+postgresql://me@localhost:5432/postgres) to use an existing server instead of a throwaway
+cluster.
 """
 
 from __future__ import annotations
@@ -52,11 +55,25 @@ class PostgresServer:
         with psycopg.connect(plain, autocommit=True) as connection:
             connection.execute(statement)
 
-    def create_database(self, prefix: str) -> str:
+    def create_database(self, prefix: str, template: str | None = None) -> str:
+        """A new database (an empty one, or a copy of the database ``template``): its URL."""
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        self._execute(statement)
         self.created.append(name)
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def close_for_copies(self, url: str) -> str:
+        """Refuse new connections to the database at ``url``, so that it can be copied (its
+        own connections must all be closed already): its name."""
+        name = make_url(url).database
+        assert name is not None
+        self._execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        return name
 
     def drop_created_databases(self) -> None:
         for name in self.created:
@@ -84,30 +101,67 @@ def pg_server() -> Iterator[PostgresServer]:
             cluster.stop()
 
 
-def build_database(pg_server: PostgresServer, prefix: str) -> str:
-    """A new database, migrated, with Indre-et-Loire loaded and the demo inventory seeded."""
-    url = pg_server.create_database(prefix)
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        audit.acting_as(session, TEST_ACTOR)
-        datafrance.load_departement(session, "37")
-        # The demo's projects stay out: tests record their own (tests/test_demo_cases.py
-        # builds the demo's on top of this database).
-        demo.seed_demo(session, with_cases=False)
-        session.commit()
-    engine.dispose()
-    return url
+def committed(step: Callable[[Session], object]) -> Callable[[str], None]:
+    """``step`` run on the database at a URL in a session of the tests' actor, committed; every
+    connection closed afterwards (PostgreSQL copies no database that has connections)."""
+
+    def run(url: str) -> None:
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                audit.acting_as(session, TEST_ACTOR)
+                step(session)
+                session.commit()
+        finally:
+            engine.dispose()
+
+    return run
+
+
+# What a test database holds, each level a copy of the one it starts from with one more step
+# (level -> (level it starts from, what is added to it)).
+CONTENTS: dict[str, tuple[str | None, Callable[[str], None]]] = {
+    "schema": (None, migrations.upgrade),  # migrated, empty
+    # ... with the communes and EPCIs of Indre-et-Loire
+    "territory": ("schema", committed(lambda session: datafrance.load_departement(session, "37"))),
+    # ... with the demo inventory and accounts; the demo's projects stay out: tests record
+    # their own (tests/demo/test_demo_cases.py builds the demo's on top of this database).
+    "demo": ("territory", committed(lambda session: demo.seed_demo(session, with_cases=False))),
+}
+
+
+class DatabaseBuilder:
+    """Test databases copied from templates built once per test session, on first use."""
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
+        self.templates: dict[str, str] = {}
+
+    def template(self, contents: str) -> str:
+        """The name of the template database holding ``contents``, built the first time."""
+        if contents not in self.templates:
+            start, step = CONTENTS[contents]
+            url = self.server.create_database(
+                f"foncier_template_{contents}", start and self.template(start)
+            )
+            step(url)
+            self.templates[contents] = self.server.close_for_copies(url)
+        return self.templates[contents]
+
+    def __call__(self, prefix: str, contents: str = "demo") -> str:
+        """A new database (name prefix -> URL) holding ``contents`` (see CONTENTS), committed:
+        by default like the session database."""
+        return self.server.create_database(prefix, self.template(contents))
 
 
 @pytest.fixture(scope="session")
-def database_builder(pg_server: PostgresServer) -> Callable[[str], str]:
-    """Build another database like the session one (name prefix -> URL)."""
-    return lambda prefix: build_database(pg_server, prefix)
+def database_builder(pg_server: PostgresServer) -> DatabaseBuilder:
+    """Build another database like the session one, or with less in it (see CONTENTS)."""
+    return DatabaseBuilder(pg_server)
 
 
 @pytest.fixture(scope="session")
-def database_url(database_builder: Callable[[str], str]) -> str:
+def database_url(database_builder: DatabaseBuilder) -> str:
     """The session database, which tests use inside rolled-back transactions."""
     return database_builder("foncier_test")
 

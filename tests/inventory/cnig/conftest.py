@@ -15,12 +15,10 @@ from cnig_helpers import CsvTable, inventory_checksum
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from foncier.core import migrations
 from foncier.core.db import make_engine
 from foncier.core.errors import ImportRejectedError
 from foncier.inventory.cnig import export_cnig
 from foncier.inventory.cnig.issues import Issue
-from foncier.territory import datafrance
 
 
 @pytest.fixture(scope="session")
@@ -69,14 +67,9 @@ def refused(session: Session) -> Callable[..., list[Issue]]:
 
 
 @pytest.fixture(scope="session")
-def territory_only_engine(pg_server) -> Iterator[Engine]:
+def territory_only_engine(database_builder) -> Iterator[Engine]:
     """A database with the Indre-et-Loire territory and no inventory."""
-    url = pg_server.create_database("foncier_cnig")
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        datafrance.load_departement(session, "37")
-        session.commit()
+    engine = make_engine(database_builder("foncier_cnig", "territory"))
     yield engine
     engine.dispose()
 
