@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,7 +26,7 @@ from case_helpers import (
     third_epci,
     unreachable_smtp,
 )
-from concurrency import waits_for_a_lock
+from concurrency import race_for_a_lock
 from openpyxl import load_workbook
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
@@ -951,7 +950,6 @@ def test_two_people_covering_one_redirection_at_once_end_with_one_agreement(
         redirection_id = accepted_redirection(setup).id
         setup.commit()
         metropole, gatine = referent_of(setup, METROPOLE), referent_of(setup, GATINE_RACAN)
-    outcome: dict[str, BaseException | None] = {}
     with Session(committed_engine) as mine, Session(committed_engine) as theirs:
         audit.acting_as(mine, metropole)
         audit.acting_as(theirs, gatine)
@@ -959,23 +957,13 @@ def test_two_people_covering_one_redirection_at_once_end_with_one_agreement(
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def cover_too() -> None:
-            try:
-                create(theirs, gatine, terms((redirection_id,)))
-                theirs.commit()
-                outcome["second"] = None
-            except ValidationError as refused:
-                theirs.rollback()
-                outcome["second"] = refused
+            create(theirs, gatine, terms((redirection_id,)))
+            theirs.commit()
 
-        thread = threading.Thread(target=cover_too)
-        thread.start()
-        waited = waits_for_a_lock(committed_engine, pid)
-        mine.commit()
-        thread.join(10)
-        assert not thread.is_alive()
-    assert waited, "the second agreement did not wait for the first"
-    assert isinstance(outcome["second"], ValidationError)
-    assert "déjà couverte" in outcome["second"].errors["redirections"]
+        outcome = race_for_a_lock(committed_engine, pid, cover_too, mine.commit)
+    assert outcome.waited, "the second agreement did not wait for the first"
+    assert isinstance(outcome.error, ValidationError)
+    assert "déjà couverte" in outcome.error.errors["redirections"]
     with Session(committed_engine) as check:
         covering = check.scalars(
             select(AgreementRedirection.agreement_id).where(
@@ -998,7 +986,6 @@ def test_an_edit_waiting_for_a_signature_keeps_no_signature_on_other_terms(
         setup.commit()
         agreement_id, read, ids = agreement.id, agreement.version, covered_ids(agreement)
         metropole, gatine = referent_of(setup, METROPOLE), referent_of(setup, GATINE_RACAN)
-    outcome: dict[str, BaseException | None] = {}
     with Session(committed_engine) as mine, Session(committed_engine) as theirs:
         audit.acting_as(mine, gatine)
         audit.acting_as(theirs, metropole)
@@ -1009,23 +996,13 @@ def test_an_edit_waiting_for_a_signature_keeps_no_signature_on_other_terms(
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def edit_meanwhile() -> None:
-            try:
-                changed = terms(ids, compensation_eur=Decimal("9000.00"))
-                edit(theirs, metropole, their_page, changed, read)
-                theirs.commit()
-                outcome["edit"] = None
-            except BaseException as refused:  # reported by the assertions
-                theirs.rollback()
-                outcome["edit"] = refused
+            changed = terms(ids, compensation_eur=Decimal("9000.00"))
+            edit(theirs, metropole, their_page, changed, read)
+            theirs.commit()
 
-        thread = threading.Thread(target=edit_meanwhile)
-        thread.start()
-        waited = waits_for_a_lock(committed_engine, pid, running=thread)
-        mine.commit()
-        thread.join(10)
-        assert not thread.is_alive()
-    assert waited, "the edit did not wait for the signature"
-    assert isinstance(outcome["edit"], StaleVersionError), outcome["edit"]
+        outcome = race_for_a_lock(committed_engine, pid, edit_meanwhile, mine.commit)
+    assert outcome.waited, "the edit did not wait for the signature"
+    assert isinstance(outcome.error, StaleVersionError), outcome.error
     with Session(committed_engine) as check:
         stored = check.get(Agreement, agreement_id)
         signatures = {party.epci_siren: party.signed_on for party in stored.parties}

@@ -1,21 +1,19 @@
 """The matching triggers under concurrent transactions: two real connections to a throwaway
 database (never the shared test database: these transactions commit).
 
-Each scenario starts transaction A, then runs B's statement in a thread; when B has to wait for
-A (the triggers' locks), A commits while B waits, and B then sees A's change. Afterwards
-matching_plot must equal the view it stores, and the plot count the inventory's.
+Each scenario starts transaction A, then runs B's statement in a thread (race_for_a_lock): B has
+to wait for A (the triggers' locks), A commits while B waits, and B then sees A's change.
+Afterwards matching_plot must equal the view it stores, and the plot count the inventory's.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from concurrency import waits_for_a_lock
+from concurrency import RaceOutcome, race_for_a_lock
 
-TIMEOUT_S = 10
 # Zones far south of Indre-et-Loire, where no plot lies until a test moves one there.
 FAR_SOUTH_M = 200_000
 INSERT_COPY = """
@@ -82,30 +80,6 @@ def plot(dsn) -> Iterator[tuple[str, str]]:
         )
 
 
-class Background:
-    """A statement run on its own connection in a thread: did it wait, and how did it end?"""
-
-    def __init__(self, connection: psycopg.Connection, query: str, params: dict) -> None:
-        self.connection, self.error = connection, None
-        self.pid = connection.info.backend_pid
-        self.thread = threading.Thread(target=self._run, args=(query, params))
-        self.thread.start()
-
-    def _run(self, query: str, params: dict) -> None:
-        try:
-            self.connection.execute(query, params)
-        except psycopg.Error as error:
-            self.error = error
-
-    def waits_for_a_lock(self, observer: psycopg.Connection) -> bool:
-        return waits_for_a_lock(observer, self.pid, running=self.thread, timeout_s=TIMEOUT_S)
-
-    def finish(self) -> None:
-        self.thread.join(TIMEOUT_S)
-        assert not self.thread.is_alive(), "the statement never finished"
-        assert self.error is None, repr(self.error)
-
-
 def assert_matching_data_is_right(dsn: str) -> None:
     with psycopg.connect(dsn) as connection:
         wrong = connection.execute(
@@ -119,15 +93,13 @@ def assert_matching_data_is_right(dsn: str) -> None:
     assert counted == plots
 
 
-def race(connect, first: tuple[str, dict], second: tuple[str, dict], *, waits: bool) -> None:
-    """A runs ``first``; B runs ``second`` meanwhile; A commits, then B."""
+def race(connect, first: tuple[str, dict], second: tuple[str, dict]) -> None:
+    """A runs ``first``; B runs ``second`` meanwhile and waits for A; A commits, then B."""
     a, b, observer = connect(), connect(), connect()
     observer.autocommit = True
     a.execute(*first)
-    background = Background(b, *second)
-    assert background.waits_for_a_lock(observer) is waits
-    a.commit()
-    background.finish()
+    outcome = race_for_a_lock(observer, b.info.backend_pid, lambda: b.execute(*second), a.commit)
+    assert outcome == RaceOutcome(waited=True, error=None)
     b.commit()
 
 
@@ -138,7 +110,6 @@ def test_a_plot_edit_and_a_park_edit_at_once_both_succeed(dsn, connect, plot):
         ("UPDATE terrain SET terr_m2_prix = 12.5 WHERE terr_id = %(t)s", {"t": terr_id}),
         ("UPDATE site SET reseau_gaz = NOT coalesce(reseau_gaz, false) WHERE site_id = %(s)s",
          {"s": site_id}),
-        waits=True,
     )  # fmt: skip
     assert_matching_data_is_right(dsn)
 
@@ -150,7 +121,6 @@ def test_a_new_plot_gets_the_networks_its_park_gained_meanwhile(dsn, connect, pl
         (INSERT_COPY, {"new": terr_id[:-5] + "99991", "model": terr_id}),
         ("UPDATE site SET reseau_fret_ferroviaire = NOT coalesce(reseau_fret_ferroviaire, false)"
          " WHERE site_id = %(s)s", {"s": site_id}),
-        waits=True,
     )  # fmt: skip
     assert_matching_data_is_right(dsn)
 
@@ -166,7 +136,6 @@ def test_a_plot_moved_to_another_park_gets_that_park_s_networks(dsn, connect, pl
         ("UPDATE terrain SET site_id = %(s)s WHERE terr_id = %(t)s", {"s": other, "t": terr_id}),
         ("UPDATE site SET reseau_fret_ferroviaire = NOT coalesce(reseau_fret_ferroviaire, false)"
          " WHERE site_id = %(s)s", {"s": other}),
-        waits=True,
     )  # fmt: skip
     assert_matching_data_is_right(dsn)
 
@@ -176,7 +145,7 @@ def test_a_plot_moving_into_a_zone_imported_meanwhile_is_flagged(dsn, connect, p
     terr_id, _ = plot
     move = (MOVE_FAR_SOUTH, {"far": FAR_SOUTH_M, "plot": terr_id})
     zone = (INSERT_ZONE_FAR_SOUTH, {"far": FAR_SOUTH_M, "plot": terr_id})
-    race(connect, *((zone, move) if zone_first else (move, zone)), waits=True)
+    race(connect, *((zone, move) if zone_first else (move, zone)))
     assert_matching_data_is_right(dsn)
     with psycopg.connect(dsn) as connection:
         zones = connection.execute(
@@ -193,13 +162,18 @@ def test_creating_plots_while_editing_the_same_plots_does_not_deadlock(dsn, conn
     observer.autocommit = True
     a.execute(INSERT_COPY, {"new": terr_id[:-5] + "99992", "model": terr_id})
     b.execute("UPDATE terrain SET terr_m2_prix = 7 WHERE terr_id = %s", (terr_id,))
-    edit = Background(
-        a, "UPDATE terrain SET terr_m2_prix = 8 WHERE terr_id = %(t)s", {"t": terr_id}
+
+    def b_creates_a_plot_and_commits() -> None:
+        b.execute(INSERT_COPY, {"new": terr_id[:-5] + "99993", "model": terr_id})
+        b.commit()
+
+    outcome = race_for_a_lock(
+        observer,
+        a.info.backend_pid,
+        lambda: a.execute("UPDATE terrain SET terr_m2_prix = 8 WHERE terr_id = %s", (terr_id,)),
+        b_creates_a_plot_and_commits,
     )
-    assert edit.waits_for_a_lock(observer)
-    b.execute(INSERT_COPY, {"new": terr_id[:-5] + "99993", "model": terr_id})
-    b.commit()
-    edit.finish()
+    assert outcome == RaceOutcome(waited=True, error=None)
     a.commit()
     assert_matching_data_is_right(dsn)
 

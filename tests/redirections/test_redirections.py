@@ -5,7 +5,6 @@ mail server fails; two people accepting at once."""
 from __future__ import annotations
 
 import itertools
-import threading
 
 import pytest
 from case_helpers import (
@@ -23,7 +22,7 @@ from case_helpers import (
     unreachable_smtp,
     user_of,
 )
-from concurrency import waits_for_a_lock
+from concurrency import race_for_a_lock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -576,7 +575,6 @@ def test_two_people_accepting_at_once_end_in_one_acceptance(committed_url):
 def race_accept(engine, redirection_id: int, first: Actor, second: Actor) -> None:
     """The first accepts and holds its transaction open; the second accepts meanwhile, waits
     for the first's lock, then is refused once the first commits."""
-    outcome: dict[str, BaseException | None] = {}
     with Session(engine) as mine, Session(engine) as theirs:
         theirs_loaded = theirs.get(Redirection, redirection_id)  # both read version 1
         mine_loaded = mine.get(Redirection, redirection_id)
@@ -584,22 +582,13 @@ def race_accept(engine, redirection_id: int, first: Actor, second: Actor) -> Non
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def accept_too() -> None:
-            try:
-                accept_redirection(theirs, second, OUTBOX, theirs_loaded, 1)
-                theirs.commit()
-                outcome["second"] = None
-            except StaleVersionError as error:
-                theirs.rollback()
-                outcome["second"] = error
+            accept_redirection(theirs, second, OUTBOX, theirs_loaded, 1)
+            theirs.commit()
 
-        thread = threading.Thread(target=accept_too)
-        thread.start()
-        assert waits_for_a_lock(engine, pid), "the second acceptance did not wait for the first"
-        mine.commit()
-        thread.join(10)
-        assert not thread.is_alive()
-    assert isinstance(outcome["second"], StaleVersionError)
-    assert "déjà reçu une suite" in str(outcome["second"])
+        outcome = race_for_a_lock(engine, pid, accept_too, mine.commit)
+    assert outcome.waited, "the second acceptance did not wait for the first"
+    assert isinstance(outcome.error, StaleVersionError)
+    assert "déjà reçu une suite" in str(outcome.error)
 
 
 def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
