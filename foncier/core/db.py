@@ -52,9 +52,27 @@ def locked_row(session: Session, model: type[Row], key: object) -> Row:
     """
     primary_key = inspect(model).primary_key[0]
     session.execute(select(primary_key).where(primary_key == key).with_for_update())
-    row = session.get(model, key, populate_existing=True)
+    return get_or_raise(session, model, key, populate_existing=True)
+
+
+def get_or_raise(
+    session: Session,
+    model: type[Row],
+    key: object,
+    message: str | None = None,
+    *,
+    populate_existing: bool = False,
+) -> Row:
+    """The row of ``model`` whose primary key is ``key``, or NotFoundError with ``message``
+    (by default « no <table> <key> », in English: the web answers its French 404 page, the
+    API and the CLI print the message).
+
+    The one place the core says "missing"; whether the actor may read or change the row is
+    the caller's check, made right after (like flaskr's ``get_post(id, check_author)``).
+    """
+    row = session.get(model, key, populate_existing=populate_existing)
     if row is None:
-        raise NotFoundError(f"no {model.__tablename__} {key}")
+        raise NotFoundError(message or f"no {model.__tablename__} {key!r}")
     return row
 
 

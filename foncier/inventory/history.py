@@ -151,7 +151,6 @@ def site_events(session: Session, site_id: str) -> Select[tuple[AuditEvent]]:
 def terrain_events(session: Session, terr_id: str) -> Select[tuple[AuditEvent]]:
     """A plot's events and those of its owners, newest first."""
     get_or_raise(session, Terrain, terr_id)
-
     return audit.terrain_history(terr_id)
 
 
