@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -221,6 +221,22 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as session:
         audit.acting_as(session, TEST_ACTOR)
         yield session
+
+
+@pytest.fixture(scope="session")
+def plots_by_flood_risk(engine: Engine) -> dict[bool, str]:
+    """The first plot (by id) in the demo's flood zone (True) and the first outside any zone."""
+    in_a_zone = (
+        "EXISTS (SELECT 1 FROM constraint_zone z WHERE z.zone_type = 'inondation' "
+        "AND ST_Intersects(t.terr_geomsurf, z.geom))"
+    )
+    with engine.connect() as connection:
+        return {
+            flooded: connection.execute(
+                text(f"SELECT t.terr_id FROM terrain t WHERE {test} ORDER BY t.terr_id LIMIT 1")
+            ).scalar_one()
+            for flooded, test in ((True, in_a_zone), (False, f"NOT {in_a_zone}"))
+        }
 
 
 @pytest.fixture

@@ -28,8 +28,6 @@ from case_helpers import (
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from playwright.sync_api import Page as BrowserPage
-from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web_helpers import (
@@ -507,21 +505,6 @@ def test_the_calculator_shows_a_part_column_in_every_mode(client: FlaskClient) -
     assert len(percents) == 10 and sum(percents) == Decimal(100) and percents[0] == 10
     # The script that hides the fixed shares outside their mode is this origin's own file.
     assert '<script src="/static/js/calculator.js" defer>' in equal.html
-
-
-@pytest.mark.browser
-def test_the_fixed_shares_show_only_in_their_mode(
-    live_server: str, browser_page: BrowserPage, console_errors: list[str]
-) -> None:
-    page = browser_page
-    page.goto(f"{live_server}/conventions/calculateur")
-    shares = page.locator("#epci-calculateur th.part-fixe")
-    expect(shares).to_be_hidden()
-    page.get_by_label("Selon des parts fixes (en %)").check()
-    expect(shares).to_be_visible()
-    page.get_by_label("À parts égales").check()
-    expect(shares).to_be_hidden()
-    assert console_errors == []
 
 
 # --- pages that read well ----------------------------------------------------------------------

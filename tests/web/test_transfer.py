@@ -8,13 +8,11 @@ import io
 import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from import_files import LES_ATLANTES, NEW_PLOT, POLAXIS, polaxis_plots_file
 from openpyxl import load_workbook
-from playwright.sync_api import expect
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
 from web_helpers import (
     TEST_CONFIG,
     csrf_token_of,
@@ -31,12 +29,9 @@ from foncier.inventory import staged_imports
 from foncier.inventory.cnig import SourceFile, export_cnig
 from foncier.models import AuditEvent, Epci, PendingImportFile, Site, Terrain, User
 from foncier.web import create_app
-from seed.accounts import COORDINATOR_EMAIL, DEMO_PASSWORD, referent_email
+from seed.accounts import COORDINATOR_EMAIL, referent_email
 
 GATINE_RACAN = "200073237"
-POLAXIS = "37167_SITE-ECO_00005"
-LES_ATLANTES = "37233_SITE-ECO_00019"
-NEW_PLOT = "37167_TERRAIN-ECO_98001"
 INDEX = "/imports-exports"
 CONFIRM_FORM = "confirmer-import"
 
@@ -66,21 +61,6 @@ def inventory_state(session) -> tuple[str, int]:
         )
     ).scalar_one()
     return digest, session.scalar(select(func.count()).select_from(AuditEvent))
-
-
-def polaxis_plots_file(session, tmp_path: Path) -> tuple[str, bytes, dict[str, str]]:
-    """terrain-eco.csv of Polaxis with one plot repriced and one new plot; the repriced row."""
-    export_cnig(session, tmp_path, site=POLAXIS)
-    with (tmp_path / "terrain-eco.csv").open(encoding="utf-8", newline="") as stream:
-        reader = csv.DictReader(stream, delimiter=";")
-        header, rows = list(reader.fieldnames or []), list(reader)
-    rows[0]["terr_m2_prix"] = "33.3"
-    rows.append(dict(rows[1], terr_id=NEW_PLOT))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, header, delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return "terrain-eco.csv", out.getvalue().encode("utf-8"), rows[0]
 
 
 def upload(client, *files: tuple[str, bytes]):
@@ -375,49 +355,3 @@ def test_bad_export_requests(client):
         ).status_code
         == 404
     )
-
-
-# --- in a browser ---------------------------------------------------------------------------
-
-
-@pytest.mark.browser
-def test_a_referent_previews_an_import_in_a_browser_then_abandons_it(
-    browser_engine, anonymous_browser_page, live_server, screenshot, tmp_path
-):
-    """Upload through the file input, read the preview, abandon: the committed database the
-    live server reads keeps no trace of it."""
-    page = anonymous_browser_page
-    with Session(browser_engine) as session:
-        name, content, repriced = polaxis_plots_file(session, tmp_path)
-        export_cnig(session, tmp_path / "atlantes", site=LES_ATLANTES)
-        email = referent_email(session.get_one(Epci, GATINE_RACAN))
-    (tmp_path / name).write_bytes(content)
-    page.goto(f"{live_server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
-
-    page.goto(f"{live_server}{INDEX}")
-    screenshot(page, "transfer-index")
-    page.get_by_label("Fichiers à importer").set_input_files(str(tmp_path / name))
-    page.get_by_role("button", name="Vérifier les fichiers").click()
-    expect(page.get_by_role("heading", name="Aperçu de l’import")).to_be_visible()
-    expect(page.locator(f'tr[data-key="{repriced["terr_id"]}"]')).to_contain_text("Modification")
-    expect(page.locator(f'tr[data-key="{NEW_PLOT}"]')).to_contain_text("Création")
-    screenshot(page, "transfer-preview")
-    page.get_by_role("button", name="Abandonner").click()
-    expect(page.get_by_text("Import abandonné")).to_be_visible()
-
-    page.get_by_label("Fichiers à importer").set_input_files(
-        str(tmp_path / "atlantes" / "terrain-eco.csv")
-    )
-    page.get_by_role("button", name="Vérifier les fichiers").click()
-    errors = page.locator("#erreurs-import tbody tr")
-    expect(errors.first).to_contain_text("ligne 2")
-    expect(errors.first).to_contain_text("votre EPCI")
-    assert page.get_by_role("button", name="Confirmer l’import").count() == 0
-    screenshot(page, "transfer-preview-refused")
-    page.get_by_role("button", name="Abandonner cet import").click()
-    with Session(browser_engine) as session:
-        assert session.get(Terrain, NEW_PLOT) is None

@@ -2,8 +2,8 @@
 perimeter pasted), then adds a plot to Polaxis by drawing it on the map; the plot shows on the
 park's map and list; a référent of Tours Métropole sees it but cannot edit it.
 
-The live server writes to the committed session database: the park gets a unique name, the
-plot the id the platform gives it, and no test counts records.
+The live server writes to the browser tests' committed database: the park gets a unique name,
+the plot the id the platform gives it, and no test counts records.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ import uuid
 
 import pytest
 import shapely
+from browser_helpers import draw_on_geometry_map, wait_for_geometry_map
 from playwright.sync_api import Page as BrowserPage
 from playwright.sync_api import expect
 from shapely.geometry import box
 from sqlalchemy import Engine, text
-from web_helpers import (
-    draw_on_geometry_map,
-    in_degrees,
-    wait_for_geometry_map,
-)
+from web_helpers import in_degrees
 
 pytestmark = pytest.mark.browser
 

@@ -1,30 +1,25 @@
-"""Helpers of the web tests that test modules import (fixtures live in conftest.py)."""
+"""Helpers of the page tests (tests/web) and the browser tests (tests/browser): reading pages and
+forms as a person would, signing in a test client; the fixtures live in each folder's
+conftest.py."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import shapely
-from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Page as BrowserPage
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
-from foncier.core.pgcluster import free_port
 from foncier.models import User
-from seed.accounts import DEMO_PASSWORD
 
 # The application's settings in tests: no basemap, so that no page loads anything from outside.
 TEST_CONFIG = {"SECRET_KEY": "tests-only", "BASEMAP_URL": "", "BASEMAP_ATTRIBUTION": ""}
@@ -153,79 +148,11 @@ def visible_text(page_html: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", without_scripts)).split())
 
 
+def unique_email(prefix: str = "web") -> str:
+    """An address no account has yet."""
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.org"
+
+
 def in_degrees(geometry: BaseGeometry) -> BaseGeometry:
     """A Lambert-93 geometry in WGS84 longitude, latitude."""
     return shapely.transform(geometry, TO_WGS84.transform, interleaved=False)
-
-
-# --- browser tests -------------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """The application served from a thread on a free local port: its base URL."""
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-
-
-def record_errors(page: BrowserPage, errors: list[str]) -> None:
-    """Collect in ``errors`` what the page reports: script errors, and console errors such as
-    failed loads and CSP violations."""
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
-
-def sign_in_browser(page: BrowserPage, server: str, email: str) -> None:
-    """Sign in through the sign-in page, as a person would."""
-    page.goto(f"{server}/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
-
-
-# --- the geometry input's map, in a browser (static/js/draw.js) ------------------------------
-
-
-def wait_for_geometry_map(page: BrowserPage, field_id: str) -> None:
-    """Wait until the drawing map of the geometry field ``field_id`` has its context drawn."""
-    page.wait_for_function(
-        "(id) => window.foncierGeometryInputs && window.foncierGeometryInputs[id]"
-        " && window.foncierGeometryInputs[id].loaded",
-        arg=field_id,
-        timeout=15_000,
-    )
-
-
-def draw_on_geometry_map(
-    page: BrowserPage, field_id: str, vertices: list[tuple[float, float]]
-) -> None:
-    """Draw a polygon with Geoman's tool as a person does: a click on each (lon, lat) vertex,
-    then on the first to close it."""
-    page.locator(f"#{field_id}-carte").scroll_into_view_if_needed()
-    lons, lats = zip(*vertices, strict=True)
-    # Close enough that Geoman's snapping (20 pixels) to the outlines nearby does not move the
-    # clicked vertices; to the right, clear of the toolbar and its actions (« Annuler »...).
-    page.evaluate(
-        """([id, bounds]) => window.foncierGeometryInputs[id].map.fitBounds(bounds,
-            {paddingTopLeft: [480, 60], paddingBottomRight: [40, 40], animate: false})""",
-        [field_id, [[min(lats), min(lons)], [max(lats), max(lons)]]],
-    )
-    page.locator(f"#{field_id}-carte .leaflet-pm-icon-polygon").click()
-    for lon, lat in [*vertices, vertices[0]]:
-        x, y = page.evaluate(
-            """([id, lon, lat]) => {
-                const map = window.foncierGeometryInputs[id].map;
-                const point = map.latLngToContainerPoint([lat, lon]);
-                const box = map.getContainer().getBoundingClientRect();
-                return [box.left + point.x, box.top + point.y];
-            }""",
-            [field_id, lon, lat],
-        )
-        page.mouse.click(x, y)
