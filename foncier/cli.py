@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.core import audit, migrations
 from foncier.core.config import database_url_from_env
@@ -21,25 +21,52 @@ from foncier.core.db import make_engine, make_session_factory, transaction
 from foncier.core.errors import FoncierError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory import cnig, zones
+from foncier.messaging.delivery import DEFAULT_LIMIT, deliver_pending
+from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 from foncier.models import codelists
 from foncier.prospects import retention
 from foncier.territory import datafrance
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
+def database() -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL, for the length of the block."""
+    engine = make_engine(database_url_from_env())
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def unit_of_work(mail: MailSettings | None = None) -> Iterator[Session]:
     """A session on DATABASE_URL, committed once if the command succeeds.
 
     Changes are audited as made by ``cli:<system user>``: whoever can run the command holds
-    the database's credentials, so it acts as an administrator.
+    the database's credentials, so it acts as an administrator. With ``mail``, the links of
+    the messages the command queues start with its FONCIER_BASE_URL, and the messages are
+    tried right after the commit (``foncier mail send-pending`` retries those that fail).
     """
-    engine = make_engine(database_url_from_env())
-    try:
-        with transaction(make_session_factory(engine)) as session:
+    with database() as factory:
+        with transaction(factory) as session:
             audit.acting_as(session, Actor.system("cli"))
+            if mail is not None:
+                links_start_with(session, mail.link_base)
             yield session
-    finally:
-        engine.dispose()
+            queued = take_queued(session)
+        if mail is not None and queued:
+            _deliver_queued(factory, mail, queued)
+
+
+def _deliver_queued(factory: sessionmaker[Session], mail: MailSettings, queued: list[int]) -> None:
+    report = deliver_pending(factory, mail, ids=queued, limit=len(queued))
+    if report.sent < len(queued):
+        click.echo(
+            f"Warning: {len(queued) - report.sent} of {len(queued)} messages could not be sent "
+            "now; they wait in the outbox for `foncier mail send-pending` (their error is on "
+            "« Messages envoyés »).",
+            err=True,
+        )
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -359,14 +386,12 @@ ROLE_CHOICE = click.Choice([role.value for role in Role])
 def user_add(email: str, nom: str, role: str, epci: str | None) -> None:
     """Create an account and send its owner a one-time link to choose a password."""
     from foncier.accounts import users
-    from foncier.messaging.mail import MailSettings
 
     settings = MailSettings.from_environment()
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         link = users.invite_user(
             session,
             Actor.system("cli"),
-            settings,
             email=email,
             nom=nom,
             role=Role(role),
@@ -409,13 +434,12 @@ def user_link(email: str) -> None:
     Earlier links stop working; the current password stays valid until a new one is chosen.
     """
     from foncier.accounts import users
-    from foncier.messaging.mail import MailSettings
 
     settings = MailSettings.from_environment()
     actor = Actor.system("cli")
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         user = users.find_user(session, actor, email)
-        link = users.send_password_link(session, actor, settings, user)
+        link = users.send_password_link(session, actor, user)
     _echo_link(link.user.email, link.url, settings.backend)
 
 
@@ -437,9 +461,40 @@ def _echo_link(email: str, url: str, backend: str) -> None:
     from foncier.accounts.passwords import LINK_VALIDITY
 
     click.echo(
-        f"Sent to {email} through the {backend} mail backend. One-time link, "
-        f"valid for {LINK_VALIDITY.days} days:\n{url}"
+        f"Message queued for {email} ({backend} mail backend). Its one-time link, valid for "
+        f"{LINK_VALIDITY.days} days:\n{url}"
     )
+
+
+@main.group("mail")
+def mail_group() -> None:
+    """Outgoing e-mail: the outbox every message of the platform goes through."""
+
+
+@mail_group.command("send-pending")
+@click.option(
+    "--limit",
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many messages in this run.",
+)
+@reports_errors
+def mail_send_pending(limit: int) -> None:
+    """Deliver the outbox messages whose next attempt is due, through FONCIER_MAIL_BACKEND.
+
+    Run it every few minutes (cron, a systemd timer): each failure is recorded on its message,
+    which is tried again later (1 min, 2, 4… up to 4 h apart) and marked failed after 12
+    attempts. Prints what it did, nothing when nothing was due.
+    """
+    settings = MailSettings.from_environment()
+    with database() as factory:
+        report = deliver_pending(factory, settings, limit=limit)
+    if report.attempted:
+        click.echo(
+            f"{report.sent} sent, {report.retrying} to try again later, "
+            f"{report.failed} failed for good ({settings.backend} mail backend)."
+        )
 
 
 @main.command("match")

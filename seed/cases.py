@@ -2,17 +2,18 @@
 lists, the inbox, the network's ledger and the calculator's projection have something to show.
 
 They go through the same core operations as the pages (foncier.prospects.projects, .redirections,
-.cases, .agreements), acting as the demo référents, with the development outbox for their
-messages. The companies are invented and named as such. The projects are recorded the day
-the seed runs, so everything after is dated that day or later: the installation and the
-signatures that day, the tax sharing from the next 1 January. The founding story itself (Tours
+.cases, .agreements), acting as the demo référents; their messages stay in the outbox, marked
+sent, whatever the mail backend: they never leave. The companies are invented and named as
+such. The projects are recorded the day the seed runs, so everything after is dated that day
+or later: the installation and the signatures that day, the tax sharing from the next
+1 January. The founding story itself (Tours
 Métropole → Gâtine-Racan) is left for people to play with the demo accounts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -24,7 +25,8 @@ from foncier.agreements import signatures, status
 from foncier.agreements import terms as agreements_terms
 from foncier.core import audit
 from foncier.core.permissions import Actor
-from foncier.messaging.mail import MailBackend, MailSettings
+from foncier.messaging.delivery import keep_in_outbox
+from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -53,12 +55,6 @@ TOURAINE_VAL_DE_VIENNE: Final = "200072668"
 SHARING_YEARS: Final = 5
 # Personal data of the demo contact: kept about a year and a half, as a référent would.
 RETENTION_DAYS: Final = 540
-
-
-def demo_mail_settings(environ: Mapping[str, str] | None = None) -> MailSettings:
-    """The server's mail settings (their links' base address, FONCIER_BASE_URL) with the
-    development outbox: demo messages never leave the database, whatever the backend."""
-    return replace(MailSettings.from_environment(environ), backend=MailBackend.OUTBOX)
 
 
 @dataclass(frozen=True)
@@ -98,15 +94,15 @@ def _moved(session: Session, actor: Actor, prospect: Prospect, *stages: str, **l
         cases.advance_case(session, actor, prospect, stage, version=prospect.version, **extra)
 
 
-def _settled_case(session: Session, mail: MailSettings) -> Redirection:
+def _settled_case(session: Session) -> Redirection:
     """Touraine Vallée de l'Indre had no small serviced plot: Loches Sud Touraine took the
     joinery and settled it; the two EPCIs share its CFE."""
     indre, loches = (_referent(session, s) for s in (TOURAINE_VALLEE_INDRE, LOCHES_SUD_TOURAINE))
     plot = _plot_on_sale(session, LOCHES_SUD_TOURAINE)
     with audit.acting(session, indre):
-        prospect, redirection = _settled_proposal(session, indre, plot, mail)
+        prospect, redirection = _settled_proposal(session, indre, plot)
     with audit.acting(session, loches):
-        proposals.accept_redirection(session, loches, mail, redirection, redirection.version)
+        proposals.accept_redirection(session, loches, redirection, redirection.version)
         _moved(
             session, loches, prospect, "recherche", "visite", "offre", "installe",
             terr_id=plot, on=date.today(), jobs_created=9,
@@ -114,9 +110,7 @@ def _settled_case(session: Session, mail: MailSettings) -> Redirection:
     return redirection
 
 
-def _settled_proposal(
-    session: Session, indre: Actor, plot: str, mail: MailSettings
-) -> tuple[Prospect, Redirection]:
+def _settled_proposal(session: Session, indre: Actor, plot: str) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         indre,
@@ -139,7 +133,6 @@ def _settled_proposal(
     redirection = proposals.propose_redirection(
         session,
         indre,
-        mail,
         prospect,
         LOCHES_SUD_TOURAINE,
         [plot],
@@ -149,7 +142,7 @@ def _settled_proposal(
     return prospect, redirection
 
 
-def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -> Agreement:
+def _agreement(session: Session, redirection: Redirection) -> Agreement:
     """Signed by both the day the company settled, and in force from that day — the day it
     starts, so that declaring it in force raises no warning (status.status_move_warning);
     the CFE is shared for five years from this year."""
@@ -170,7 +163,7 @@ def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -
         ends_on=date(first_year + SHARING_YEARS - 1, 12, 31),
     )
     with audit.acting(session, indre):
-        agreement = agreements_terms.create_agreement(session, indre, terms, settings=mail)
+        agreement = agreements_terms.create_agreement(session, indre, terms)
         agreement.is_demo = True
         session.flush()
         signatures.sign_agreement(session, indre, agreement, indre.epci_siren, today)
@@ -180,15 +173,15 @@ def _agreement(session: Session, redirection: Redirection, mail: MailSettings) -
     return agreement
 
 
-def _pending_case(session: Session, mail: MailSettings) -> None:
+def _pending_case(session: Session) -> None:
     """A logistics project Touraine-Est Vallées proposed to Val d'Amboise: in its inbox."""
     est = _referent(session, TOURAINE_EST_VALLEES)
     plot = _plot_on_sale(session, VAL_D_AMBOISE)
     with audit.acting(session, est):
-        _pending_proposal(session, est, plot, mail)
+        _pending_proposal(session, est, plot)
 
 
-def _pending_proposal(session: Session, est: Actor, plot: str, mail: MailSettings) -> None:
+def _pending_proposal(session: Session, est: Actor, plot: str) -> None:
     prospect = _project(
         session,
         est,
@@ -200,30 +193,28 @@ def _pending_proposal(session: Session, est: Actor, plot: str, mail: MailSetting
     )
     shortlist.shortlist_plot(session, est, prospect, plot)
     proposals.propose_redirection(
-        session, est, mail, prospect, VAL_D_AMBOISE, [plot],
+        session, est, prospect, VAL_D_AMBOISE, [plot],
         "Besoin d’un accès rapide à l’A10 : votre parc semble le mieux placé.",
     )  # fmt: skip
 
 
-def _declined_case(session: Session, mail: MailSettings) -> None:
+def _declined_case(session: Session) -> None:
     """Chinon proposed a food-processing project to Touraine Val de Vienne, which declined;
     Chinon keeps following it."""
     chinon, vienne = (_referent(session, s) for s in (CHINON, TOURAINE_VAL_DE_VIENNE))
     plot = _plot_on_sale(session, TOURAINE_VAL_DE_VIENNE)
     with audit.acting(session, chinon):
-        prospect, redirection = _declined_proposal(session, chinon, plot, mail)
+        prospect, redirection = _declined_proposal(session, chinon, plot)
     with audit.acting(session, vienne):
         proposals.decline_redirection(
-            session, vienne, mail, redirection, redirection.version, "capacite",
+            session, vienne, redirection, redirection.version, "capacite",
             "Le réseau d’eau du parc ne suffit pas pour une conserverie.",
         )  # fmt: skip
     with audit.acting(session, chinon):
         _moved(session, chinon, prospect, "recherche")
 
 
-def _declined_proposal(
-    session: Session, chinon: Actor, plot: str, mail: MailSettings
-) -> tuple[Prospect, Redirection]:
+def _declined_proposal(session: Session, chinon: Actor, plot: str) -> tuple[Prospect, Redirection]:
     prospect = _project(
         session,
         chinon,
@@ -235,24 +226,25 @@ def _declined_proposal(
     )
     shortlist.shortlist_plot(session, chinon, prospect, plot)
     redirection = proposals.propose_redirection(
-        session, chinon, mail, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
+        session, chinon, prospect, TOURAINE_VAL_DE_VIENNE, [plot],
         "Un terrain de votre parc correspond mieux que les nôtres.",
     )  # fmt: skip
     return prospect, redirection
 
 
 def seed_demo_cases(session: Session, environ: Mapping[str, str] | None = None) -> CasesReport:
-    """Record the demo cases once (none is added when demo projects exist). Their messages go
-    to the outbox, with links to the server's address (``environ``: by default the process's
-    environment, see demo_mail_settings)."""
+    """Record the demo cases once (none is added when demo projects exist). Their messages
+    stay in the outbox (marked sent, never sent), with links to the server's address
+    (FONCIER_BASE_URL of ``environ``, by default the process's environment)."""
     if session.scalar(select(exists().where(Prospect.is_demo))):
         return CasesReport()
-    mail = demo_mail_settings(environ)
+    links_start_with(session, MailSettings.from_environment(environ).link_base)
     with audit.reason(session, "Jeu de démonstration"):
-        redirection = _settled_case(session, mail)
-        _agreement(session, redirection, mail)
-        _pending_case(session, mail)
-        _declined_case(session, mail)
+        redirection = _settled_case(session)
+        _agreement(session, redirection)
+        _pending_case(session)
+        _declined_case(session)
+    keep_in_outbox(session, take_queued(session))
     return CasesReport(prospects=3, agreements=1)
 
 

@@ -1,5 +1,6 @@
 """Helpers of the tests of company projects, cases, redirections, notifications and
-agreements: demo people, a project, an accepted redirection, a real (small) PDF.
+agreements: demo people, a project, an accepted redirection, a real (small) PDF, the mail
+server down then back.
 
 Projects are built directly as rows (the tests of foncier.prospects.projects cover recording them),
 on the demo territory: the founding story's Métropole and Gâtine-Racan, and a third EPCI.
@@ -8,16 +9,19 @@ on the demo territory: the founding story's Métropole and Gâtine-Racan, and a 
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from smtp_server import SmtpServer, running_smtp_server
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.accounts.users import create_user
 from foncier.core.permissions import Actor, Role
+from foncier.messaging.delivery import deliver_pending
 from foncier.messaging.mail import MailBackend, MailSettings, SmtpSecurity
-from foncier.models import Epci, Prospect, Redirection, Site, Terrain, User
+from foncier.models import Epci, OutboxMessage, Prospect, Redirection, Site, Terrain, User
 from foncier.models.codelists import STADES_DISPONIBLES
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
@@ -107,22 +111,56 @@ def add_referent(session: Session, siren: str, email: str, *, active: bool = Tru
     return user
 
 
-OUTBOX = MailSettings()
+def smtp_on(port: int, **options: object) -> MailSettings:
+    """SMTP settings for a server on a local port, in clear unless ``options`` say otherwise."""
+    values: dict[str, Any] = {
+        "backend": MailBackend.SMTP,
+        "sender": "Foncier économique <foncier@example.org>",
+        "base_url": "https://foncier.example.org",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": SmtpSecurity.NONE,
+        "smtp_timeout": 5,
+    }
+    return MailSettings(**(values | options))
 
 
 def unreachable_smtp() -> MailSettings:
     """SMTP settings pointing at a local port nobody listens on: every message fails."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    return MailSettings(
-        backend=MailBackend.SMTP,
-        base_url="https://foncier.example.org",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security=SmtpSecurity.NONE,
-        smtp_timeout=5,
-    )
+        return smtp_on(unused.getsockname()[1])
+
+
+def newest_message_id(session: Session) -> int:
+    """The last outbox message's id (0 if none): what a step writes comes after it."""
+    return session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0))) or 0
+
+
+def waiting(session: Session, ids: Collection[int]) -> list[OutboxMessage]:
+    """The messages ``ids``, tried once while the mail server was down: each still pending,
+    with its error recorded."""
+    session.expire_all()
+    messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))))
+    assert messages and len(messages) == len(ids)
+    for message in messages:
+        assert (message.status, message.attempts, message.sent_at) == ("pending", 1, None)
+        assert "Connection refused" in (message.last_error or ""), message.last_error
+    return messages
+
+
+def delivered_once_when_back(
+    sessions: sessionmaker[Session], messages: Collection[OutboxMessage]
+) -> None:
+    """The mail server is back and the retry due: a sender delivers each message exactly
+    once, and another run finds nothing left to send."""
+    ids, later = [m.id for m in messages], datetime.now(UTC) + timedelta(hours=1)
+    with running_smtp_server(SmtpServer()) as server:
+        settings = smtp_on(server.port)
+        assert deliver_pending(sessions, settings, ids=ids, now=later).sent == len(ids)
+        assert deliver_pending(sessions, settings, ids=ids, now=later).attempted == 0
+    received = sorted(message.recipients for message in server.messages)
+    assert received == sorted([m.recipient] for m in messages)
 
 
 def accepted_redirection(

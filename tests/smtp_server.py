@@ -2,7 +2,8 @@
 
 Enough of RFC 5321 for smtplib: EHLO/HELO, STARTTLS, implicit TLS, AUTH PLAIN, MAIL, RCPT,
 DATA, RSET, NOOP, QUIT. Received messages are parsed and kept in ``messages``. Recipients in
-``refused`` get a 550, as a real server refuses an unknown mailbox.
+``refused`` get a 550, as a real server refuses an unknown mailbox; ``accept_delay_s`` makes
+it a slow server, taking that long to accept each message.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ class SmtpServer:
     tls: ssl.SSLContext | None = None  # STARTTLS offered, or implicit TLS with ``implicit``
     implicit_tls: bool = False
     refused: set[str] = field(default_factory=set)
+    accept_delay_s: float = 0.0
     messages: list[Received] = field(default_factory=list)
     authenticated_as: list[str] = field(default_factory=list)
 
@@ -96,6 +99,7 @@ class _Handler(socketserver.StreamRequestHandler):
             elif verb == "DATA":
                 self.reply("354 end with <CRLF>.<CRLF>")
                 state.messages.append(Received(sender, recipients, self._read_message()))
+                time.sleep(state.accept_delay_s)
                 self.reply("250 queued")
             elif verb in ("RSET", "NOOP"):
                 self.reply("250 ok")

@@ -28,7 +28,7 @@ from foncier.accounts.passwords import (
 from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.queries import FRENCH_COLLATION
-from foncier.messaging.mail import MailSettings, send_mail
+from foncier.messaging.mail import absolute_url, queue_mail
 from foncier.models import Epci, User
 
 EMAIL_PATTERN: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -166,7 +166,6 @@ class PasswordLink:
 def invite_user(
     session: Session,
     actor: Actor,
-    mail: MailSettings,
     *,
     email: str,
     nom: str,
@@ -175,25 +174,25 @@ def invite_user(
 ) -> PasswordLink:
     """Create an account without password and mail its owner a link to choose one."""
     user = create_user(session, actor, email=email, nom=nom, role=role, epci_siren=epci_siren)
-    return send_password_link(session, actor, mail, user)
+    return send_password_link(session, actor, user)
 
 
 def send_password_link(
-    session: Session, actor: Actor, mail: MailSettings, user: User, now: datetime | None = None
+    session: Session, actor: Actor, user: User, now: datetime | None = None
 ) -> PasswordLink:
     """Mail ``user`` a new one-time link (a new account, or a forgotten password).
 
-    The mail goes last: if the server refuses it, the caller rolls back the new token (and
-    the new account) with it.
+    The message is queued in the caller's transaction and leaves after its commit: a mail
+    server that is down delays it (the outbox retries), it never undoes the account.
     """
     require_role_management(actor, Role(user.role))
     if not user.active:
         raise ValidationError(
             {"active": "Ce compte est désactivé : réactivez-le avant de lui envoyer un lien."}
         )
-    url = mail.absolute_url(set_password_path(issue_password_link(session, user, now)))
+    url = absolute_url(session, set_password_path(issue_password_link(session, user, now)))
     subject, body = _link_message(user, url)
-    send_mail(session, mail, user.email, subject, body)
+    queue_mail(session, user.email, subject, body)
     return PasswordLink(user, url)
 
 

@@ -190,8 +190,8 @@ CHANGED_BEFORE_SIGNING: Final = (
 @contextmanager
 def all_or_nothing(session: Session) -> Iterator[None]:
     """Everything written in the block, or nothing: a savepoint, rolled back on any error (a
-    refused check, a mail server failing), so that a caller who catches the error and commits
-    keeps no change without the notices it owes."""
+    refused check), so that a caller who catches the error and commits keeps no change
+    without the notices it owes, nor notices of a change it does not keep."""
     with session.begin_nested():
         yield
 

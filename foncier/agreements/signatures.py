@@ -30,7 +30,6 @@ from foncier.core.errors import (
     ValidationError,
 )
 from foncier.core.permissions import Actor, Role
-from foncier.messaging.mail import MailSettings
 from foncier.messaging.notifications import notify_epci
 from foncier.models import (
     Agreement,
@@ -40,7 +39,6 @@ from foncier.models import (
 
 def tell_signatures_erased(
     session: Session,
-    settings: MailSettings,
     actor: Actor,
     agreement: Agreement,
     sirens: Sequence[str],
@@ -53,7 +51,6 @@ def tell_signatures_erased(
             continue
         notify_epci(
             session,
-            settings,
             siren,
             subject=f"Convention n° {agreement.id} : signature à renouveler",
             body=(
@@ -66,9 +63,7 @@ def tell_signatures_erased(
         )
 
 
-def ask_for_signatures(
-    session: Session, settings: MailSettings, actor: Actor, agreement: Agreement
-) -> None:
+def ask_for_signatures(session: Session, actor: Actor, agreement: Agreement) -> None:
     """Tell the référents of the parties other than the actor's that the agreement awaits
     their signature (inbox and e-mail). The message names no company: it travels by e-mail."""
     parties = between_parties(session, agreement)
@@ -77,7 +72,6 @@ def ask_for_signatures(
             continue
         notify_epci(
             session,
-            settings,
             party.epci_siren,
             subject=f"Convention n° {agreement.id} à signer",
             body=(

@@ -40,7 +40,6 @@ from foncier.core.errors import (
 from foncier.core.french import between
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.queries import epci_names, list_epcis
-from foncier.messaging.mail import MailSettings
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -127,12 +126,10 @@ def terms_for_redirection(session: Session, actor: Actor, redirection_id: int) -
     return Terms(title=title, parties=parties, redirection_ids=(redirection.id,))
 
 
-def create_agreement(
-    session: Session, actor: Actor, terms: Terms, *, settings: MailSettings
-) -> Agreement:
+def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
     """A draft agreement with ``terms``, and the other parties asked to sign it (inbox and
-    e-mail); flushed, not committed. Both or neither: if the mail server fails
-    (MailDeliveryError), nothing of the draft remains in the session."""
+    e-mail, sent after the commit); flushed, not committed. Both or neither: if a check
+    fails, nothing of the draft remains in the session."""
     require_negotiator(actor, set(terms.parties))
     with all_or_nothing(session):
         _lock_redirections(session, terms.redirection_ids)
@@ -149,7 +146,7 @@ def create_agreement(
             covered_redirections(agreement),
             party_details(agreement),
         )
-        ask_for_signatures(session, settings, actor, agreement)  # notices last
+        ask_for_signatures(session, actor, agreement)  # notices last
     return agreement
 
 
@@ -159,13 +156,11 @@ def update_agreement(
     agreement_id: int,
     terms: Terms,
     expected_version: int,
-    *,
-    settings: MailSettings,
 ) -> Agreement:
     """Change a draft's terms. If anything changed, the agreement's version moves on (even
     when only the parties or their shares changed) and the signatures already given are
-    erased; the parties whose signature was erased are told (inbox and e-mail). All or
-    nothing: if the mail server fails (MailDeliveryError), nothing of the edit remains."""
+    erased; the parties whose signature was erased are told (inbox and e-mail, sent after the
+    commit). All or nothing: if a check fails, nothing of the edit remains."""
     # The lock comes first, before the parties and the version are read: a signature being
     # recorded now is committed before this edit reads them, and — a signature moving the
     # version on — the edit, started from the unsigned draft, is refused below.
@@ -188,7 +183,7 @@ def update_agreement(
                     party.signed_on, party.signed_by = None, None
                 erased = signed_before
         _record_edit_on_cases(session, actor, agreement, covered_before, erased)
-        tell_signatures_erased(session, settings, actor, agreement, erased)  # notices last
+        tell_signatures_erased(session, actor, agreement, erased)  # notices last
     return agreement
 
 

@@ -1,11 +1,15 @@
-"""Sending e-mail: a development outbox or an SMTP server, chosen by configuration.
+"""E-mail: the settings of the mail backend, and the outbox every message goes through.
 
-``send_mail`` is the one way the platform sends a message (password links today,
-notifications tomorrow). The ``outbox`` backend, the development default, stores the message
-in the ``outbox_message`` table, where the coordinator reads it on the « Messages envoyés »
-page; the ``smtp`` backend hands it to a mail server and keeps no copy (a password link is a
-credential). An SMTP failure raises MailDeliveryError, so that the caller's unit of work rolls
-back whatever the message was about (an account whose owner never got their link).
+``queue_mail`` is the one way the platform sends a message (password links, notifications):
+it writes an ``outbox_message`` row, pending, in the caller's transaction — it never talks to
+a mail server, so a step never fails nor waits because of one, and a step rolled back takes
+its messages with it. foncier.messaging.delivery sends the rows after the commit, through
+the backend the settings choose: ``smtp`` hands them to a mail server; ``outbox``, the
+development default, lets nothing leave and marks them sent, to be read on the « Messages
+envoyés » page.
+
+Messages carry absolute links: their address starts with the platform's public address,
+which the caller gives the session once (``links_start_with``; DEFAULT_BASE_URL otherwise).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Final, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from foncier.core.errors import ConfigurationError, FoncierError
+from foncier.core.errors import ConfigurationError
 from foncier.core.paging import Paging, page_count
 from foncier.core.permissions import Actor
 from foncier.models import OutboxMessage
@@ -32,6 +36,8 @@ from foncier.models import OutboxMessage
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
 DEFAULT_SENDER: Final = "foncier@localhost"
 SMTP_TIMEOUT_SECONDS: Final = 20.0
+LINK_BASE_KEY: Final = "foncier.mail.link_base"
+QUEUED_KEY: Final = "foncier.mail.queued"
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -48,10 +54,6 @@ class SmtpSecurity(StrEnum):
     @property
     def default_port(self) -> int:
         return {SmtpSecurity.STARTTLS: 587, SmtpSecurity.SSL: 465, SmtpSecurity.NONE: 25}[self]
-
-
-class MailDeliveryError(FoncierError):
-    """The mail server refused the message or could not be reached: nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,6 @@ class MailSettings:
     def link_base(self) -> str:
         return self.base_url or DEFAULT_BASE_URL
 
-    def absolute_url(self, path: str) -> str:
-        """``path`` (starting with /) on the platform's public address."""
-        return self.link_base.rstrip("/") + path
-
 
 def _choice(env: Mapping[str, str], name: str, enum: type[E], default: E) -> E:
     value = env.get(name, "").strip().lower()
@@ -128,55 +126,63 @@ def _port(value: str, security: SmtpSecurity) -> int:
     return int(value)
 
 
-def send_mail(session: Session, settings: MailSettings, to: str, subject: str, body: str) -> None:
-    """Send a plain-text message to ``to`` through the configured backend.
-
-    Raises MailDeliveryError when the SMTP server fails: call it last in a unit of work.
-    """
-    if settings.backend is MailBackend.OUTBOX:
-        session.add(OutboxMessage(recipient=to, subject=subject, body=body))
-        session.flush()
-        return
-    _send_smtp(settings, _message(settings, to, subject, body))
+def links_start_with(session: Session, base_url: str) -> None:
+    """Start the links of the messages ``session`` queues from now on with ``base_url``."""
+    session.info[LINK_BASE_KEY] = base_url.rstrip("/")
 
 
-def _message(settings: MailSettings, to: str, subject: str, body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = to
-    message["Subject"] = subject
-    sender_domain = parseaddr(settings.sender)[1].rpartition("@")[2]
-    message["Message-ID"] = make_msgid(domain=sender_domain or None)
-    message.set_content(body)
+def absolute_url(session: Session, path: str) -> str:
+    """``path`` (starting with /) on the platform's public address, as given to ``session``."""
+    return session.info.get(LINK_BASE_KEY, DEFAULT_BASE_URL) + path
+
+
+def queue_mail(session: Session, to: str, subject: str, body: str) -> OutboxMessage:
+    """Write a plain-text message to ``to`` in the outbox, pending: it leaves after the commit
+    (foncier.messaging.delivery), and never if the transaction rolls back."""
+    message = OutboxMessage(recipient=to, subject=subject, body=body)
+    session.add(message)
+    session.flush()
+    session.info.setdefault(QUEUED_KEY, []).append(message.id)
     return message
 
 
-def _send_smtp(settings: MailSettings, message: EmailMessage) -> None:
+def take_queued(session: Session) -> list[int]:
+    """The ids of the messages ``session`` queued since the last call: what its caller
+    tries to deliver right after committing (or forgets, after a rollback)."""
+    return session.info.pop(QUEUED_KEY, [])
+
+
+def email_message(settings: MailSettings, message: OutboxMessage) -> EmailMessage:
+    """The outbox row as an Internet message from the configured sender."""
+    email = EmailMessage()
+    email["From"] = settings.sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    sender_domain = parseaddr(settings.sender)[1].rpartition("@")[2]
+    email["Message-ID"] = make_msgid(domain=sender_domain or None)
+    email.set_content(message.body)
+    return email
+
+
+def smtp_connection(settings: MailSettings) -> smtplib.SMTP:
+    """A connection to the SMTP server, secured and signed in as configured (smtplib's
+    errors, or OSError, when that fails)."""
     context = ssl.create_default_context()
+    if settings.smtp_security is SmtpSecurity.SSL:
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
+        )
+    else:
+        server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
     try:
-        if settings.smtp_security is SmtpSecurity.SSL:
-            server: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host,
-                settings.smtp_port,
-                timeout=settings.smtp_timeout,
-                context=context,
-            )
-        else:
-            server = smtplib.SMTP(
-                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
-            )
-        with server:
-            if settings.smtp_security is SmtpSecurity.STARTTLS:
-                server.starttls(context=context)
-            if settings.smtp_user:
-                server.login(settings.smtp_user, settings.smtp_password or "")
-            server.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        raise MailDeliveryError(
-            f"Le message n’a pas pu être envoyé (serveur {settings.smtp_host}:"
-            f"{settings.smtp_port} : {error}). Rien n’a été enregistré ; réessayez plus tard ou "
-            "prévenez l’administrateur de la plateforme."
-        ) from error
+        if settings.smtp_security is SmtpSecurity.STARTTLS:
+            server.starttls(context=context)
+        if settings.smtp_user:
+            server.login(settings.smtp_user, settings.smtp_password or "")
+    except BaseException:
+        server.close()
+        raise
+    return server
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,8 @@ class OutboxPage(Paging):
 
 
 def outbox_page(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> OutboxPage:
-    """The outbox, newest first; it holds password links, so account managers only read it."""
+    """The outbox, newest first, whatever each message's status; it holds password links, so
+    account managers only read it."""
     actor.require_account_management()
     total = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
     page = min(max(1, page), page_count(total, per_page))

@@ -1,12 +1,11 @@
 """Telling référents that something awaits them: an in-app inbox, and the same message by
-e-mail through the configured backend (foncier.messaging.mail).
+e-mail (foncier.messaging.mail).
 
-``notify_epci`` writes one Notification per active référent of an EPCI and mails each of
-them. Call it last in a unit of work, after the change it announces: the outbox backend adds
-its rows to the same transaction, and an SMTP failure raises MailDeliveryError so that the
-caller rolls the whole change back — never a transition without its message, nor a message
-about a transition that did not happen (with SMTP, a message already handed to the server
-before a later one failed cannot be recalled; its link then shows the unchanged case).
+``notify_epci`` writes one Notification and one outbox message per active référent of an
+EPCI, in the caller's transaction, after the change it announces: never a transition without
+its messages, nor a message about a transition that did not happen. The e-mails leave after
+the commit (foncier.messaging.delivery); a mail server that is down delays them, it never
+stops the step.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from foncier.core.errors import NotFoundError
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
-from foncier.messaging.mail import MailSettings, send_mail
+from foncier.messaging.mail import absolute_url, queue_mail
 from foncier.models import Notification, User
 
 PER_PAGE: Final = 30
@@ -48,7 +47,6 @@ def has_active_referent(epci_siren: ColumnElement[str]) -> ColumnElement[bool]:
 
 def notify_epci(
     session: Session,
-    settings: MailSettings,
     epci_siren: str,
     *,
     subject: str,
@@ -56,10 +54,11 @@ def notify_epci(
     link: str,
     prospect_id: int | None = None,
 ) -> list[Notification]:
-    """Put the message in the inbox of each active référent of ``epci_siren`` and mail it.
+    """Put the message in the inbox of each active référent of ``epci_siren`` and queue its
+    e-mail copy.
 
     ``link`` is a path of the platform (``/projets/12``); the e-mail carries it as an
-    absolute address. Raises MailDeliveryError if the mail server fails.
+    absolute address (see foncier.messaging.mail.links_start_with).
     """
     recipients = referents_of(session, epci_siren)
     notifications = [
@@ -70,9 +69,9 @@ def notify_epci(
     ]
     session.add_all(notifications)
     session.flush()
-    mail_body = f"{body}\n\n{settings.absolute_url(link)}\n"
+    mail_body = f"{body}\n\n{absolute_url(session, link)}\n"
     for user in recipients:
-        send_mail(session, settings, user.email, subject, mail_body)
+        queue_mail(session, user.email, subject, mail_body)
     return notifications
 
 

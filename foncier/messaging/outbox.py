@@ -1,5 +1,5 @@
-"""The messages the platform sent, as the « Messages envoyés » page shows them: one-time
-links masked for whoever may not read them.
+"""The messages the platform sent or is sending, as the « Messages envoyés » page shows them:
+each with its delivery status, one-time links masked for whoever may not read them.
 """
 
 from __future__ import annotations
@@ -17,22 +17,38 @@ from foncier.accounts.users import assignable_roles
 from foncier.core.paging import Paging
 from foncier.core.permissions import Actor, Role
 from foncier.messaging.mail import outbox_page
-from foncier.models import User
+from foncier.models import OutboxMessage, User
+from foncier.models.mail import FAILED, PENDING, SENT
 
 MASKED_LINK: Final = "[lien personnel masqué : seul un administrateur peut le lire]"
+STATUS_LABELS: Final = {PENDING: "en attente", SENT: "envoyé", FAILED: "échec"}
 
 
 _LINK_IN_BODY: Final = re.compile(re.escape(SET_PASSWORD_PATH) + r"[A-Za-z0-9_\-]+")
 
 
+def without_personal_links(body: str, replacement: str) -> str:
+    """``body`` with each one-time password link replaced by ``replacement``."""
+    return _LINK_IN_BODY.sub(replacement, body)
+
+
 @dataclass(frozen=True)
 class ShownMessage:
-    """An outbox message as ``actor`` may read it."""
+    """An outbox message as ``actor`` may read it, with where its delivery stands."""
 
     subject: str
     recipient: str
     created_at: datetime
     body: str
+    status: str  # PENDING, SENT or FAILED
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True)
@@ -58,16 +74,26 @@ def readable_outbox(
     )
     allowed = set(assignable_roles(actor))
     messages = [
-        ShownMessage(
-            message.subject,
-            message.recipient,
-            message.created_at,
-            message.body
-            if message.recipient not in roles or Role(roles[message.recipient]) in allowed
-            else _LINK_IN_BODY.sub(MASKED_LINK, message.body),
+        _shown(
+            message,
+            message.recipient not in roles or Role(roles[message.recipient]) in allowed,
         )
         for message in shown.messages
     ]
     return ReadableOutbox(
         total=shown.total, page=shown.page, per_page=shown.per_page, messages=messages
+    )
+
+
+def _shown(message: OutboxMessage, link_readable: bool) -> ShownMessage:
+    return ShownMessage(
+        subject=message.subject,
+        recipient=message.recipient,
+        created_at=message.created_at,
+        body=message.body if link_readable else without_personal_links(message.body, MASKED_LINK),
+        status=message.status,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        next_attempt_at=message.next_attempt_at,
+        sent_at=message.sent_at,
     )

@@ -10,10 +10,10 @@ A redirection's status moves only from « proposée »::
 
 At most one proposal of a project waits at a time (a partial unique index backs the check
 under concurrency). Each step is one unit of work: the status, the project's lead, the case
-event, the audit rows and the notifications are written together, the notifications last; if
-the mail server fails (MailDeliveryError), the savepoint around the step is rolled back and
-nothing of it remains. Two people answering at once are serialised by a row lock: the second
-gets StaleVersionError with the first's answer.
+event, the audit rows, the notifications and their e-mails (outbox rows, sent after the
+commit) are written together, or — the savepoint around the step rolled back — none of them.
+Two people answering at once are serialised by a row lock: the second gets StaleVersionError
+with the first's answer.
 
 Notifications travel by e-mail (relays, mailboxes) and land in the development outbox that
 the administrator reads: they name the EPCIs, the project's number, what is awaited and the
@@ -46,7 +46,6 @@ from foncier.core.french import epci_named, to_epci
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
 from foncier.matching.wording import agreed
-from foncier.messaging.mail import MailSettings
 from foncier.messaging.notifications import notify_epci, referents_of
 from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
 from foncier.models.codelists import STADES_DISPONIBLES
@@ -91,7 +90,6 @@ def redirection_link(redirection_id: int) -> str:
 def propose_redirection(
     session: Session,
     actor: Actor,
-    settings: MailSettings,
     prospect: Prospect,
     to_epci_siren: str,
     terr_ids: Sequence[str],
@@ -99,8 +97,7 @@ def propose_redirection(
 ) -> Redirection:
     """Propose ``prospect`` to the EPCI ``to_epci_siren`` with plots of it and a message, and
     tell that EPCI's référents. Raises PermissionDeniedError (not the lead), ValidationError
-    (wrong target, plots or message), StaleVersionError (a proposal already waits),
-    MailDeliveryError (nothing written)."""
+    (wrong target, plots or message), StaleVersionError (a proposal already waits)."""
     casework.require_lead(actor, prospect, "l’orientation de ce projet")
     audit.acting_as(session, actor)
     with _atomic(session):
@@ -122,7 +119,6 @@ def propose_redirection(
         kept = agreed(plots, "terrain de votre EPCI retenu", "terrains de votre EPCI retenus", 0)
         notify_epci(
             session,
-            settings,
             target.siren,
             subject=f"Projet n° {prospect.id} proposé à votre EPCI",
             body=(
@@ -220,7 +216,7 @@ def _insert_proposal(
 
 
 def accept_redirection(
-    session: Session, actor: Actor, settings: MailSettings, redirection: Redirection, version: int
+    session: Session, actor: Actor, redirection: Redirection, version: int
 ) -> Redirection:
     """The target EPCI takes the project: it becomes its lead. Tells the proposer's référents."""
 
@@ -231,7 +227,6 @@ def accept_redirection(
     def tell(current: Redirection, prospect: Prospect) -> None:
         notify_epci(
             session,
-            settings,
             current.from_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition acceptée",
             body=(
@@ -248,7 +243,6 @@ def accept_redirection(
 def decline_redirection(
     session: Session,
     actor: Actor,
-    settings: MailSettings,
     redirection: Redirection,
     version: int,
     reason_code: str,
@@ -271,7 +265,6 @@ def decline_redirection(
         precisions = " Ses précisions sont à lire sur la plateforme." if note else ""
         notify_epci(
             session,
-            settings,
             current.from_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition refusée",
             body=(
@@ -299,7 +292,7 @@ def _check_decline(reason_code: str, note: str | None) -> None:
 
 
 def withdraw_redirection(
-    session: Session, actor: Actor, settings: MailSettings, redirection: Redirection, version: int
+    session: Session, actor: Actor, redirection: Redirection, version: int
 ) -> Redirection:
     """The proposer takes its proposal back before any answer; the target's référents are told."""
 
@@ -309,7 +302,6 @@ def withdraw_redirection(
     def tell(current: Redirection, prospect: Prospect) -> None:
         notify_epci(
             session,
-            settings,
             current.to_epci_siren,
             subject=f"Projet n° {prospect.id} : proposition retirée",
             body=(
@@ -367,7 +359,7 @@ def _answer(
             casework.record_event(
                 session, actor, prospect, kind, details=details, redirection=current
             )
-        tell(current, prospect)  # last: a mail server failing undoes all of the above
+        tell(current, prospect)
     return current
 
 
@@ -402,7 +394,7 @@ def _check_still_pending(redirection: Redirection, version: int) -> None:
 @contextmanager
 def _atomic(session: Session) -> Iterator[None]:
     """Everything written in the block, or nothing: a savepoint rolled back on any error
-    (a refused check, a failed mail server), so the session stays usable and clean."""
+    (a refused check, someone else's change), so the session stays usable and clean."""
     try:
         with session.begin_nested():
             yield

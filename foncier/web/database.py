@@ -1,5 +1,7 @@
 """One database session per request: committed once if the request succeeds, else rolled back.
 
+After the commit, the e-mails the request queued (outbox rows) are tried at once; a mail server
+that fails leaves them pending for ``foncier mail send-pending``, and the response is the same.
 Requests carrying what PostgreSQL text cannot hold are refused before any view runs.
 """
 
@@ -10,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.core.config import database_url_from_env
 from foncier.core.db import make_engine, make_session_factory
+from foncier.messaging.delivery import deliver_pending
+from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 
 EXTENSION = "foncier.sessions"
 # PostgreSQL text cannot hold this character: psycopg refuses any value carrying it.
@@ -37,11 +41,17 @@ def _refuse_nul_characters() -> None:
 
 
 def db_session() -> Session:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use; the links of the messages it queues start
+    with FONCIER_BASE_URL, or else the address the platform is reached at."""
     if "db_session" not in g:
         factory: sessionmaker[Session] = current_app.extensions[EXTENSION]
         g.db_session = factory()
+        links_start_with(g.db_session, _mail_settings().base_url or request.host_url)
     return g.db_session
+
+
+def _mail_settings() -> MailSettings:
+    return current_app.config["MAIL_SETTINGS"]
 
 
 def _end_unit_of_work(response: Response) -> Response:
@@ -50,9 +60,24 @@ def _end_unit_of_work(response: Response) -> Response:
     if session is not None:
         if response.status_code < 400:
             session.commit()
+            _deliver(take_queued(session))
         else:
             session.rollback()
+            take_queued(session)  # rolled back with the rest: nothing to send
     return response
+
+
+def _deliver(queued: list[int]) -> None:
+    """Try the messages the request just committed. Failures are recorded on their rows by
+    deliver_pending; anything else going wrong is logged only: the step is committed, its
+    response must not fail, and the rows stay pending for the next sender."""
+    if not queued:
+        return
+    factory: sessionmaker[Session] = current_app.extensions[EXTENSION]
+    try:
+        deliver_pending(factory, _mail_settings(), ids=queued, limit=len(queued))
+    except Exception:
+        current_app.logger.exception("outbox messages %s: delivery after commit failed", queued)
 
 
 def _close_session(_error: BaseException | None) -> None:

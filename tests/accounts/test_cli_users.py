@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner, Result
 from smtp_server import SmtpServer, running_smtp_server
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from foncier.accounts import passwords, users
@@ -67,7 +67,7 @@ def test_add_creates_the_account_prints_and_mails_its_link(run, db):
     result = add_referent(run, email.upper())
     assert result.exit_code == 0, result.output
     assert f"Created {email} (referent)." in result.output
-    assert "outbox mail backend" in result.output and "valid for 7 days" in result.output
+    assert "(outbox mail backend)" in result.output and "valid for 7 days" in result.output
     user = db.scalars(select(User).where(User.email == email)).one()
     assert (user.nom, user.role, user.epci_siren, user.password_hash) == (
         "Léon Ligne", "referent", CASTELRENAUDAIS, None,
@@ -76,6 +76,7 @@ def test_add_creates_the_account_prints_and_mails_its_link(run, db):
     assert passwords.user_for_token(db, token).id == user.id
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert f"{BASE_URL}{SET_PASSWORD_PATH}{token}" in message.body
+    assert message.status == "sent"  # delivered to the outbox right after the commit
 
 
 @pytest.mark.parametrize(
@@ -158,16 +159,27 @@ def test_add_sends_through_smtp_when_configured(run, db):
     assert result.exit_code == 0, result.output
     [received] = server.messages
     assert received.recipients == [email]
-    assert token_in(result.output) in received.message.get_content()
-    assert db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == email)) is None
+    token = token_in(result.output)
+    assert token in received.message.get_content()
+    message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
+    assert message.status == "sent" and token not in message.body  # no credential kept
 
 
-def test_an_smtp_failure_creates_no_account(run, db):
+def test_an_smtp_failure_still_creates_the_account_its_message_waits(run, db):
     email = unique_email()
     result = run(
         "add", "--email", email, "--nom", "X", "--role", "partenaire",
         FONCIER_MAIL_BACKEND="smtp", FONCIER_SMTP_HOST="127.0.0.1", FONCIER_SMTP_PORT="9",
         FONCIER_SMTP_TLS="none",
     )  # fmt: skip
-    assert result.exit_code == 1 and "n’a pas pu être envoyé" in result.output
-    assert db.scalar(select(User).where(User.email == email)) is None
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 messages could not be sent now" in result.output
+    assert "foncier mail send-pending" in result.output
+    assert db.scalars(select(User.email).where(User.email == email)).one() == email
+    message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert "127.0.0.1:9" in (message.last_error or "")
+    assert token_in(result.output) in message.body  # kept until it leaves
+    # The database is shared: no pending message is left for other tests' senders.
+    db.execute(delete(OutboxMessage).where(OutboxMessage.id == message.id))
+    db.commit()

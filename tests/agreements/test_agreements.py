@@ -16,7 +16,6 @@ from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
-    OUTBOX,
     accepted_redirection,
     coordinator,
     partner,
@@ -25,11 +24,12 @@ from case_helpers import (
     small_pdf,
     third_epci,
     unreachable_smtp,
+    waiting,
 )
 from concurrency import race_for_a_lock
 from openpyxl import load_workbook
 from sqlalchemy import Engine, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.agreements import documents, ledger, reading, rules
 from foncier.agreements import signatures as agreements_signatures
@@ -45,7 +45,8 @@ from foncier.core.errors import (
     ValidationError,
 )
 from foncier.core.permissions import Actor
-from foncier.messaging.mail import MailDeliveryError
+from foncier.messaging.delivery import deliver_pending
+from foncier.messaging.mail import take_queued
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -53,6 +54,7 @@ from foncier.models import (
     AuditEvent,
     CaseEvent,
     Notification,
+    OutboxMessage,
     Redirection,
 )
 from foncier.models.agreements import AGREEMENT_STATUSES
@@ -79,7 +81,7 @@ def terms(redirection_ids: tuple[int, ...] = (), **changes: object) -> Terms:
 
 
 def create(session: Session, actor: Actor, new: Terms) -> Agreement:
-    return agreements_terms.create_agreement(session, actor, new, settings=OUTBOX)
+    return agreements_terms.create_agreement(session, actor, new)
 
 
 def draft(session: Session, actor: Actor | None = None, **changes: object) -> Agreement:
@@ -90,7 +92,7 @@ def draft(session: Session, actor: Actor | None = None, **changes: object) -> Ag
 
 
 def edit(session: Session, actor: Actor, agreement: Agreement, new: Terms, version: int) -> None:
-    agreements_terms.update_agreement(session, actor, agreement.id, new, version, settings=OUTBOX)
+    agreements_terms.update_agreement(session, actor, agreement.id, new, version)
 
 
 def covered_ids(agreement: Agreement) -> tuple[int, ...]:
@@ -633,51 +635,44 @@ def test_the_parties_whose_signature_an_edit_erased_are_told(session: Session) -
     assert notes[0].link == f"/conventions/{agreement.id}"
 
 
-def test_a_failing_mail_server_leaves_nothing_of_an_edit(session: Session) -> None:
-    """A caller that catches MailDeliveryError and commits anyway (a command) keeps nothing:
-    no new terms with Gâtine-Racan's signature erased and Gâtine-Racan never told."""
+def pending_with_error(session: Session, sessions: sessionmaker[Session]) -> list[OutboxMessage]:
+    """The messages queued on ``session`` since the last look, tried while the mail server
+    was down."""
+    queued = take_queued(session)
+    deliver_pending(sessions, unreachable_smtp(), ids=queued)
+    return waiting(session, queued)
+
+
+def test_a_mail_server_that_is_down_does_not_stop_an_edit(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """The edit erasing Gâtine-Racan's signature is saved, Gâtine-Racan is told in its inbox;
+    the e-mail waits in the outbox for the mail server to come back."""
     agreement = draft(session)
     agreements_signatures.sign_agreement(
         session, referent_of(session, GATINE_RACAN), agreement, GATINE_RACAN, TODAY
     )
-    version = agreement.version
-    first = covered_ids(agreement)[0]
-    first_prospect = session.get_one(Redirection, first).prospect_id
-    added = accepted_redirection(session, company="Deuxième entreprise")
-    steps_before = agreement_steps(session, first_prospect)
-    # The edit would erase Gâtine-Racan's signature and cover a second project: two steps.
-    changed = terms((first, added.id), compensation_eur=Decimal("9000.00"))
-    with pytest.raises(MailDeliveryError):
-        agreements_terms.update_agreement(session, referent_of(session, METROPOLE), agreement.id,
-        changed,
-                              version, settings=unreachable_smtp())  # fmt: skip
-    session.flush()  # what a caller committing now would write
-    session.expire_all()
-    assert (agreement.compensation_eur, agreement.version) == (Decimal("5000.00"), version)
-    assert {p.epci_siren: p.signed_on for p in agreement.parties}[GATINE_RACAN] == TODAY
+    take_queued(session)
+    changed = terms(covered_ids(agreement), compensation_eur=Decimal("9000.00"))
+    edit(session, referent_of(session, METROPOLE), agreement, changed, agreement.version)
+    [mail] = pending_with_error(session, session_factory)
     renew = f"Convention n° {agreement.id} : signature à renouveler"
-    assert session.scalars(select(Notification).where(Notification.subject == renew)).all() == []
-    # Nor any step in the projects' paths.
-    assert agreement_steps(session, first_prospect) == steps_before
-    assert agreement_steps(session, added.prospect_id) == []
+    assert mail.subject == renew and mail.recipient == referent_user(session, GATINE_RACAN).email
+    session.expire_all()
+    assert agreement.compensation_eur == Decimal("9000.00")
+    assert {p.epci_siren: p.signed_on for p in agreement.parties}[GATINE_RACAN] is None
+    told = session.scalars(select(Notification).where(Notification.subject == renew)).all()
+    assert [n.user_id for n in told] == [referent_user(session, GATINE_RACAN).id]
 
 
-def test_a_failing_mail_server_leaves_no_agreement_behind(session: Session) -> None:
-    """Creating a draft and asking the other parties to sign it are one step: no draft
-    stays that its parties were never asked to sign."""
+def test_a_mail_server_that_is_down_does_not_stop_a_new_agreement(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
     redirection = accepted_redirection(session)
-    metropole = referent_of(session, METROPOLE)
-    with pytest.raises(MailDeliveryError):
-        agreements_terms.create_agreement(
-            session, metropole, terms((redirection.id,)), settings=unreachable_smtp()
-        )
-    session.flush()
-    covering = select(AgreementRedirection).where(
-        AgreementRedirection.redirection_id == redirection.id
-    )
-    assert session.scalars(covering).all() == []
-    assert agreement_steps(session, redirection.prospect_id) == []  # nor its step in the path
-    agreement = create(session, metropole, terms((redirection.id,)))  # the session still works
+    take_queued(session)
+    agreement = create(session, referent_of(session, METROPOLE), terms((redirection.id,)))
+    [mail] = pending_with_error(session, session_factory)
+    assert mail.subject == f"Convention n° {agreement.id} à signer"
     asked = session.scalars(
         select(Notification).where(Notification.link == f"/conventions/{agreement.id}")
     ).all()

@@ -1,5 +1,5 @@
 """The inbox and its e-mail copy (foncier.messaging.notifications): who receives, in what order,
-read marks, someone else's message, and a failing mail server."""
+read marks, someone else's message, and a mail server that is down."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from case_helpers import (
     GATINE_RACAN,
     METROPOLE,
-    OUTBOX,
     add_referent,
     coordinator,
     referent_of,
@@ -16,7 +15,7 @@ from case_helpers import (
 from sqlalchemy import select
 
 from foncier.core.errors import NotFoundError
-from foncier.messaging.mail import MailDeliveryError
+from foncier.messaging.delivery import deliver_pending
 from foncier.messaging.notifications import (
     PER_PAGE,
     inbox_page,
@@ -27,10 +26,9 @@ from foncier.messaging.notifications import (
 from foncier.models import Notification, OutboxMessage, User
 
 
-def notify_gatine(session, settings=OUTBOX, subject="Un projet pour vous"):
+def notify_gatine(session, subject="Un projet pour vous"):
     return notify_epci(
         session,
-        settings,
         GATINE_RACAN,
         subject=subject,
         body="Corps du message",
@@ -95,12 +93,20 @@ def test_someone_elses_message_is_not_found(session, who):
     assert unread_count(session, other) == 0
 
 
-def test_a_failing_mail_server_raises_after_writing_the_inbox(session):
-    """The caller's savepoint or transaction then undoes the inbox rows (see
-    tests/test_redirections.py for a whole step undone)."""
-    with pytest.raises(MailDeliveryError, match="Rien n’a été enregistré"):
-        notify_gatine(session, settings=unreachable_smtp())
-    pending = session.scalars(
+def test_a_mail_server_that_is_down_leaves_the_inbox_and_the_mail_waiting(session_factory, session):
+    """Notifying never talks to the mail server: the inbox is written, the e-mails wait in
+    the outbox; the server being down when they are tried only records the failure."""
+    notified = notify_gatine(session)
+    mails = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject == "Un projet pour vous")
+    ).all()
+    assert len(mails) == len(notified) and {m.status for m in mails} == {"pending"}
+    report = deliver_pending(session_factory, unreachable_smtp(), ids=[m.id for m in mails])
+    assert report.retrying == len(mails)
+    for mail in mails:
+        session.refresh(mail)
+        assert (mail.status, mail.attempts) == ("pending", 1) and mail.last_error
+    inbox = session.scalars(
         select(Notification).where(Notification.subject == "Un projet pour vous")
     ).all()
-    assert len(pending) == 1  # written first, to be rolled back with the step
+    assert len(inbox) == len(notified)

@@ -1,6 +1,7 @@
 """Redirections (foncier.redirections.proposals): proposing, accepting, declining, withdrawing; who
-may; from which status; the path of a project sent to several EPCIs in turn; atomicity when the
-mail server fails; two people accepting at once."""
+may; from which status; the path of a project sent to several EPCIs in turn; a mail server that
+is down (the step happens, its e-mails wait); a step rolled back (its e-mails with it); two people
+accepting at once."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
-    OUTBOX,
     add_referent,
     coordinator,
     new_prospect,
     partner,
     plots_on_sale,
     referent_of,
+    smtp_on,
     third_epci,
     unreachable_smtp,
     user_of,
+    waiting,
 )
 from concurrency import race_for_a_lock
+from smtp_server import SmtpServer, running_smtp_server
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,7 +38,8 @@ from foncier.core.errors import (
     ValidationError,
 )
 from foncier.core.permissions import Actor
-from foncier.messaging.mail import MailDeliveryError
+from foncier.messaging.delivery import deliver_pending
+from foncier.messaging.mail import take_queued
 from foncier.models import (
     AuditEvent,
     CaseEvent,
@@ -60,10 +64,10 @@ from foncier.redirections.proposals import (
 MESSAGE = "Pas de terrain de 2 ha chez nous ; Polaxis a ce qu’il faut."
 
 
-def propose(session, prospect, to=GATINE_RACAN, *, actor=None, settings=OUTBOX, plots=None):
+def propose(session, prospect, to=GATINE_RACAN, *, actor=None, plots=None):
     actor = actor or referent_of(session, prospect.lead_epci_siren)
     terr_ids = plots if plots is not None else [p.terr_id for p in plots_on_sale(session, to, 2)]
-    return propose_redirection(session, actor, settings, prospect, to, terr_ids, MESSAGE)
+    return propose_redirection(session, actor, prospect, to, terr_ids, MESSAGE)
 
 
 def count(session, model, *where) -> int:
@@ -158,7 +162,6 @@ def test_a_wrong_proposal_is_refused_field_by_field(session, change, field, mess
         propose_redirection(
             session,
             referent_of(session, METROPOLE),
-            OUTBOX,
             prospect,
             change.get("to", GATINE_RACAN),
             plots,
@@ -208,9 +211,9 @@ def test_the_unique_index_refuses_a_second_pending_proposal_the_check_missed(ses
 # --- answering -------------------------------------------------------------------------------
 
 ACTIONS = {
-    "accept": lambda s, a, r: accept_redirection(s, a, OUTBOX, r, r.version),
-    "decline": lambda s, a, r: decline_redirection(s, a, OUTBOX, r, r.version, "delai", None),
-    "withdraw": lambda s, a, r: withdraw_redirection(s, a, OUTBOX, r, r.version),
+    "accept": lambda s, a, r: accept_redirection(s, a, r, r.version),
+    "decline": lambda s, a, r: decline_redirection(s, a, r, r.version, "delai", None),
+    "withdraw": lambda s, a, r: withdraw_redirection(s, a, r, r.version),
 }
 # Who acts for each action: the référent of the target for answers, of the proposer for
 # withdrawals.
@@ -280,7 +283,7 @@ def test_accepting_hands_the_lead_to_the_target_and_tells_the_proposer(session):
     redirection = propose(session, prospect)
     target, proposer = referent_of(session, GATINE_RACAN), referent_of(session, METROPOLE)
 
-    accept_redirection(session, target, OUTBOX, redirection, redirection.version)
+    accept_redirection(session, target, redirection, redirection.version)
 
     assert prospect.lead_epci_siren == GATINE_RACAN and prospect.origin_epci_siren == METROPOLE
     told = session.scalars(
@@ -311,7 +314,6 @@ def test_a_stale_answer_is_refused(session):
         accept_redirection(
             session,
             referent_of(session, GATINE_RACAN),
-            OUTBOX,
             redirection,
             redirection.version - 1,
         )
@@ -332,7 +334,6 @@ def test_a_decline_needs_a_known_reason_and_a_note_for_other(session, reason, no
         decline_redirection(
             session,
             referent_of(session, GATINE_RACAN),
-            OUTBOX,
             redirection,
             redirection.version,
             reason,
@@ -350,7 +351,7 @@ def test_a_decline_by_the_wrong_person_is_refused_before_its_reason_is_read(sess
     redirection = propose(session, prospect)
     with pytest.raises(PermissionDeniedError, match="Seuls les référents de l’EPCI"):
         decline_redirection(
-            session, ACTORS[who](session), OUTBOX, redirection, redirection.version, "", None
+            session, ACTORS[who](session), redirection, redirection.version, "", None
         )
     assert redirection.status == "proposee"
 
@@ -362,7 +363,6 @@ def test_declined_by_one_then_proposed_to_the_next_the_path_shows_it_all(session
     decline_redirection(
         session,
         referent_of(session, GATINE_RACAN),
-        OUTBOX,
         first,
         first.version,
         "autre",
@@ -384,7 +384,7 @@ def test_declined_by_one_then_proposed_to_the_next_the_path_shows_it_all(session
     assert "Polaxis réservé à la logistique" not in told
 
     second = propose(session, prospect, to=third)
-    accept_redirection(session, referent_of(session, third), OUTBOX, second, second.version)
+    accept_redirection(session, referent_of(session, third), second, second.version)
 
     path = case_path(session, prospect)
     assert [(e.kind, e.epci_siren) for e in path] == [
@@ -400,9 +400,7 @@ def test_declined_by_one_then_proposed_to_the_next_the_path_shows_it_all(session
 def test_withdrawing_tells_the_target(session):
     prospect = new_prospect(session, stage="recherche")
     redirection = propose(session, prospect)
-    withdraw_redirection(
-        session, referent_of(session, METROPOLE), OUTBOX, redirection, redirection.version
-    )
+    withdraw_redirection(session, referent_of(session, METROPOLE), redirection, redirection.version)
     told = session.scalars(
         select(Notification).where(
             Notification.user_id == referent_of(session, GATINE_RACAN).user_id,
@@ -427,11 +425,11 @@ def test_no_message_names_the_company_its_siren_the_message_or_the_decline_note(
     prospect = new_prospect(session, stage="recherche", company_siren=SIREN)
     metropole, gatine = referent_of(session, METROPOLE), referent_of(session, GATINE_RACAN)
     first = propose(session, prospect)
-    decline_redirection(session, gatine, OUTBOX, first, first.version, "autre", DECLINE_NOTE)
+    decline_redirection(session, gatine, first, first.version, "autre", DECLINE_NOTE)
     second = propose(session, prospect)
-    withdraw_redirection(session, metropole, OUTBOX, second, second.version)
+    withdraw_redirection(session, metropole, second, second.version)
     third = propose(session, prospect)
-    accept_redirection(session, gatine, OUTBOX, third, third.version)
+    accept_redirection(session, gatine, third, third.version)
 
     inbox = session.scalars(select(Notification).where(Notification.prospect_id == prospect.id))
     mails = session.scalars(select(OutboxMessage).where(OutboxMessage.id > first_outbox_id))
@@ -500,40 +498,56 @@ def traces(session, prospect) -> dict[str, int]:
     }
 
 
-def test_a_failing_mail_server_leaves_no_proposal(session):
+def queued_by(session, step) -> list[int]:
+    """The outbox messages ``step`` queued on ``session``."""
+    take_queued(session)
+    step()
+    return take_queued(session)
+
+
+def test_a_mail_server_that_is_down_does_not_stop_a_proposal(session_factory, session):
     prospect = new_prospect(session, stage="recherche")
-    before = traces(session, prospect)
-    with pytest.raises(MailDeliveryError, match="Rien n’a été enregistré"):
-        propose(session, prospect, settings=unreachable_smtp())
-    assert count(session, Redirection, Redirection.prospect_id == prospect.id) == 0
-    assert traces(session, prospect) == before
-    propose(session, prospect)  # and the session is still usable
+    queued = queued_by(session, lambda: propose(session, prospect))
+    deliver_pending(session_factory, unreachable_smtp(), ids=queued)
+    waiting(session, queued)
+    redirection = session.scalars(
+        select(Redirection).where(Redirection.prospect_id == prospect.id)
+    ).one()
+    assert redirection.status == "proposee"
 
 
 @pytest.mark.parametrize("action", ["accept", "decline", "withdraw"])
-def test_a_failing_mail_server_leaves_no_answer(session, action):
+def test_a_mail_server_that_is_down_does_not_stop_an_answer(session_factory, session, action):
     prospect = new_prospect(session, stage="recherche")
     redirection = propose(session, prospect)
-    before, version = traces(session, prospect), redirection.version
-    settings = unreachable_smtp()
-    actor = referent_of(session, ACTING_EPCI[action])
+    actor, version = referent_of(session, ACTING_EPCI[action]), redirection.version
     calls = {
-        "accept": lambda: accept_redirection(session, actor, settings, redirection, version),
+        "accept": lambda: accept_redirection(session, actor, redirection, version),
         "decline": lambda: decline_redirection(
-            session, actor, settings, redirection, version, "delai", "Pas avant 2028"
+            session, actor, redirection, version, "delai", "Pas avant 2028"
         ),
-        "withdraw": lambda: withdraw_redirection(session, actor, settings, redirection, version),
+        "withdraw": lambda: withdraw_redirection(session, actor, redirection, version),
     }
-    with pytest.raises(MailDeliveryError):
-        calls[action]()
-    session.expire_all()
-    assert (redirection.status, redirection.version, redirection.answered_by) == (
-        "proposee",
-        version,
-        None,
-    )
-    assert prospect.lead_epci_siren == METROPOLE
+    queued = queued_by(session, calls[action])
+    deliver_pending(session_factory, unreachable_smtp(), ids=queued)
+    waiting(session, queued)
+    assert redirection.status != "proposee" and redirection.version > version
+
+
+def test_a_step_rolled_back_leaves_no_message_to_send(session_factory, session):
+    """The request (or command) fails after the step: the step's e-mails go with it."""
+    prospect = new_prospect(session, stage="recherche")
+    before = traces(session, prospect)
+    request = session.begin_nested()
+    queued = queued_by(session, lambda: propose(session, prospect))
+    assert queued
+    request.rollback()
+    assert count(session, Redirection, Redirection.prospect_id == prospect.id) == 0
     assert traces(session, prospect) == before
+    with running_smtp_server(SmtpServer()) as server:
+        report = deliver_pending(session_factory, smtp_on(server.port), ids=queued)
+    assert report.attempted == 0 and server.messages == []
+    propose(session, prospect)  # and the session is still usable
 
 
 # --- two people accepting at once --------------------------------------------------------------
@@ -578,11 +592,11 @@ def race_accept(engine, redirection_id: int, first: Actor, second: Actor) -> Non
     with Session(engine) as mine, Session(engine) as theirs:
         theirs_loaded = theirs.get(Redirection, redirection_id)  # both read version 1
         mine_loaded = mine.get(Redirection, redirection_id)
-        accept_redirection(mine, first, OUTBOX, mine_loaded, mine_loaded.version)
+        accept_redirection(mine, first, mine_loaded, mine_loaded.version)
         pid = theirs.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
         def accept_too() -> None:
-            accept_redirection(theirs, second, OUTBOX, theirs_loaded, 1)
+            accept_redirection(theirs, second, theirs_loaded, 1)
             theirs.commit()
 
         outcome = race_for_a_lock(engine, pid, accept_too, mine.commit)
@@ -598,15 +612,13 @@ def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
     names = {siren: session.get(Epci, siren).nom for siren in (METROPOLE, GATINE_RACAN)}
 
     first = proposals.propose_redirection(
-        session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Polaxis ?"
+        session, metropole, prospect, GATINE_RACAN, [plot], "Polaxis ?"
     )
-    proposals.decline_redirection(
-        session, gatine, OUTBOX, first, first.version, "pas_de_terrain", None
-    )
+    proposals.decline_redirection(session, gatine, first, first.version, "pas_de_terrain", None)
     second = proposals.propose_redirection(
-        session, metropole, OUTBOX, prospect, GATINE_RACAN, [plot], "Et maintenant ?"
+        session, metropole, prospect, GATINE_RACAN, [plot], "Et maintenant ?"
     )
-    proposals.withdraw_redirection(session, metropole, OUTBOX, second, second.version)
+    proposals.withdraw_redirection(session, metropole, second, second.version)
 
     steps = case_steps(session, prospect)
     # Names with their article (« à la Communauté de communes … »), one plot in the singular.

@@ -17,19 +17,21 @@ from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
-    OUTBOX,
     accepted_redirection,
+    delivered_once_when_back,
+    newest_message_id,
     referent_of,
     referent_user,
     small_pdf,
     third_epci,
     unreachable_smtp,
+    waiting,
 )
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from web_helpers import (
     Page,
     csrf_token_of,
@@ -44,7 +46,14 @@ from foncier.agreements import documents, reading, terms
 from foncier.agreements.sharing import split_by_population
 from foncier.core.french import epci_sort_key
 from foncier.matching.wording import french_date
-from foncier.models import Agreement, AgreementParty, Epci, Notification, Redirection
+from foncier.models import (
+    Agreement,
+    AgreementParty,
+    Epci,
+    Notification,
+    OutboxMessage,
+    Redirection,
+)
 from foncier.web.agreements.forms import terms_of
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
@@ -167,8 +176,7 @@ def test_a_signature_sent_from_older_terms_answers_409_with_the_terms_now(
         terms_of(agreement), parties={METROPOLE: Decimal(10), GATINE_RACAN: Decimal(90)}
     )
     terms.update_agreement(session, referent_of(session, GATINE_RACAN), agreement_id,
-    changed,
-                          agreement.version, settings=OUTBOX)  # fmt: skip
+                           changed, agreement.version)  # fmt: skip
     page = sign(metropole, agreement_id, read)
     assert page.status == 409
     assert "a changé depuis que vous l’avez lue" in page.text
@@ -320,43 +328,58 @@ def test_a_party_not_in_the_know_may_neither_read_to_edit_nor_sign(
     assert "connaissent l’entreprise" in page_of(refused).text
 
 
-def test_a_failing_mail_server_creates_no_agreement_and_says_so(
-    app: Flask, session: Session, client_for: ClientFor
+def messages_after(session: Session, newest: int) -> list[OutboxMessage]:
+    """The e-mails a request wrote (after the message ``newest``), tried while the mail
+    server was down."""
+    written = session.scalars(select(OutboxMessage.id).where(OutboxMessage.id > newest))
+    return waiting(session, written.all())
+
+
+def test_a_mail_server_that_is_down_does_not_stop_a_new_agreement(
+    app: Flask, session: Session, session_factory: sessionmaker[Session], client_for: ClientFor
 ) -> None:
+    """The draft is saved and Gâtine-Racan asked in its inbox; the e-mail waits for the mail
+    server, then leaves once."""
     redirection = accepted_redirection(session)
-    before = session.scalar(select(func.count()).select_from(Agreement))
     app.config["MAIL_SETTINGS"] = unreachable_smtp()
-    client = client_of(client_for, session, METROPOLE)
-    url = f"/conventions/nouvelle?redirection={redirection.id}"
-    values = form_values(client.get(url).get_data(as_text=True), "formulaire-convention")
-    response = client.post(url, data=values)
-    page = page_of(response)
-    assert page.status == 502
-    assert "Le message n’a pas pu être envoyé : rien n’a été enregistré" in page.text
-    assert session.scalar(select(func.count()).select_from(Agreement)) == before
-    assert (
-        session.scalars(select(Notification).where(Notification.link.like("/conventions/%"))).all()
-        == []
+    newest = newest_message_id(session)
+    agreement_id = create_through_the_form(
+        client_of(client_for, session, METROPOLE), redirection.id
     )
+    asked = session.scalars(
+        select(Notification).where(Notification.link == f"/conventions/{agreement_id}")
+    ).all()
+    assert [n.user_id for n in asked] == [referent_user(session, GATINE_RACAN).id]
+    [mail] = messages_after(session, newest)
+    assert mail.subject == f"Convention n° {agreement_id} à signer"
+    delivered_once_when_back(session_factory, [mail])
 
 
-def test_an_edit_whose_notice_cannot_be_mailed_saves_nothing(
-    app: Flask, session: Session, client_for: ClientFor, agreement_id: int
+def test_a_mail_server_that_is_down_does_not_stop_a_signature_nor_an_edit(
+    app: Flask,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    client_for: ClientFor,
+    agreement_id: int,
 ) -> None:
-    """Gâtine-Racan's edit erases the Métropole's signature and owes it a message: the mail
-    server fails, so the terms and the signature stay as they were."""
+    """The Métropole signs, then Gâtine-Racan's edit erases that signature and owes the
+    Métropole a message: both are saved while the mail server is down; the message waits."""
+    app.config["MAIL_SETTINGS"] = unreachable_smtp()
     assert sign(client_of(client_for, session, METROPOLE), agreement_id).status == 200
     gatine = client_of(client_for, session, GATINE_RACAN)
     url = f"/conventions/{agreement_id}/modifier"
     values = form_values(gatine.get(url).get_data(as_text=True), "formulaire-convention")
-    app.config["MAIL_SETTINGS"] = unreachable_smtp()
-    page = page_of(gatine.post(url, data=dict(values, title="Titre changé")))
-    assert page.status == 502 and "rien n’a été enregistré" in page.text
+    newest = newest_message_id(session)
+    response = gatine.post(url, data=dict(values, title="Titre changé"))
+    assert response.status_code == 302
     agreement = session.get_one(Agreement, agreement_id)
     session.refresh(agreement)
-    assert agreement.title != "Titre changé"
-    signed = {party.epci_siren: party.signed_on for party in agreement.parties}
-    assert signed[METROPOLE] == date.today()
+    assert agreement.title == "Titre changé"
+    assert {party.epci_siren: party.signed_on for party in agreement.parties}[METROPOLE] is None
+    [mail] = messages_after(session, newest)
+    assert mail.recipient == referent_user(session, METROPOLE).email
+    assert "signature à renouveler" in mail.subject
+    delivered_once_when_back(session_factory, [mail])
 
 
 # --- what outsiders see -------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from case_helpers import (
     GATINE_RACAN,
     LOCHES,
     METROPOLE,
-    OUTBOX,
     POLAXIS,
     POLAXIS_PLOT,
     plots_on_sale,
@@ -134,15 +133,15 @@ def _redirected_and_settled(session: Session, prospect: Prospect) -> tuple[Redir
     message = f"Entreprise à accueillir : {SECRETS['message']}"
     amboise_plot = plots_on_sale(session, VAL_D_AMBOISE)[0].terr_id
     declined = propose_redirection(
-        session, metropole, OUTBOX, prospect, VAL_D_AMBOISE, [amboise_plot], message
+        session, metropole, prospect, VAL_D_AMBOISE, [amboise_plot], message
     )
     decline_redirection(
-        session, amboise, OUTBOX, declined, declined.version, "autre", SECRETS["decline_note"]
+        session, amboise, declined, declined.version, "autre", SECRETS["decline_note"]
     )
     accepted = propose_redirection(
-        session, metropole, OUTBOX, prospect, GATINE_RACAN, [POLAXIS_PLOT], message
+        session, metropole, prospect, GATINE_RACAN, [POLAXIS_PLOT], message
     )
-    accept_redirection(session, gatine, OUTBOX, accepted, accepted.version)
+    accept_redirection(session, gatine, accepted, accepted.version)
     for stage, inputs in (
         ("visite", {"note": SECRETS["event_note"]}),
         ("offre", {}),

@@ -13,14 +13,18 @@ from case_helpers import (
     COMPANY,
     GATINE_RACAN,
     METROPOLE,
-    OUTBOX,
+    delivered_once_when_back,
     new_prospect,
+    newest_message_id,
     plots_on_sale,
     referent_of,
+    smtp_on,
     third_epci,
     unreachable_smtp,
     user_of,
+    waiting,
 )
+from smtp_server import SmtpServer, running_smtp_server
 from sqlalchemy import event, func, select
 from web_helpers import Page, form_values, page_of, post_form
 
@@ -32,6 +36,7 @@ from foncier.models import (
     CaseEvent,
     Epci,
     Notification,
+    OutboxMessage,
     Prospect,
     Redirection,
     ShortlistedPlot,
@@ -43,6 +48,8 @@ from foncier.redirections.proposals import (
     decline_redirection,
     propose_redirection,
 )
+from foncier.web import database as web_database
+from foncier.web.redirections import views as redirection_views
 from seed.accounts import COORDINATOR_EMAIL, referent_email
 
 METROPOLE_EMAIL = "referent.tours-metropole-val-de-loire@demo.foncier.test"
@@ -95,7 +102,6 @@ def proposed(session, project) -> Redirection:
     return propose_redirection(
         session,
         referent_of(session, METROPOLE),
-        OUTBOX,
         project,
         GATINE_RACAN,
         polaxis_plots(session),
@@ -188,16 +194,59 @@ def test_only_the_lead_proposes(request, session, client_for, project, who):
     assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
 
 
-def test_a_failing_mail_server_saves_nothing_and_says_so(app, session, metropole, project):
+def test_a_mail_server_that_is_down_does_not_stop_a_proposal(
+    app, session_factory, session, metropole, project
+):
+    """The proposal is saved and the référents told in their inbox; the e-mails, tried right
+    after the commit, wait in the outbox until the server is back, then leave once."""
     app.config["MAIL_SETTINGS"] = unreachable_smtp()
+    newest = newest_message_id(session)
     response = propose_through_the_page(metropole, session, project)
-    page = page_of(response)
-    assert page.status == 502
-    assert "Le message n’a pas pu être envoyé : rien n’a été enregistré" in page.text
-    assert MESSAGE in page.html
+    assert response.status_code == 302
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 1
+    assert count(session, Notification, Notification.prospect_id == project.id) >= 1
+    written = select(OutboxMessage.id).where(OutboxMessage.id > newest)
+    delivered_once_when_back(session_factory, waiting(session, session.scalars(written).all()))
+
+
+def test_the_request_sends_its_messages_right_after_its_commit(app, session, metropole, project):
+    newest = newest_message_id(session)
+    with running_smtp_server(SmtpServer()) as server:
+        app.config["MAIL_SETTINGS"] = smtp_on(server.port)
+        assert propose_through_the_page(metropole, session, project).status_code == 302
+    session.expire_all()
+    written = session.scalars(select(OutboxMessage).where(OutboxMessage.id > newest)).all()
+    assert written and {(m.status, m.attempts) for m in written} == {("sent", 1)}
+    assert sorted(r.recipients[0] for r in server.messages) == sorted(m.recipient for m in written)
+
+
+def test_a_sender_breaking_after_the_commit_does_not_fail_the_response(
+    monkeypatch, caplog, session, metropole, project
+):
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database gone after the commit")
+
+    monkeypatch.setattr(web_database, "deliver_pending", broken)
+    newest = newest_message_id(session)
+    assert propose_through_the_page(metropole, session, project).status_code == 302
+    assert count(session, Redirection, Redirection.prospect_id == project.id) == 1
+    written = session.scalars(select(OutboxMessage).where(OutboxMessage.id > newest)).all()
+    assert written and {(m.status, m.attempts) for m in written} == {("pending", 0)}
+    assert "delivery after commit failed" in caplog.text  # for the next sender to pick up
+
+
+def test_a_request_failing_after_its_step_sends_nothing(monkeypatch, session, metropole, project):
+    """The step wrote its e-mails, then the request failed: rolled back, nothing is sent."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the page after the step fails")
+
+    monkeypatch.setattr(redirection_views, "flash", broken)
+    newest = newest_message_id(session)
+    with pytest.raises(RuntimeError):
+        propose_through_the_page(metropole, session, project)
     assert count(session, Redirection, Redirection.prospect_id == project.id) == 0
-    assert count(session, Notification, Notification.prospect_id == project.id) == 0
-    assert count(session, CaseEvent, CaseEvent.prospect_id == project.id) == 0
+    assert count(session, OutboxMessage, OutboxMessage.id > newest) == 0
 
 
 # --- the proposal as its receiver reads it ---------------------------------------------------
@@ -492,7 +541,7 @@ def test_an_installed_redirected_project_links_to_recording_its_agreement(
 ):
     redirection = proposed(session, project)
     target = referent_of(session, GATINE_RACAN)
-    accept_redirection(session, target, OUTBOX, redirection, redirection.version)
+    accept_redirection(session, target, redirection, redirection.version)
     session.expire_all()
     assert 'id="accord-' not in gatine.get(f"/projets/{project.id}").get_data(as_text=True)
     plot = plots_on_sale(session, GATINE_RACAN)[0]
@@ -653,7 +702,7 @@ def _installed_on_polaxis(session, gatine, project) -> tuple[Redirection, Terrai
     """The founding story up to the installation: proposed, accepted, installed on Polaxis."""
     redirection = proposed(session, project)
     accept_redirection(
-        session, referent_of(session, GATINE_RACAN), OUTBOX, redirection, redirection.version
+        session, referent_of(session, GATINE_RACAN), redirection, redirection.version
     )
     session.expire_all()
     plot = plots_on_sale(session, GATINE_RACAN)[0]
@@ -669,7 +718,7 @@ def test_once_an_agreement_covers_the_redirection_the_project_links_to_it(sessio
     redirection, _plot = _installed_on_polaxis(session, gatine, project)
     target = referent_of(session, GATINE_RACAN)
     terms = agreements_terms.terms_for_redirection(session, target, redirection.id)
-    agreement = agreements_terms.create_agreement(session, target, terms, settings=OUTBOX)
+    agreement = agreements_terms.create_agreement(session, target, terms)
     page = page_of(gatine.get(f"/projets/{project.id}"))
     covered = re.search(rf'<p id="accord-{redirection.id}">.*?</p>', page.html, re.S)
     assert covered, "the covering agreement is named instead of the button"
@@ -689,9 +738,9 @@ def test_only_who_may_write_the_agreement_sees_its_button(
     third_siren = third_epci(session)
     elsewhere = plots_on_sale(session, third_siren)[0].terr_id
     first = propose_redirection(
-        session, referent_of(session, METROPOLE), OUTBOX, project, third_siren, [elsewhere], MESSAGE
+        session, referent_of(session, METROPOLE), project, third_siren, [elsewhere], MESSAGE
     )
-    decline_redirection(session, referent_of(session, third_siren), OUTBOX, first, first.version,
+    decline_redirection(session, referent_of(session, third_siren), first, first.version,
                         "delai", None)  # fmt: skip
     session.expire_all()
     redirection, _plot = _installed_on_polaxis(session, gatine, project)
@@ -708,7 +757,7 @@ def test_only_who_may_write_the_agreement_sees_its_button(
     )
     target = referent_of(session, GATINE_RACAN)
     terms = agreements_terms.terms_for_redirection(session, target, redirection.id)
-    agreement = agreements_terms.create_agreement(session, target, terms, settings=OUTBOX)
+    agreement = agreements_terms.create_agreement(session, target, terms)
     decliner = page_of(third.get(f"/projets/{project.id}"))
     assert f'href="/conventions/{agreement.id}"' in decliner.html
     assert "Enregistrer l’accord de partage" not in decliner.text

@@ -2,8 +2,8 @@
 a confirmation step, PDF), edit, the calculator and the network's ledger. Thin:
 foncier.agreements.reading checks and writes, foncier.agreements.sharing computes,
 foncier.agreements.ledger totals. Pages answer 400 with the form's messages when values are refused,
-409 when someone else saved the agreement in between (or changed it before one signs), 502 when the
-mail server refuses the notifications (nothing is then saved)."""
+409 when someone else saved the agreement in between (or changed it before one signs). The
+notices' e-mails leave after the request's commit: a mail server that is down delays them only."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from wtforms import SelectChoice
 from foncier.agreements import documents, ledger, reading, rules, sharing, signatures, terms
 from foncier.agreements import status as agreements_status
 from foncier.core.errors import StaleVersionError, ValidationError
-from foncier.messaging.mail import MailDeliveryError
 from foncier.models import Agreement
 from foncier.web.agreements.forms import (
     AgreementForm,
@@ -33,7 +32,6 @@ from foncier.web.agreements.forms import (
     terms_of,
 )
 from foncier.web.auth import current_actor
-from foncier.web.auth.admin import mail_settings
 from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, PDF_TYPE, XLSX_TYPE, attachment
 from foncier.web.formatting import NOT_GIVEN, THOUSANDS_SEPARATOR, UNIT_SPACE
@@ -42,11 +40,6 @@ agreements = Blueprint("agreements", __name__, url_prefix="/conventions")
 
 INVALID: Final = 400
 CONFLICT: Final = 409
-MAIL_FAILED: Final = 502
-MAIL_FAILED_MESSAGE: Final = (
-    "Le message n’a pas pu être envoyé : rien n’a été enregistré. Réessayez dans un moment ; "
-    "si cela persiste, prévenez l’administrateur de la plateforme."
-)
 CALCULATOR_FIELDS: Final = {
     "amount": "montant",
     "annual_amount": "montant",
@@ -111,24 +104,13 @@ def create() -> Any:
     status = INVALID if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            agreement = terms.create_agreement(
-                session, actor, form.terms(), settings=mail_settings()
-            )
+            agreement = terms.create_agreement(session, actor, form.terms())
         except ValidationError as refused:
             form.add_errors(refused.errors)
-        except MailDeliveryError:
-            status = _mail_failed(session)
         else:
             flash(f"Convention n° {agreement.id} enregistrée comme brouillon.", "succes")
             return redirect(url_for("agreements.detail", agreement_id=agreement.id))
     return render_template("agreements/form.html", form=form, agreement=None), status
-
-
-def _mail_failed(session: Session) -> int:
-    # The core rolled its step back already; the request keeps nothing else either.
-    session.rollback()
-    flash(MAIL_FAILED_MESSAGE, "erreur")
-    return MAIL_FAILED
 
 
 @agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
@@ -144,17 +126,13 @@ def edit(agreement_id: int) -> Any:
     if form.validate_on_submit():
         try:
             version = int(form.version.data or 0)
-            terms.update_agreement(
-                session, actor, agreement_id, form.terms(), version, settings=mail_settings()
-            )
+            terms.update_agreement(session, actor, agreement_id, form.terms(), version)
         except ValidationError as refused:
             form.add_errors(refused.errors)
         except StaleVersionError as stale:
             conflict = str(stale)
             form.version.data = agreement.version
             status = CONFLICT
-        except MailDeliveryError:
-            status = _mail_failed(session)
         else:
             flash(f"Convention n° {agreement_id} enregistrée.", "succes")
             return redirect(url_for("agreements.detail", agreement_id=agreement_id))

@@ -9,7 +9,7 @@ POSTs behind a confirmation page, which works without JavaScript.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -30,7 +30,7 @@ from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.history import LOCAL_TIME
 from foncier.messaging import outbox as messaging_outbox
-from foncier.messaging.mail import MailBackend, MailDeliveryError, MailSettings
+from foncier.messaging.mail import MailBackend
 from foncier.models import User
 from foncier.territory.epcis import list_epcis
 from foncier.web.auth.forms import AccountForm, ConfirmForm, show_errors
@@ -65,12 +65,9 @@ def french_datetime(value: datetime) -> str:
     return f"{french_date(local.date())} à {local:%H}\u00a0h\u00a0{local:%M}"
 
 
-def mail_settings() -> MailSettings:
-    """The configured settings; links use the address the platform is reached at if unset."""
-    settings: MailSettings = current_app.config["MAIL_SETTINGS"]
-    if settings.base_url:
-        return settings
-    return replace(settings, base_url=request.host_url.rstrip("/"))
+def outbox_in_use() -> bool:
+    """Whether messages stay in the outbox (development) instead of leaving by SMTP."""
+    return current_app.config["MAIL_SETTINGS"].backend is MailBackend.OUTBOX
 
 
 @auth.get("/comptes", endpoint="accounts")
@@ -101,7 +98,6 @@ def create_account() -> Response:
             link = users.invite_user(
                 session,
                 actor,
-                mail_settings(),
                 email=form.email.data or "",
                 nom=form.nom.data or "",
                 role=form.chosen_role,
@@ -109,10 +105,6 @@ def create_account() -> Response:
             )
         except ValidationError as error:
             show_errors(form, error)
-        except MailDeliveryError as error:
-            form.form_errors.append(str(error))
-            # An error status: the request rolls back the new account with its link.
-            return make_response(render_template("auth/account_form.html", form=form), 502)
         else:
             return _link_sent(link, created=True)
     page = render_template("auth/account_form.html", form=form)
@@ -121,11 +113,10 @@ def create_account() -> Response:
 
 def _link_sent(link: users.PasswordLink, *, created: bool) -> Response:
     """What was sent to whom; in development (outbox) the link itself, to pass it on."""
-    outbox = mail_settings().backend is MailBackend.OUTBOX
     page = render_template(
         "auth/link_sent.html",
         user=link.user,
-        url=link.url if outbox else None,
+        url=link.url if outbox_in_use() else None,
         created=created,
     )
     return private_page(make_response(page, 201 if created else 200))
@@ -154,9 +145,7 @@ def _reactivate(session: Session, actor: Actor, user: User) -> Response:
 
 
 def _renew_link(session: Session, actor: Actor, user: User) -> Response:
-    return _link_sent(
-        users.send_password_link(session, actor, mail_settings(), user), created=False
-    )
+    return _link_sent(users.send_password_link(session, actor, user), created=False)
 
 
 DEACTIVATE = AccountAction(
@@ -195,9 +184,6 @@ def _confirm(user_id: int, action: AccountAction) -> Response:
         except ValidationError as error:
             show_errors(form, error)
             status = 400
-        except MailDeliveryError as error:
-            form.form_errors.append(str(error))
-            status = 502
     page = render_template("auth/confirm.html", form=form, user=user, action=action)
     return make_response(page, status)
 
@@ -226,5 +212,5 @@ def outbox_page() -> str:
     return render_template(
         "auth/outbox.html",
         page=page,
-        outbox_in_use=mail_settings().backend is MailBackend.OUTBOX,
+        outbox_in_use=outbox_in_use(),
     )

@@ -4,8 +4,8 @@ case, the list of redirections, and the person's inbox.
 Thin: the forms type what people send; foncier.redirections.proposals and foncier.prospects.cases
 check rights, states and values, and write. Pages answer 403 to the wrong people (the core refuses),
 400 with the form and its messages, 409 when someone else acted first (the proposal was already
-answered, the project moved on), 502 when the mail server failed — and then nothing of the
-step is saved (the core's savepoint is rolled back, and so is the request).
+answered, the project moved on). The e-mails a step owes are outbox rows, sent after the
+request's commit (foncier.web.database): a mail server that is down never fails a step.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from foncier.core.french import to_epci
 from foncier.core.permissions import Actor, Role
 from foncier.inventory.queries import epci_names
 from foncier.messaging import notifications
-from foncier.messaging.mail import MailDeliveryError, MailSettings
 from foncier.models import Redirection
 from foncier.prospects import casework
 from foncier.prospects.cases import STAGE_LABELS, advance_case
@@ -33,7 +32,6 @@ from foncier.prospects.projects import get_prospect, prospect_for_lead
 from foncier.redirections import proposals as core
 from foncier.redirections.case_steps import case_steps
 from foncier.web.auth import current_actor
-from foncier.web.auth.admin import mail_settings
 from foncier.web.auth.forms import FrenchForm, show_errors
 from foncier.web.database import db_session
 from foncier.web.formatting import plural
@@ -57,11 +55,6 @@ redirections.add_app_template_global(
 
 INVALID: Final = 400
 CONFLICT: Final = 409
-MAIL_FAILED: Final = 502
-MAIL_FAILED_MESSAGE: Final = (
-    "Le message n’a pas pu être envoyé : rien n’a été enregistré. Réessayez dans un moment ; "
-    "si le problème persiste, prévenez l’administrateur de la plateforme."
-)
 
 
 @redirections.app_template_global()
@@ -96,15 +89,14 @@ def _project_page(prospect_id: int) -> Response:
 @dataclass(frozen=True)
 class Attempt:
     """What came of a step the person asked for: done (with the core's answer), or why not —
-    messages put on the form, a conflict to show, a failed mail server's status."""
+    messages put on the form, a conflict to show."""
 
     done: bool
     result: Any = None
     conflict: str | None = None
-    status: int | None = None
 
 
-def _attempt(session: Session, form: FrenchForm, step: Callable[[], Any]) -> Attempt:
+def _attempt(form: FrenchForm, step: Callable[[], Any]) -> Attempt:
     try:
         result = step()
     except ValidationError as error:
@@ -112,8 +104,6 @@ def _attempt(session: Session, form: FrenchForm, step: Callable[[], Any]) -> Att
         return Attempt(False)
     except StaleVersionError as error:
         return Attempt(False, conflict=str(error))
-    except MailDeliveryError:
-        return Attempt(False, status=_mail_failed(session))
     return Attempt(True, result)
 
 
@@ -135,8 +125,8 @@ def propose(prospect_id: int) -> Any:
     fill_redirect_choices(session, form, prospect)
     attempt = Attempt(False)
     if form.validate_on_submit():
-        attempt = _attempt(session, form, lambda: core.propose_redirection(
-            session, actor, mail_settings(), prospect, form.to_epci_siren.data or "",
+        attempt = _attempt(form, lambda: core.propose_redirection(
+            session, actor, prospect, form.to_epci_siren.data or "",
             form.terr_ids.data or [], form.message.data or "",
         ))  # fmt: skip
         if attempt.done:
@@ -149,14 +139,7 @@ def propose(prospect_id: int) -> Any:
     page = render_template(
         "redirections/propose.html", form=form, prospect=prospect, conflict=attempt.conflict
     )
-    return page, attempt.status or _status(form, attempt.conflict)
-
-
-def _mail_failed(session: Session) -> int:
-    # The core already undid the step; the request's rollback makes sure of it.
-    session.rollback()
-    flash(MAIL_FAILED_MESSAGE, "erreur")
-    return MAIL_FAILED
+    return page, _status(form, attempt.conflict)
 
 
 # --- moving the case -----------------------------------------------------------------------
@@ -172,7 +155,7 @@ def move_case(prospect_id: int) -> Any:
     form = StageForm(prefix=stage)
     attempt = Attempt(False)
     if form.validate_on_submit():
-        attempt = _attempt(session, form, lambda: advance_case(
+        attempt = _attempt(form, lambda: advance_case(
             session, actor, prospect, stage, version=form.version.data or 0,
             terr_id=form.terr_id.data or None, on=form.on.data,
             jobs_created=form.jobs_created.data, reason=form.reason.data, note=form.note.data,
@@ -234,23 +217,23 @@ def _redirection_page(
     )
 
 
-Answer = Callable[[Session, Actor, MailSettings, Redirection, Any], Redirection]
+Answer = Callable[[Session, Actor, Redirection, Any], Redirection]
 ANSWERS: Final[dict[str, tuple[type[FrenchForm], Answer, str]]] = {
     "accepter": (
         AnswerForm,
-        lambda s, a, m, r, f: core.accept_redirection(s, a, m, r, f.version.data or 0),
+        lambda s, a, r, f: core.accept_redirection(s, a, r, f.version.data or 0),
         "Proposition acceptée : votre EPCI suit désormais ce projet.",
     ),
     "refuser": (
         DeclineForm,
-        lambda s, a, m, r, f: core.decline_redirection(
-            s, a, m, r, f.version.data or 0, f.reason.data or "", f.note.data
+        lambda s, a, r, f: core.decline_redirection(
+            s, a, r, f.version.data or 0, f.reason.data or "", f.note.data
         ),
         "Proposition refusée : l’EPCI qui l’a faite est prévenu.",
     ),
     "retirer": (
         AnswerForm,
-        lambda s, a, m, r, f: core.withdraw_redirection(s, a, m, r, f.version.data or 0),
+        lambda s, a, r, f: core.withdraw_redirection(s, a, r, f.version.data or 0),
         "Proposition retirée : l’EPCI à qui elle était faite est prévenu.",
     ),
 }
@@ -274,7 +257,7 @@ def answer(redirection_id: int, action: str) -> Any:
     form = form_class(prefix=action)
     attempt = Attempt(False)
     if form.validate_on_submit():
-        attempt = _attempt(session, form, lambda: act(session, actor, mail_settings(), found, form))
+        attempt = _attempt(form, lambda: act(session, actor, found, form))
         if attempt.done:
             flash(done, "succes")
             if action == "refuser":
@@ -282,7 +265,7 @@ def answer(redirection_id: int, action: str) -> Any:
             return _project_page(found.prospect_id)
     session.refresh(found)
     page = _redirection_page(session, actor, found, submitted=form, conflict=attempt.conflict)
-    return page, attempt.status or _status(form, attempt.conflict)
+    return page, _status(form, attempt.conflict)
 
 
 # --- lists ---------------------------------------------------------------------------------
