@@ -21,11 +21,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from foncier.accounts import passwords
 from foncier.core import audit, migrations
 from foncier.core.config import normalise_database_url
 from foncier.core.db import make_engine
@@ -41,6 +43,20 @@ SHARED = Path(
 
 
 TEST_ACTOR = Actor.system("tests")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """Tests hash and check passwords with argon2id at its lowest cost: at the production cost
+    (RFC 9106's low-memory profile, a tenth of a second a hash or a check, on purpose) the
+    demo's accounts, sign-ins and throttling tests spent 20 s doing it. Gives the production
+    hasher, whose cost tests/accounts/test_password_cost.py checks."""
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    passwords.unusable_hash.cache_clear()
+    yield production
+    passwords._hasher = production
+    passwords.unusable_hash.cache_clear()
 
 
 class PostgresServer:
