@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import record_errors, serving, sign_in_browser
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, StorageState, sync_playwright
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine
 from web_helpers import TEST_CONFIG
@@ -74,18 +74,32 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+PAGE_OPTIONS = {"viewport": {"width": 1280, "height": 900}, "locale": "fr-FR"}
+
+
 @pytest.fixture
 def anonymous_browser_page(chromium: Browser) -> Iterator[BrowserPage]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    context = chromium.new_context(**PAGE_OPTIONS)
     yield context.new_page()
     context.close()
 
 
+@pytest.fixture(scope="session")
+def partner_cookies(chromium: Browser, live_server: str) -> StorageState:
+    """The demo partner's session, signed in once through the sign-in page."""
+    context = chromium.new_context(**PAGE_OPTIONS)
+    sign_in_browser(context.new_page(), live_server, PARTNER_EMAIL)
+    cookies = context.storage_state()
+    context.close()
+    return cookies
+
+
 @pytest.fixture
-def browser_page(anonymous_browser_page: BrowserPage, live_server: str) -> BrowserPage:
-    """A browser signed in as the demo partner (reads everything public)."""
-    sign_in_browser(anonymous_browser_page, live_server, PARTNER_EMAIL)
-    return anonymous_browser_page
+def browser_page(chromium: Browser, partner_cookies: StorageState) -> Iterator[BrowserPage]:
+    """A browser of its own signed in as the demo partner (reads everything public)."""
+    context = chromium.new_context(**PAGE_OPTIONS, storage_state=partner_cookies)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
