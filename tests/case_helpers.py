@@ -23,6 +23,7 @@ from foncier.messaging.delivery import deliver_pending
 from foncier.messaging.mail import MailBackend, MailSettings, SmtpSecurity
 from foncier.models import Epci, OutboxMessage, Prospect, Redirection, Site, Terrain, User
 from foncier.models.codelists import STADES_DISPONIBLES
+from foncier.models.prospects import ShortlistedPlot
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL, referent_email
 
 METROPOLE = "243700754"  # Tours Métropole Val de Loire
@@ -81,6 +82,14 @@ def plots_on_sale(session: Session, siren: str, count: int = 1) -> list[Terrain]
             .limit(count)
         )
     )
+
+
+def keep_plots(session: Session, prospect: Prospect, terr_ids: list[str]) -> None:
+    """Put the plots in the project's selection, as a proposal to another EPCI requires (as
+    rows: the shortlist's own tests cover keeping them)."""
+    kept = {plot.terr_id for plot in prospect.shortlist}
+    prospect.shortlist.extend(ShortlistedPlot(terr_id=t) for t in terr_ids if t not in kept)
+    session.flush()
 
 
 def new_prospect(session: Session, lead: str = METROPOLE, **values: Any) -> Prospect:

@@ -190,3 +190,61 @@ def test_importing_the_whole_core_loads_no_web_module():
     script += f"sys.exit(any(name in sys.modules for name in {WEB_MODULES!r}))\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr or "a core module loaded the web stack"
+
+
+# --- the web asks the core --------------------------------------------------------------------
+
+
+def sqlalchemy_selects(path: Path) -> list[str]:
+    """Where the file builds a query of its own: each import of ``select`` from sqlalchemy,
+    and each call of a name ``select`` or of an attribute ``.select`` (``sa.select``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            if any(alias.name == "select" for alias in node.names):
+                found.append((node.lineno, "imports select"))
+        elif isinstance(node, ast.Call):
+            called = node.func
+            if (isinstance(called, ast.Name) and called.id == "select") or (
+                isinstance(called, ast.Attribute) and called.attr == "select"
+            ):
+                found.append((node.lineno, "calls select"))
+    return [f"line {line}: {what}" for line, what in sorted(found)]
+
+
+def web_queries(root: Path) -> list[str]:
+    """The queries built under ``root``/web (a package laid out like foncier)."""
+    return [
+        f"{path.relative_to(root)} {where}"
+        for path in python_files(root / "web")
+        for where in sqlalchemy_selects(path)
+    ]
+
+
+def test_the_web_builds_no_query():
+    """Views only forward: which records a page shows and which choices a form offers are the
+    core's to say, beside the rule that checks them (docs/architecture.md)."""
+    assert web_queries(PACKAGE) == []
+
+
+def test_a_query_built_in_the_web_is_caught(tmp_path: Path):
+    root = tmp_path / "foncier"
+    files = {
+        "web/views.py": "from sqlalchemy import select\n\n\n"
+        "def page(session):\n    return session.scalars(select(1))\n",
+        "web/api.py": "import sqlalchemy as sa\n\nrows = sa.select(1)\n",
+        "web/forms.py": "from sqlalchemy.sql import select as pick\n",
+        # Forwarding to the core, and names that only look like it: allowed.
+        "web/panel.py": "from foncier.redirections import proposals\n\n"
+        "targets = proposals.proposal_targets\nselected = sorted([])\n",
+        "redirections/proposals.py": "from sqlalchemy import select\n\nquery = select(1)\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert web_queries(root) == [
+        "web/api.py line 3: calls select",
+        "web/forms.py line 1: imports select",
+        "web/views.py line 1: imports select",
+        "web/views.py line 5: calls select",
+    ]

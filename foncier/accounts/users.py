@@ -25,9 +25,10 @@ from foncier.accounts.passwords import (
     issue_password_link,
     set_password_path,
 )
+from foncier.core.db import get_or_raise
 from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from foncier.core.french import FRENCH_COLLATION
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.queries import FRENCH_COLLATION
 from foncier.messaging.mail import absolute_url, queue_mail
 from foncier.models import Epci, User
 
@@ -141,10 +142,7 @@ def list_users(session: Session, actor: Actor, sort: UserSort = UserSort.ROLE) -
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
     actor.require_account_management()
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"Aucun compte n’a l’identifiant {user_id}.")
-    return user
+    return get_or_raise(session, User, user_id, f"Aucun compte n’a l’identifiant {user_id}.")
 
 
 def find_user(session: Session, actor: Actor, email: str) -> User:

@@ -13,17 +13,14 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from foncier.agreements.rules import (
-    agreement_or_404,
     locked_agreement,
     require_details,
     require_negotiator,
     sirens_of_parties,
 )
 from foncier.core import audit
-from foncier.core.errors import (
-    NotFoundError,
-    ValidationError,
-)
+from foncier.core.db import get_or_raise
+from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor
 from foncier.models import (
     Agreement,
@@ -69,12 +66,11 @@ def attach_document(
 
 def document_for(session: Session, actor: Actor, agreement_id: int) -> AgreementDocument:
     """The signed PDF, for the parties in the know and the coordinateur."""
-    agreement = agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     require_details(session, actor, agreement)
-    document = session.get(AgreementDocument, agreement.id)
-    if document is None:
-        raise NotFoundError(f"agreement {agreement_id} has no document")
-    return document
+    return get_or_raise(
+        session, AgreementDocument, agreement.id, f"agreement {agreement_id} has no document"
+    )
 
 
 def safe_filename(filename: str) -> str:

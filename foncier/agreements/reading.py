@@ -20,16 +20,15 @@ from foncier.agreements.rules import (
     STATUS_LABELS,
     TAX_KIND_LABELS,
     Coverage,
-    agreement_or_404,
     coverage_of,
     details_visible,
     may_negotiate,
     sirens_of_parties,
 )
 from foncier.agreements.status import STATUS_MOVES
+from foncier.core.db import get_or_raise
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.queries import epci_names
 from foncier.models import (
     Agreement,
     AgreementDocument,
@@ -38,6 +37,7 @@ from foncier.models import (
     Redirection,
 )
 from foncier.models.agreements import AGREEMENT_STATUSES, TAX_KINDS
+from foncier.territory.epcis import epci_names
 
 assert set(STATUS_LABELS) == set(AGREEMENT_STATUSES) and set(TAX_KIND_LABELS) == set(TAX_KINDS)
 
@@ -90,7 +90,7 @@ class AgreementView:
 
 
 def get_agreement(session: Session, actor: Actor, agreement_id: int) -> AgreementView:
-    agreement = agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     coverage = coverage_of(session, [agreement])
     details = details_visible(actor, agreement, coverage)
     names = epci_names(session)

@@ -15,13 +15,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from foncier.core.db import locked_row
 from foncier.core.errors import (
-    NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
 )
 from foncier.core.french import between
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.queries import epci_names
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -30,6 +28,7 @@ from foncier.models import (
 )
 from foncier.prospects import casework
 from foncier.prospects.casework import record_event
+from foncier.territory.epcis import epci_names
 
 STATUS_LABELS: Final = {
     "brouillon": "Brouillon",
@@ -194,14 +193,6 @@ def all_or_nothing(session: Session) -> Iterator[None]:
     without the notices it owes, nor notices of a change it does not keep."""
     with session.begin_nested():
         yield
-
-
-def agreement_or_404(session: Session, agreement_id: int) -> Agreement:
-    """The agreement ``agreement_id`` (NotFoundError); callers check what the actor may do."""
-    agreement = session.get(Agreement, agreement_id)
-    if agreement is None:
-        raise NotFoundError(f"no agreement {agreement_id}")
-    return agreement
 
 
 def locked_agreement(session: Session, agreement_id: int) -> Agreement:

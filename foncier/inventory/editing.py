@@ -33,8 +33,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foncier.core import audit
-from foncier.core.db import saving
-from foncier.core.errors import NotFoundError, StaleVersionError, ValidationError
+from foncier.core.db import get_or_raise, saving
+from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.core.permissions import Actor
 from foncier.inventory import history
 from foncier.inventory.cnig.geometry import as_multipolygon, check_valid
@@ -178,26 +178,20 @@ def surface_check_of(record: Site | Terrain) -> SurfaceCheck:
 
 def site_for_edit(session: Session, actor: Actor, site_id: str) -> Site:
     """The park ``site_id``, if the actor may edit it (NotFoundError, PermissionDeniedError)."""
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFoundError(f"no site {site_id!r}")
+    site = get_or_raise(session, Site, site_id)
     actor.require_edit(site.site_epci_siren, "ce parc")
     return site
 
 
 def terrain_for_edit(session: Session, actor: Actor, terr_id: str) -> Terrain:
     """The plot ``terr_id``, if the actor may edit it (NotFoundError, PermissionDeniedError)."""
-    terrain = session.get(Terrain, terr_id)
-    if terrain is None:
-        raise NotFoundError(f"no plot {terr_id!r}")
+    terrain = get_or_raise(session, Terrain, terr_id)
     actor.require_edit(terrain.site.site_epci_siren, "ce terrain")
     return terrain
 
 
 def owner_for_edit(session: Session, actor: Actor, owner_id: int) -> Owner:
-    owner = session.get(Owner, owner_id)
-    if owner is None:
-        raise NotFoundError(f"no owner {owner_id!r}")
+    owner = get_or_raise(session, Owner, owner_id)
     actor.require_edit(owner.terrain.site.site_epci_siren, "les propriétaires de ce terrain")
     return owner
 

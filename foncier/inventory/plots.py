@@ -14,7 +14,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from foncier.core import audit
-from foncier.core.errors import NotFoundError, ValidationError
+from foncier.core.db import get_or_raise
+from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.importer import SITE_TOLERANCE_M, Outline
 from foncier.inventory.cnig.values import REFCAD
@@ -60,9 +61,7 @@ def create_terrain(
     today: date | None = None,
 ) -> Saved[Terrain]:
     """Create a plot of the park ``site_id`` from ``values`` (columns of TERRAIN_FIELDS)."""
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFoundError(f"no site {site_id!r}")
+    site = get_or_raise(session, Site, site_id)
     actor.require_edit(site.site_epci_siren, "les terrains de ce parc")
     audit.acting_as(session, actor)
     values = _with_defaults(known_values(values, TERRAIN_FIELDS))

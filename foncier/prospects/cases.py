@@ -33,11 +33,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, false, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from foncier.core import audit
@@ -45,7 +46,7 @@ from foncier.core.db import locked_row
 from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.core.permissions import Actor
 from foncier.inventory.editing import SOLD, terrain_for_edit
-from foncier.models import CaseEvent, Prospect, Redirection, Terrain
+from foncier.models import CaseEvent, Prospect, Redirection, ShortlistedPlot, Site, Terrain
 from foncier.models.codelists import STADES_DISPONIBLES
 from foncier.prospects import casework
 
@@ -282,22 +283,81 @@ def _held_message(holder: int | None) -> str:
     return f"Ce terrain est déjà sous option pour un autre projet{number}."
 
 
-def _require_free(session: Session, prospect: Prospect, terrain: Terrain) -> None:
-    """Refuse a plot another project holds under option, whatever its marketing stage says:
-    someone may have put it back « en vente » by hand while it was under option. (The plot's
-    row is locked by then: two moves onto one plot wait for each other, the second sees the
-    first.)"""
-    holder = plot_holder(session, terrain.terr_id, besides=prospect.id)
-    if holder is not None:
+# --- the plot a move names: the form's choices and the check, one rule -----------------------
+
+
+def _plot_conditions(prospect: Prospect, to_stage: str) -> tuple[ColumnElement[bool], ...]:
+    """What makes a plot (a Terrain row joined to its Site) one a move of ``prospect`` to
+    ``to_stage`` may name: a plot of the lead EPCI, that no other project holds under option
+    (whatever its marketing stage says: someone may have put it back « en vente » by hand),
+    on sale — or, for an installation, the plot this project holds under option."""
+    holder = aliased(Prospect)
+    held_elsewhere = exists().where(
+        holder.terr_id == Terrain.terr_id, holder.stage.in_(HOLDS_PLOT), holder.id != prospect.id
+    )
+    optioned = (
+        (Terrain.terr_id == prospect.terr_id) & (Terrain.terr_stade_comm == RESERVED)
+        if to_stage == "installe" and prospect.terr_id
+        else false()
+    )
+    return (
+        Site.site_epci_siren == prospect.lead_epci_siren,
+        ~held_elsewhere,
+        Terrain.terr_stade_comm.in_(STADES_DISPONIBLES) | optioned,
+    )
+
+
+@dataclass(frozen=True)
+class MovePlot:
+    terr_id: str
+    park: str
+    surface_ha: Decimal
+    kept: bool  # in the project's selection
+
+
+def move_plots(session: Session, actor: Actor, prospect: Prospect, to_stage: str) -> list[MovePlot]:
+    """The plots a move of ``prospect`` to ``to_stage`` may name — exactly those advance_case
+    accepts: the plot under option for this project first, then those kept for it, then the
+    lead EPCI's others, by id. PermissionDeniedError for anyone but the lead."""
+    casework.require_lead(actor, prospect)
+    kept = select(ShortlistedPlot.terr_id).where(ShortlistedPlot.prospect_id == prospect.id)
+    rows = session.execute(
+        select(Terrain.terr_id, Site.site_nom, Terrain.terr_surf_brute, Terrain.terr_id.in_(kept))
+        .join(Site)
+        .where(*_plot_conditions(prospect, to_stage))
+        .order_by(
+            Terrain.terr_id != (prospect.terr_id or ""),
+            Terrain.terr_id.not_in(kept),
+            Terrain.terr_id,
+        )
+    )
+    return [MovePlot(*row) for row in rows]
+
+
+def _require_nameable(
+    session: Session, prospect: Prospect, to_stage: str, terrain: Terrain
+) -> None:
+    """Refuse a plot move_plots would not offer: the same conditions, read on the plot's row
+    (locked by then: two moves onto one plot wait for each other, the second sees the first)."""
+    of_lead, free, on_offer = session.execute(
+        select(*_plot_conditions(prospect, to_stage))
+        .select_from(Terrain)
+        .join(Site)
+        .where(Terrain.terr_id == terrain.terr_id)
+    ).one()
+    if not free:
+        holder = plot_holder(session, terrain.terr_id, besides=prospect.id)
         raise ValidationError({"terr_id": _held_message(holder)})
-
-
-def _reserve(session: Session, prospect: Prospect, terrain: Terrain) -> dict[str, Any]:
-    _require_free(session, prospect, terrain)
-    if terrain.terr_stade_comm not in STADES_DISPONIBLES:
+    if not of_lead:
+        raise ValidationError({"terr_id": "Ce terrain n’est pas de l’EPCI qui suit le projet."})
+    if not on_offer:
         raise ValidationError(
             {"terr_id": f"Ce terrain n’est pas en vente (il est « {terrain.terr_stade_comm} »)."}
         )
+
+
+def _reserve(session: Session, prospect: Prospect, terrain: Terrain) -> dict[str, Any]:
+    _require_nameable(session, prospect, "option", terrain)
     before = terrain.terr_stade_comm
     _set_plot_stage(session, terrain, RESERVED, f"Option posée (projet n° {prospect.id})")
     prospect.terr_id = terrain.terr_id
@@ -305,12 +365,7 @@ def _reserve(session: Session, prospect: Prospect, terrain: Terrain) -> dict[str
 
 
 def _install(session: Session, prospect: Prospect, terrain: Terrain, move: Move) -> dict[str, Any]:
-    _require_free(session, prospect, terrain)
-    optioned = terrain.terr_id == prospect.terr_id and terrain.terr_stade_comm == RESERVED
-    if not optioned and terrain.terr_stade_comm not in STADES_DISPONIBLES:
-        raise ValidationError(
-            {"terr_id": f"Ce terrain n’est pas en vente (il est « {terrain.terr_stade_comm} »)."}
-        )
+    _require_nameable(session, prospect, "installe", terrain)
     before = terrain.terr_stade_comm
     _set_plot_stage(
         session,

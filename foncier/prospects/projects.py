@@ -35,9 +35,8 @@ from sqlalchemy.orm import Session
 
 from foncier.accounts.users import EMAIL_PATTERN
 from foncier.core import audit
-from foncier.core.db import saving
+from foncier.core.db import get_or_raise, saving
 from foncier.core.errors import (
-    NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
@@ -340,18 +339,13 @@ def create_prospect(
     return prospect
 
 
-def get_prospect(session: Session, prospect_id: int) -> Prospect:
-    """The project ``prospect_id`` (NotFoundError). Callers decide what the actor reads of it."""
-    prospect = session.get(Prospect, prospect_id)
-    if prospect is None:
-        raise NotFoundError(f"project {prospect_id} does not exist")
-    return prospect
-
-
-def prospect_for_lead(session: Session, actor: Actor, prospect_id: int) -> Prospect:
-    """The project, for a change only its lead EPCI's référents may make."""
-    prospect = get_prospect(session, prospect_id)
-    casework.require_lead(actor, prospect)
+def prospect_for_lead(
+    session: Session, actor: Actor, prospect_id: int, what: str = "ce projet"
+) -> Prospect:
+    """The project, for a change of ``what`` only its lead EPCI's référents may make
+    (NotFoundError, PermissionDeniedError)."""
+    prospect = get_or_raise(session, Prospect, prospect_id)
+    casework.require_lead(actor, prospect, what)
     return prospect
 
 

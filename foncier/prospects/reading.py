@@ -14,9 +14,10 @@ from typing import Any, Final
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from foncier.core.db import get_or_raise
+from foncier.core.french import FRENCH_COLLATION
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor
-from foncier.inventory.queries import FRENCH_COLLATION
 from foncier.matching.naf import normalise_naf
 from foncier.matching.wording import MONTHS, number, quantity
 from foncier.models import (
@@ -26,7 +27,7 @@ from foncier.models import (
 from foncier.models.prospects import PROSPECT_STAGES
 from foncier.prospects import casework
 from foncier.prospects.cases import FINAL_STAGES, STAGE_LABELS
-from foncier.prospects.projects import PER_PAGE, SOURCE_LABELS, get_prospect
+from foncier.prospects.projects import PER_PAGE, SOURCE_LABELS
 
 # Sections of the NAF rév. 2 by their divisions (two first digits): the sector an anonymised
 # card shows. A section is broad enough not to point at one company of a territory.
@@ -176,7 +177,7 @@ def prospect_view(session: Session, actor: Actor, prospect_id: int) -> ProspectV
     Every member may open a project's page: those not in the know read its card there, as in
     the list — the card tells the network a company is looking, never who.
     """
-    prospect = get_prospect(session, prospect_id)
+    prospect = get_or_raise(session, Prospect, prospect_id)
     known_to = casework.epcis_in_the_know(session, prospect)
     return _view(actor, prospect, known_to, prospect.lead_epci.nom)
 

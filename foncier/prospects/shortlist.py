@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
+from foncier.core.db import get_or_raise
 from foncier.core.errors import (
     NotFoundError,
     ValidationError,
@@ -19,6 +21,7 @@ from foncier.matching import Needs, NeedsError, parse_needs, why_not
 from foncier.models import (
     Prospect,
     ShortlistedPlot,
+    Site,
     Terrain,
 )
 from foncier.models.prospects import COMPANY_ANSWERS
@@ -34,6 +37,25 @@ from foncier.prospects.projects import (
 
 def _shortlisted(prospect: Prospect, terr_id: str) -> ShortlistedPlot | None:
     return next((plot for plot in prospect.shortlist if plot.terr_id == terr_id), None)
+
+
+def shortlisted_plot(prospect: Prospect, terr_id: str) -> ShortlistedPlot:
+    """The plot ``terr_id`` of the project's shortlist (NotFoundError if it is not kept)."""
+    plot = _shortlisted(prospect, terr_id)
+    if plot is None:
+        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
+    return plot
+
+
+def kept_terrains(session: Session, prospect: Prospect) -> dict[str, Terrain]:
+    """The plots of the project's shortlist by id, with their park and EPCI, in one query
+    (the project page names all three)."""
+    terrains = session.scalars(
+        select(Terrain)
+        .where(Terrain.terr_id.in_([plot.terr_id for plot in prospect.shortlist]))
+        .options(joinedload(Terrain.site).joinedload(Site.epci))
+    )
+    return {terrain.terr_id: terrain for terrain in terrains}
 
 
 def _require_open_selection(actor: Actor, prospect: Prospect) -> None:
@@ -59,8 +81,7 @@ def shortlist_plot(
     kept = _shortlisted(prospect, terr_id)
     if kept is not None:
         return kept
-    if session.get(Terrain, terr_id) is None:
-        raise NotFoundError(f"plot {terr_id} does not exist")
+    get_or_raise(session, Terrain, terr_id)
     recorded = None if score is None else Decimal(str(score)).quantize(Decimal("0.1"))
     plot = ShortlistedPlot(terr_id=terr_id, added_by=actor.user_id, score=recorded)
     prospect.shortlist.append(plot)
@@ -72,9 +93,7 @@ def shortlist_plot(
 
 def remove_from_shortlist(session: Session, actor: Actor, prospect: Prospect, terr_id: str) -> None:
     _require_open_selection(actor, prospect)
-    plot = _shortlisted(prospect, terr_id)
-    if plot is None:
-        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
+    plot = shortlisted_plot(prospect, terr_id)
     prospect.shortlist.remove(plot)
     casework.record_event(
         session, actor, prospect, "removed_from_shortlist", details={"terr_id": terr_id}
@@ -95,9 +114,7 @@ def record_proposal(
 ) -> ShortlistedPlot:
     """Record when a shortlisted plot was proposed to the company, and what it answered."""
     _require_open_selection(actor, prospect)
-    plot = _shortlisted(prospect, terr_id)
-    if plot is None:
-        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect.id}")
+    plot = shortlisted_plot(prospect, terr_id)
     check = ValueChecker(
         {
             "proposed_on": proposed_on,

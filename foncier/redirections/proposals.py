@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -37,7 +37,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from foncier.core import audit
 from foncier.core.db import locked_row
 from foncier.core.errors import (
-    NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
@@ -46,11 +45,20 @@ from foncier.core.french import epci_named, to_epci
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
 from foncier.matching.wording import agreed
-from foncier.messaging.notifications import notify_epci, referents_of
-from foncier.models import Epci, Prospect, RedirectedPlot, Redirection, Site, Terrain
+from foncier.messaging.notifications import has_active_referent, notify_epci
+from foncier.models import (
+    Epci,
+    Prospect,
+    RedirectedPlot,
+    Redirection,
+    ShortlistedPlot,
+    Site,
+    Terrain,
+)
 from foncier.models.codelists import STADES_DISPONIBLES
 from foncier.prospects import casework
 from foncier.prospects.cases import FINAL_STAGES, pending_redirection
+from foncier.territory.epcis import list_epcis
 
 STATUS_LABELS: Final = {
     "proposee": "Proposée, en attente de réponse",
@@ -68,6 +76,8 @@ DECLINE_REASON_LABELS: Final = {
 }
 # Stages from which the case can still be sent elsewhere: not under option, not over.
 NOT_REDIRECTABLE: Final = FINAL_STAGES | {"option"}
+# What only the lead changes, in « Seuls les référents … peuvent modifier … ».
+PROPOSING: Final = "l’orientation de ce projet"
 
 
 def sentence_subject(nom: str) -> str:
@@ -98,7 +108,7 @@ def propose_redirection(
     """Propose ``prospect`` to the EPCI ``to_epci_siren`` with plots of it and a message, and
     tell that EPCI's référents. Raises PermissionDeniedError (not the lead), ValidationError
     (wrong target, plots or message), StaleVersionError (a proposal already waits)."""
-    casework.require_lead(actor, prospect, "l’orientation de ce projet")
+    casework.require_lead(actor, prospect, PROPOSING)
     audit.acting_as(session, actor)
     with _atomic(session):
         prospect = locked_row(session, Prospect, prospect.id)
@@ -146,19 +156,13 @@ def _check_proposal(
     target = session.get(Epci, to_epci_siren) if to_epci_siren else None
     if target is None:
         errors["to_epci_siren"] = "Choisissez l’EPCI à qui proposer le projet."
-    elif target.siren == prospect.lead_epci_siren:
-        errors["to_epci_siren"] = "Le projet est déjà suivi par cet EPCI : choisissez-en un autre."
-    elif not referents_of(session, target.siren):
-        errors["to_epci_siren"] = (
-            f"{sentence_subject(target.nom)} n’a aucun référent actif sur la plateforme : "
-            "personne ne recevrait la proposition. Choisissez un autre EPCI, ou demandez au "
-            "coordinateur du réseau d’y ouvrir un compte."
-        )
+    elif problem := _target_problem(session, prospect, target):
+        errors["to_epci_siren"] = problem
     if prospect.stage in NOT_REDIRECTABLE:
         errors["to_epci_siren"] = "Un projet sous option, installé ou perdu ne se redirige plus."
     if not message.strip():
         errors["message"] = "Écrivez un message à l’EPCI : le projet, ce que cherche l’entreprise."
-    if target is not None and (problem := _plot_problem(session, target, terr_ids)):
+    if target is not None and (problem := _plot_problem(session, prospect, target, terr_ids)):
         errors["terr_ids"] = problem
     if errors:
         raise ValidationError(errors)
@@ -166,22 +170,130 @@ def _check_proposal(
     return target
 
 
-def _plot_problem(session: Session, target: Epci, terr_ids: Sequence[str]) -> str | None:
+# --- what a proposal may name: the form's choices and the check, one rule --------------------
+#
+# Each rule is a SQL condition and the message refusing what breaks it. The form offers what
+# meets every condition (proposal_targets, offerable_plots); _check_proposal evaluates the same
+# conditions on what was sent and refuses with the message of the first one broken.
+
+_Rule = tuple[ColumnElement[bool], str]
+
+
+def _plot_rules(prospect: Prospect, epci_siren: ColumnElement[str] | str) -> list[_Rule]:
+    """A plot (a Terrain row joined to its Site) a proposal of ``prospect`` to the EPCI
+    ``epci_siren`` may name: one of that EPCI, on sale, that the lead kept for the project.
+    The messages list the plots with ``{plots}`` and name the EPCI with ``{in_epci}``."""
+    kept = select(ShortlistedPlot.terr_id).where(ShortlistedPlot.prospect_id == prospect.id)
+    return [
+        (Site.site_epci_siren == epci_siren, "Ces terrains ne sont pas dans {in_epci} : {plots}."),
+        (
+            Terrain.terr_stade_comm.in_(STADES_DISPONIBLES),
+            "Ces terrains ne sont pas en vente : {plots}.",
+        ),
+        (
+            Terrain.terr_id.in_(kept),
+            "Ces terrains ne sont pas dans la sélection du projet : {plots}. Gardez-les d’abord "
+            "depuis la recherche de terrains.",
+        ),
+    ]
+
+
+def _target_rules(prospect: Prospect) -> list[_Rule]:
+    """An EPCI (an Epci row) a proposal of ``prospect`` may go to: another than the lead, with
+    an active référent to answer (or the case would wait for nothing), and with at least one
+    plot the proposal may name — which makes a park without a plot on sale, or whose plots
+    the lead did not keep, no target. The messages name the EPCI with ``{subject}`` (opening
+    a sentence) or ``{in_epci}``."""
+    offerable = select(Terrain.terr_id).join(Site)
+    offerable = offerable.where(*(condition for condition, _ in _plot_rules(prospect, Epci.siren)))
+    return [
+        (
+            Epci.siren != prospect.lead_epci_siren,
+            "Le projet est déjà suivi par cet EPCI : choisissez-en un autre.",
+        ),
+        (
+            has_active_referent(Epci.siren),
+            "{subject} n’a aucun référent actif sur la plateforme : personne ne recevrait la "
+            "proposition. Choisissez un autre EPCI, ou demandez au coordinateur du réseau d’y "
+            "ouvrir un compte.",
+        ),
+        (
+            exists(offerable),
+            "Aucun terrain en vente de la sélection du projet n’est dans {in_epci} : gardez-en "
+            "d’abord depuis la recherche de terrains, ou choisissez un autre EPCI.",
+        ),
+    ]
+
+
+def _first_broken(rules: list[_Rule], met: Sequence[bool]) -> str | None:
+    return next((message for (_, message), ok in zip(rules, met, strict=True) if not ok), None)
+
+
+def _target_problem(session: Session, prospect: Prospect, target: Epci) -> str | None:
+    rules = _target_rules(prospect)
+    met = session.execute(
+        select(*(condition for condition, _ in rules)).where(Epci.siren == target.siren)
+    ).one()
+    message = _first_broken(rules, tuple(met))
+    if message is None:
+        return None
+    return message.format(subject=sentence_subject(target.nom), in_epci=epci_named(target.nom))
+
+
+def _plot_problem(
+    session: Session, prospect: Prospect, target: Epci, terr_ids: Sequence[str]
+) -> str | None:
     if not terr_ids:
         return "Cochez au moins un terrain de cet EPCI à proposer à l’entreprise."
+    rules = _plot_rules(prospect, target.siren)
     rows = session.execute(
-        select(Terrain.terr_id, Terrain.terr_stade_comm)
+        select(Terrain.terr_id, *(condition for condition, _ in rules))
         .join(Site)
-        .where(Terrain.terr_id.in_(terr_ids), Site.site_epci_siren == target.siren)
+        .where(Terrain.terr_id.in_(terr_ids))
     )
-    found = {terr_id: stage for terr_id, stage in rows}
-    elsewhere = sorted(set(terr_ids) - set(found))
-    if elsewhere:
-        return f"Ces terrains ne sont pas dans {epci_named(target.nom)} : {', '.join(elsewhere)}."
-    not_on_offer = sorted(t for t, stage in found.items() if stage not in STADES_DISPONIBLES)
-    if not_on_offer:
-        return f"Ces terrains ne sont pas en vente : {', '.join(not_on_offer)}."
+    met = {terr_id: tuple(flags) for terr_id, *flags in rows}
+    unknown = (False,) * len(rules)  # an id of no plot is, first of all, not of this EPCI
+    for index, (_, message) in enumerate(rules):
+        broken = sorted({t for t in terr_ids if not met.get(t, unknown)[index]})
+        if broken:
+            return message.format(in_epci=epci_named(target.nom), plots=", ".join(broken))
     return None
+
+
+def proposal_targets(session: Session, actor: Actor, prospect: Prospect) -> list[tuple[str, str]]:
+    """The EPCIs the lead may propose ``prospect`` to, (SIREN, name) in the order of every
+    list of EPCIs: exactly those propose_redirection accepts — none once the case can no
+    longer move away. PermissionDeniedError for anyone but the lead."""
+    casework.require_lead(actor, prospect, PROPOSING)
+    if prospect.stage in NOT_REDIRECTABLE:
+        return []
+    conditions = (condition for condition, _ in _target_rules(prospect))
+    allowed = set(session.scalars(select(Epci.siren).where(*conditions)))
+    return [(siren, nom) for siren, nom in list_epcis(session) if siren in allowed]
+
+
+@dataclass(frozen=True)
+class OfferablePlot:
+    terr_id: str
+    park: str
+    epci_siren: str
+    epci_nom: str
+
+
+def offerable_plots(session: Session, actor: Actor, prospect: Prospect) -> list[OfferablePlot]:
+    """The plots a proposal of ``prospect`` may name, to any of proposal_targets: each
+    accepted with its EPCI as the target. By EPCI in proposal_targets' order, then by id."""
+    targets = [siren for siren, _ in proposal_targets(session, actor, prospect)]
+    conditions = (condition for condition, _ in _plot_rules(prospect, Site.site_epci_siren))
+    rows = session.execute(
+        select(Terrain.terr_id, Site.site_nom, Epci.siren, Epci.nom)
+        .join(Site, Site.site_id == Terrain.site_id)
+        .join(Epci, Epci.siren == Site.site_epci_siren)
+        .where(Epci.siren.in_(targets), *conditions)
+    )
+    order = {siren: rank for rank, siren in enumerate(targets)}
+    plots = [OfferablePlot(*row) for row in rows]
+    return sorted(plots, key=lambda plot: (order[plot.epci_siren], plot.terr_id))
 
 
 def _insert_proposal(
@@ -407,13 +519,6 @@ def _atomic(session: Session) -> Iterator[None]:
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-def get_redirection(session: Session, redirection_id: int) -> Redirection:
-    redirection = session.get(Redirection, redirection_id)
-    if redirection is None:
-        raise NotFoundError(f"no redirection {redirection_id}")
-    return redirection
 
 
 def require_in_the_know(session: Session, actor: Actor, redirection: Redirection) -> None:

@@ -1,9 +1,22 @@
 """The web adapter: a Flask application over the domain core, in French.
 
-``create_app`` builds it; each feature is a blueprint (``auth`` sign-in and accounts,
-``inventory`` pages, ``matching`` search for plots, ``api`` GeoJSON and matching) with its
-views and its templates (templates/<blueprint>/). Every page but the sign-in ones needs a
-signed-in member.
+``create_app`` builds it and registers one blueprint per feature, each with its views and
+its templates (templates/<blueprint>/):
+
+- ``auth``: sign-in, passwords, the accounts an administrator manages and the e-mails sent;
+- ``inventory``: the map, parks and plots, their editing and history;
+- ``api``: GeoJSON of the inventory, the matching and cadastral outlines, under /api;
+- ``transfer``: CNIG imports and exports (/imports-exports);
+- ``matching``: the search for plots that fit a company's needs;
+- ``prospects``: company projects, their shortlist and exports;
+- ``redirections``: a project's case (its moves, proposals to other EPCIs and their
+  answers), the list of redirections and the inbox;
+- ``agreements``: shared-benefit agreements, the calculator and the ledger (/conventions).
+
+Views only forward: the core finds or refuses a record (``foncier.core.db.get_or_raise`` and
+the permission checks after it) and says which choices a form offers, beside the rule that
+checks them; no view builds a query (tests/test_architecture.py). Every page but the sign-in
+ones needs a signed-in member.
 """
 
 from __future__ import annotations

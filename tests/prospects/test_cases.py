@@ -453,7 +453,7 @@ def test_a_plot_taken_between_the_check_and_the_write_is_refused_by_the_index(se
     its error reads as the check's."""
     first, plot, lead = optioned_then_put_back_on_sale(session)
     second = new_prospect(session, stage="offre")
-    monkeypatch.setattr(cases, "_require_free", lambda *_: None)
+    monkeypatch.setattr(cases, "_require_nameable", lambda *_: None)
     with pytest.raises(ValidationError) as refused:
         advance(session, lead, second, "option", terr_id=plot.terr_id)
     assert refused.value.errors["terr_id"] == (

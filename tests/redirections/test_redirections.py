@@ -14,6 +14,7 @@ from case_helpers import (
     METROPOLE,
     add_referent,
     coordinator,
+    keep_plots,
     new_prospect,
     partner,
     plots_on_sale,
@@ -67,6 +68,7 @@ MESSAGE = "Pas de terrain de 2 ha chez nous ; Polaxis a ce qu’il faut."
 def propose(session, prospect, to=GATINE_RACAN, *, actor=None, plots=None):
     actor = actor or referent_of(session, prospect.lead_epci_siren)
     terr_ids = plots if plots is not None else [p.terr_id for p in plots_on_sale(session, to, 2)]
+    keep_plots(session, prospect, terr_ids)  # a proposal names plots of the selection
     return propose_redirection(session, actor, prospect, to, terr_ids, MESSAGE)
 
 
@@ -609,6 +611,7 @@ def test_the_path_tells_every_answer_to_a_proposal_in_french(session):
     prospect = new_prospect(session, stage="recherche")
     metropole, gatine = referent_of(session, METROPOLE), referent_of(session, GATINE_RACAN)
     plot = plots_on_sale(session, GATINE_RACAN)[0].terr_id
+    keep_plots(session, prospect, [plot])
     names = {siren: session.get(Epci, siren).nom for siren in (METROPOLE, GATINE_RACAN)}
 
     first = proposals.propose_redirection(

@@ -23,6 +23,7 @@ from case_helpers import (
     METROPOLE,
     POLAXIS,
     POLAXIS_PLOT,
+    keep_plots,
     plots_on_sale,
 )
 from flask import Flask
@@ -132,6 +133,7 @@ def _redirected_and_settled(session: Session, prospect: Prospect) -> tuple[Redir
     )
     message = f"Entreprise à accueillir : {SECRETS['message']}"
     amboise_plot = plots_on_sale(session, VAL_D_AMBOISE)[0].terr_id
+    keep_plots(session, prospect, [amboise_plot])
     declined = propose_redirection(
         session, metropole, prospect, VAL_D_AMBOISE, [amboise_plot], message
     )

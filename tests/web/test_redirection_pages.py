@@ -14,6 +14,7 @@ from case_helpers import (
     GATINE_RACAN,
     METROPOLE,
     delivered_once_when_back,
+    keep_plots,
     new_prospect,
     newest_message_id,
     plots_on_sale,
@@ -48,6 +49,7 @@ from foncier.redirections.proposals import (
     decline_redirection,
     propose_redirection,
 )
+from foncier.territory.epcis import list_epcis
 from foncier.web import database as web_database
 from foncier.web.redirections import views as redirection_views
 from seed.accounts import COORDINATOR_EMAIL, referent_email
@@ -99,6 +101,7 @@ def propose_through_the_page(client, session, project, **changes):
 
 
 def proposed(session, project) -> Redirection:
+    keep_plots(session, project, polaxis_plots(session))
     return propose_redirection(
         session,
         referent_of(session, METROPOLE),
@@ -643,6 +646,7 @@ def test_a_new_project_starts_its_search_or_goes_straight_to_a_visit_or_an_offer
 
 
 def test_the_proposal_form_offers_only_epcis_with_an_active_referent(session, metropole, project):
+    keep_plots(session, project, [plots_on_sale(session, third_epci(session))[0].terr_id])
     user_of(session, GATINE_EMAIL).active = False
     session.flush()
     page = metropole.get(f"/projets/{project.id}").get_data(as_text=True)
@@ -737,6 +741,7 @@ def test_only_who_may_write_the_agreement_sees_its_button(
     form that would refuse it (403); the link to the agreement, once there, it sees."""
     third_siren = third_epci(session)
     elsewhere = plots_on_sale(session, third_siren)[0].terr_id
+    keep_plots(session, project, [elsewhere])
     first = propose_redirection(
         session, referent_of(session, METROPOLE), project, third_siren, [elsewhere], MESSAGE
     )
@@ -778,6 +783,11 @@ def test_the_plot_a_company_settled_on_links_to_its_project_for_those_in_the_kno
 
 
 def test_epci_lists_are_sorted_as_people_look_them_up(session, metropole, project):
+    # A plot of each EPCI kept: each is then a target of the proposal form.
+    kept = [
+        plot.terr_id for siren, _ in list_epcis(session) for plot in plots_on_sale(session, siren)
+    ]
+    keep_plots(session, project, kept)
     page = page_of(metropole.get(f"/projets/{project.id}"))
     form = re.search(r'<select[^>]*id="redirection-to_epci_siren".*?</select>', page.html, re.S)
     targets = [html.unescape(t) for t in re.findall(r'<option value="\d+">([^<]+)', form.group(0))]

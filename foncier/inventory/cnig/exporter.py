@@ -26,7 +26,7 @@ from shapely import MultiPolygon, Polygon
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from foncier.core.errors import NotFoundError
+from foncier.core.db import get_or_raise
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.columns import (
     FROM_SITE_SUMMARY,
@@ -72,10 +72,12 @@ class ExportScope:
 
     def check(self, session: Session) -> None:
         """Refuse an EPCI or a park that does not exist (an empty file would hide the typo)."""
-        if self.epci and session.get(Epci, self.epci) is None:
-            raise NotFoundError(f"unknown EPCI SIREN {self.epci}: not in the loaded territory")
-        if self.site and session.get(Site, self.site) is None:
-            raise NotFoundError(f"unknown park {self.site}: no site has this site_id")
+        if self.epci:
+            missing = f"unknown EPCI SIREN {self.epci}: not in the loaded territory"
+            get_or_raise(session, Epci, self.epci, missing)
+        if self.site:
+            missing = f"unknown park {self.site}: no site has this site_id"
+            get_or_raise(session, Site, self.site, missing)
 
     @property
     def slug(self) -> str:

@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 
 from foncier.agreements import documents, ledger, reading, rules, sharing, signatures, terms
 from foncier.agreements import status as agreements_status
+from foncier.core.db import get_or_raise
 from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.models import Agreement
 from foncier.web.agreements.forms import (
@@ -116,7 +117,7 @@ def create() -> Any:
 @agreements.route("/<int:agreement_id>/modifier", methods=["GET", "POST"], endpoint="edit")
 def edit(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = rules.agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     rules.require_editable(session, actor, agreement)
     epcis = terms.epci_choices(session)
     form = AgreementForm(data=form_data(terms_of(agreement), epcis, agreement.version))
@@ -166,7 +167,7 @@ def _detail_page(session: Session, agreement_id: int, **forms: Any) -> str:
 @agreements.post("/<int:agreement_id>/signer", endpoint="sign")
 def sign(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = rules.agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     # Who may not sign hears so (403), whatever the form holds.
     signatures.require_signatory(session, actor, agreement, actor.epci_siren or "")
     form = SignatureForm()
@@ -202,7 +203,7 @@ def _signature_message(agreement: Any) -> str:
 def change_status(agreement_id: int) -> Any:
     """GET: the confirmation step of the move to ``?status=``; POST: the move."""
     session, actor = db_session(), current_actor()
-    agreement = rules.agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     if request.method == "GET":
         return _status_confirmation(session, agreement, request.args.get("status", ""))
     form = StatusForm()
@@ -242,7 +243,7 @@ def _status_confirmation(session: Session, agreement: Agreement, status: str) ->
 @agreements.post("/<int:agreement_id>/document", endpoint="upload")
 def upload(agreement_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    agreement = rules.agreement_or_404(session, agreement_id)
+    agreement = get_or_raise(session, Agreement, agreement_id)
     form = DocumentForm()
     if form.validate_on_submit():
         upload = form.document.data

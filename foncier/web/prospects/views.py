@@ -14,23 +14,22 @@ from datetime import date
 from typing import Any, Final
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from foncier.core.db import get_or_raise
 from foncier.core.errors import (
-    NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
 from foncier.core.permissions import Actor
-from foncier.inventory.queries import epci_names, list_epcis
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
-from foncier.models import Prospect, Site, Terrain
+from foncier.models import Prospect
 from foncier.prospects import exports, projects, reading, shortlist
 from foncier.prospects.cases import FINAL_STAGES
 from foncier.redirections.case_steps import case_steps
+from foncier.territory.epcis import epci_names, list_epcis
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
 from foncier.web.downloads import CSV_TYPE, XLSX_TYPE, attachment
@@ -185,21 +184,12 @@ def show(prospect_id: int) -> str:
     if isinstance(view, reading.ProspectView):
         context.update(_full_page(session, view))
     # The case panel decides itself what each person reads of redirections.
-    context.update(case_panel(session, actor, projects.get_prospect(session, prospect_id)))
+    context.update(case_panel(session, actor, get_or_raise(session, Prospect, prospect_id)))
     return render_template("prospects/prospect.html", **context)
 
 
 def _full_page(session: Session, view: reading.ProspectView) -> dict[str, Any]:
     prospect = view.prospect
-    # The kept plots with their park and EPCI, in one query (the page names all three).
-    plots = {
-        terrain.terr_id: terrain
-        for terrain in session.scalars(
-            select(Terrain)
-            .where(Terrain.terr_id.in_([plot.terr_id for plot in prospect.shortlist]))
-            .options(joinedload(Terrain.site).joinedload(Site.epci))
-        )
-    }
     proposals = {
         plot.terr_id: ProposalForm(
             formdata=None,
@@ -213,7 +203,7 @@ def _full_page(session: Session, view: reading.ProspectView) -> dict[str, Any]:
     return {
         "prospect": prospect,
         "shortlist": prospect.shortlist,
-        "plots": plots,
+        "plots": shortlist.kept_terrains(session, prospect),
         "proposals": proposals,
         "remove_form": ActionForm(),
         "path": case_steps(session, prospect),
@@ -311,9 +301,7 @@ def remove_plot(prospect_id: int, terr_id: str) -> BaseResponse:
 def record_proposal(prospect_id: int, terr_id: str) -> Any:
     session, actor = db_session(), current_actor()
     prospect = projects.prospect_for_lead(session, actor, prospect_id)
-    plot = next((p for p in prospect.shortlist if p.terr_id == terr_id), None)
-    if plot is None:
-        raise NotFoundError(f"plot {terr_id} is not shortlisted for project {prospect_id}")
+    plot = shortlist.shortlisted_plot(prospect, terr_id)
     form = ProposalForm(prefix=f"proposition-{plot.id}")
     form.validate()
     if not form.errors:

@@ -40,7 +40,9 @@ class PlotCheckboxesField(CheckboxesField):
 
 
 class RedirectForm(FrenchForm):
-    to_epci_siren = SelectField("EPCI à qui proposer le projet", choices=[])
+    # Its choices are the core's (proposals.proposal_targets); the core refuses the others
+    # with a message that says why, rather than the form's « not a valid choice ».
+    to_epci_siren = SelectField("EPCI à qui proposer le projet", choices=[], validate_choice=False)
     terr_ids = PlotCheckboxesField("Terrains de la sélection à proposer", choices=[])
     message = _text_area("Message aux référents de cet EPCI", 5, too_long="Message trop long.")
 

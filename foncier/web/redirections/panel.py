@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from flask import current_app, url_for
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
@@ -20,12 +19,10 @@ from foncier.agreements.reading import CoveringAgreement, agreements_for_redirec
 from foncier.agreements.rules import may_negotiate
 from foncier.core.french import between, epci_named
 from foncier.core.permissions import Actor
-from foncier.inventory.queries import epci_names, list_epcis
-from foncier.messaging.notifications import has_active_referent
-from foncier.models import Epci, Prospect, Redirection, ShortlistedPlot, Site, Terrain
-from foncier.models.codelists import STADES_DISPONIBLES
+from foncier.models import Prospect, Redirection
 from foncier.prospects import cases, casework
-from foncier.redirections.proposals import NOT_REDIRECTABLE
+from foncier.redirections import proposals
+from foncier.territory.epcis import epci_names
 from foncier.web.formatting import display
 from foncier.web.redirections.forms import RedirectForm, StageForm
 
@@ -95,6 +92,8 @@ def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, 
     names = epci_names(session)
     pending = cases.pending_redirection(session, prospect)
     leads = casework.may_lead(actor, prospect)
+    # The lead acts on the case, unless a proposal waits for its answer.
+    acts = leads and pending is None
     return {
         "case": CasePanel(
             prospect,
@@ -103,67 +102,56 @@ def case_panel(session: Session, actor: Actor, prospect: Prospect) -> dict[str, 
             may_lead=leads,
             redirections=list(prospect.redirections),
             pending=pending,
-            redirect_form=redirect_form(session, prospect) if leads and not pending else None,
-            moves=stage_moves(session, prospect) if leads and not pending else [],
+            redirect_form=redirect_form(session, actor, prospect) if acts else None,
+            moves=stage_moves(session, actor, prospect) if acts else [],
             agreement_links=agreement_links(session, actor, prospect, names),
             epci_names=names,
         )
     }
 
 
-def redirect_form(session: Session, prospect: Prospect) -> RedirectForm | None:
+def redirect_form(session: Session, actor: Actor, prospect: Prospect) -> RedirectForm | None:
     """The proposal form, its choices filled; None when the case can no longer move away."""
-    if prospect.stage in NOT_REDIRECTABLE:
+    if prospect.stage in proposals.NOT_REDIRECTABLE:
         return None
     form = RedirectForm(formdata=None, prefix=REDIRECT_PREFIX)
-    fill_redirect_choices(session, form, prospect)
+    fill_redirect_choices(session, actor, form, prospect)
     return form
 
 
-def fill_redirect_choices(session: Session, form: RedirectForm, prospect: Prospect) -> None:
-    """Target EPCIs (all but the lead, and only those with an active référent to answer) and
-    the shortlisted plots on offer elsewhere."""
-    targets = set(
-        session.scalars(
-            select(Epci.siren)
-            .where(Epci.siren.in_(select(Site.site_epci_siren).distinct()))
-            .where(Epci.siren != prospect.lead_epci_siren, has_active_referent(Epci.siren))
-        )
-    )
+def fill_redirect_choices(
+    session: Session, actor: Actor, form: RedirectForm, prospect: Prospect
+) -> None:
+    """The EPCIs and the plots the core accepts in a proposal (proposals.proposal_targets,
+    proposals.offerable_plots)."""
+    targets = proposals.proposal_targets(session, actor, prospect)
     form.to_epci_siren.choices = [
         SelectChoice("", "Choisissez un EPCI"),
-        *(SelectChoice(siren, nom) for siren, nom in list_epcis(session) if siren in targets),
+        *(SelectChoice(siren, nom) for siren, nom in targets),
     ]
-    plots = session.execute(
-        select(Terrain.terr_id, Site.site_nom, Epci.nom)
-        .join(ShortlistedPlot, ShortlistedPlot.terr_id == Terrain.terr_id)
-        .join(Site, Site.site_id == Terrain.site_id)
-        .join(Epci, Epci.siren == Site.site_epci_siren)
-        .where(
-            ShortlistedPlot.prospect_id == prospect.id,
-            Site.site_epci_siren != prospect.lead_epci_siren,
-            Terrain.terr_stade_comm.in_(STADES_DISPONIBLES),
-        )
-        .order_by(Epci.nom, Terrain.terr_id)
-    ).all()
-    form.terr_ids.choices = [SelectChoice(t, f"{t} — {park} ({epci})") for t, park, epci in plots]
+    form.terr_ids.choices = [
+        SelectChoice(plot.terr_id, f"{plot.terr_id} — {plot.park} ({plot.epci_nom})")
+        for plot in proposals.offerable_plots(session, actor, prospect)
+    ]
 
 
-def stage_moves(session: Session, prospect: Prospect) -> list[StageMove]:
+def stage_moves(session: Session, actor: Actor, prospect: Prospect) -> list[StageMove]:
     return [
-        stage_move(session, prospect, stage, StageForm(formdata=None, prefix=stage))
+        stage_move(session, actor, prospect, stage, StageForm(formdata=None, prefix=stage))
         for stage in cases.allowed_moves(prospect.stage)
     ]
 
 
-def stage_move(session: Session, prospect: Prospect, stage: str, form: StageForm) -> StageMove:
+def stage_move(
+    session: Session, actor: Actor, prospect: Prospect, stage: str, form: StageForm
+) -> StageMove:
     """One move's form to render (``form`` may carry what the person typed), its choices and
     its version filled. Only for rendering: a posted form must carry the version it was read
     at, or the stale-version check would compare the project with itself."""
     if form.version.data is None:
         form.version.data = prospect.version
     if stage in cases.NEEDS_PLOT:
-        form.terr_id.choices = plot_choices(session, prospect)
+        form.terr_id.choices = plot_choices(session, actor, prospect, stage)
         if form.terr_id.data is None and prospect.terr_id:
             form.terr_id.data = prospect.terr_id
     return StageMove(
@@ -177,36 +165,19 @@ def stage_move(session: Session, prospect: Prospect, stage: str, form: StageForm
     )
 
 
-def plot_choices(session: Session, prospect: Prospect) -> list[SelectChoice]:
-    """The lead EPCI's plots a move may name: the optioned one, the shortlisted ones on sale,
-    then its other plots on sale."""
-    shortlisted = select(ShortlistedPlot.terr_id).where(ShortlistedPlot.prospect_id == prospect.id)
-    plots = session.execute(
-        select(
-            Terrain.terr_id,
-            Site.site_nom,
-            Terrain.terr_surf_brute,
-            Terrain.terr_id.in_(shortlisted),
-        )
-        .join(Site)
-        .where(
-            Site.site_epci_siren == prospect.lead_epci_siren,
-            Terrain.terr_stade_comm.in_(STADES_DISPONIBLES) | (Terrain.terr_id == prospect.terr_id),
-        )
-        .order_by(
-            Terrain.terr_id != (prospect.terr_id or ""),
-            Terrain.terr_id.not_in(shortlisted),
-            Terrain.terr_id,
-        )
-    ).all()
+def plot_choices(
+    session: Session, actor: Actor, prospect: Prospect, stage: str
+) -> list[SelectChoice]:
+    """The plots the core accepts in a move to ``stage`` (cases.move_plots), marked."""
     choices = [SelectChoice("", "Choisissez un terrain")]
-    for terr_id, park, surface, kept in plots:
+    for plot in cases.move_plots(session, actor, prospect, stage):
         mark = (
             " — sous option pour ce projet"
-            if terr_id == prospect.terr_id
-            else (" — retenu pour ce projet" if kept else "")
+            if plot.terr_id == prospect.terr_id
+            else (" — retenu pour ce projet" if plot.kept else "")
         )
-        choices.append(SelectChoice(terr_id, f"{terr_id} — {park}, {display(surface, 'ha')}{mark}"))
+        label = f"{plot.terr_id} — {plot.park}, {display(plot.surface_ha, 'ha')}{mark}"
+        choices.append(SelectChoice(plot.terr_id, label))
     return choices
 
 

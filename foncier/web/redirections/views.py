@@ -20,17 +20,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from foncier.core.db import get_or_raise
 from foncier.core.errors import StaleVersionError, ValidationError
 from foncier.core.french import to_epci
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.queries import epci_names
 from foncier.messaging import notifications
 from foncier.models import Redirection
 from foncier.prospects import casework
 from foncier.prospects.cases import STAGE_LABELS, advance_case
-from foncier.prospects.projects import get_prospect, prospect_for_lead
+from foncier.prospects.projects import prospect_for_lead
 from foncier.redirections import proposals as core
 from foncier.redirections.case_steps import case_steps
+from foncier.territory.epcis import epci_names
 from foncier.web.auth import current_actor
 from foncier.web.auth.forms import FrenchForm, show_errors
 from foncier.web.database import db_session
@@ -119,10 +120,9 @@ def _status(form: FrenchForm, conflict: str | None) -> int:
 @redirections.post("/projets/<int:prospect_id>/rediriger")
 def propose(prospect_id: int) -> Any:
     session, actor = db_session(), current_actor()
-    prospect = get_prospect(session, prospect_id)
-    casework.require_lead(actor, prospect, "l’orientation de ce projet")
+    prospect = prospect_for_lead(session, actor, prospect_id, core.PROPOSING)
     form = RedirectForm(prefix=REDIRECT_PREFIX)
-    fill_redirect_choices(session, form, prospect)
+    fill_redirect_choices(session, actor, form, prospect)
     attempt = Attempt(False)
     if form.validate_on_submit():
         attempt = _attempt(form, lambda: core.propose_redirection(
@@ -163,7 +163,7 @@ def move_case(prospect_id: int) -> Any:
         if attempt.done:
             flash(f"Étape enregistrée : {STAGE_LABELS[stage].lower()}.", "succes")
             return _project_page(prospect_id)
-    move = stage_move(session, prospect, stage, form)  # after the checks: it fills the form
+    move = stage_move(session, actor, prospect, stage, form)  # after the checks: it fills it
     page = render_template(
         "redirections/stage.html", move=move, prospect=prospect, conflict=attempt.conflict
     )
@@ -176,7 +176,7 @@ def move_case(prospect_id: int) -> Any:
 @redirections.get("/redirections/<int:redirection_id>")
 def redirection(redirection_id: int) -> str:
     session, actor = db_session(), current_actor()
-    found = core.get_redirection(session, redirection_id)
+    found = get_or_raise(session, Redirection, redirection_id)
     core.require_in_the_know(session, actor, found)
     return _redirection_page(session, actor, found)
 
@@ -249,7 +249,7 @@ ANSWER_KINDS: Final = {
 @redirections.post("/redirections/<int:redirection_id>/<any(accepter, refuser, retirer):action>")
 def answer(redirection_id: int, action: str) -> Any:
     session, actor = db_session(), current_actor()
-    found = core.get_redirection(session, redirection_id)
+    found = get_or_raise(session, Redirection, redirection_id)
     core.require_in_the_know(session, actor, found)
     # Who first: the wrong person gets 403, whatever the form they sent lacks.
     core.require_answer_right(actor, found, ANSWER_KINDS[action])
