@@ -23,16 +23,10 @@ from foncier.core.errors import NotFoundError, ValidationError
 from foncier.models import PasswordToken, User
 
 LINK_VALIDITY: Final = timedelta(days=7)
-
-
 MIN_PASSWORD_LENGTH: Final = 12
-
-
 # The web path of a one-time link, followed by the token: the web route is declared with
 # it and the CLI prints links with it, so that both always agree.
 SET_PASSWORD_PATH: Final = "/mot-de-passe/choisir/"
-
-
 _hasher = PasswordHasher()
 
 

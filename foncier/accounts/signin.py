@@ -22,14 +22,8 @@ from foncier.core.errors import FoncierError
 from foncier.models import LoginAttempt, User
 
 THROTTLE_WINDOW: Final = timedelta(minutes=15)
-
-
 MAX_FAILURES_PER_EMAIL: Final = 5
-
-
 MAX_FAILURES_PER_ADDRESS: Final = 20
-
-
 MAX_FAILURES_PER_ACCOUNT: Final = 50
 
 

@@ -22,21 +22,11 @@ from foncier.core import audit
 from foncier.core.db import get_or_raise
 from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor
-from foncier.models import (
-    Agreement,
-    AgreementDocument,
-    AuditEvent,
-)
+from foncier.models import Agreement, AgreementDocument, AuditEvent
 
 MAX_DOCUMENT_BYTES: Final = 10 * 1024 * 1024
-
-
 PDF_MAGIC: Final = b"%PDF-"
-
-
 SAFE_FILENAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 MAX_FILENAME: Final = 100
 
 

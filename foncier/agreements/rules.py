@@ -14,18 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from foncier.core.db import locked_row
-from foncier.core.errors import (
-    PermissionDeniedError,
-    StaleVersionError,
-)
+from foncier.core.errors import PermissionDeniedError, StaleVersionError
 from foncier.core.french import between
 from foncier.core.permissions import Actor, Role
-from foncier.models import (
-    Agreement,
-    AgreementParty,
-    Prospect,
-    Redirection,
-)
+from foncier.models import Agreement, AgreementParty, Prospect, Redirection
 from foncier.prospects import casework
 from foncier.prospects.casework import record_event
 from foncier.territory.epcis import epci_names
@@ -36,29 +28,17 @@ STATUS_LABELS: Final = {
     "en_vigueur": "En vigueur",
     "terminee": "Terminée",
 }
-
-
 TAX_KIND_LABELS: Final = {
     "cfe": "Cotisation foncière des entreprises (CFE)",
     "taxe_fonciere": "Taxe foncière sur les propriétés bâties",
     "ifer": "Imposition forfaitaire sur les entreprises de réseaux (IFER)",
     "autre": "Autre recette fiscale",
 }
-
-
 # Agreements that commit their parties, and so count in the ledger's totals.
 COMMITTED: Final = ("signee", "en_vigueur", "terminee")
-
-
 LIVE: Final = ("brouillon", "signee", "en_vigueur")
-
-
 CONFIDENTIAL_COMPANY: Final = "entreprise confidentielle"
-
-
 MAX_TITLE: Final = 200
-
-
 PER_PAGE: Final = 20
 
 
@@ -176,8 +156,6 @@ STALE_MESSAGE: Final = (
     "Quelqu’un a enregistré cette convention pendant que vous la modifiiez : vos modifications "
     "n’ont pas été appliquées, pour ne pas effacer les siennes."
 )
-
-
 # A signature moves the version on too: two parties signing from the same page both hear it.
 CHANGED_BEFORE_SIGNING: Final = (
     "Cette convention a changé depuis que vous l’avez lue (ses termes, ou la signature d’une "

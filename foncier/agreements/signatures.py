@@ -24,17 +24,10 @@ from foncier.agreements.rules import (
     touch,
 )
 from foncier.core.db import saving
-from foncier.core.errors import (
-    PermissionDeniedError,
-    StaleVersionError,
-    ValidationError,
-)
+from foncier.core.errors import PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.messaging.notifications import notify_epci
-from foncier.models import (
-    Agreement,
-    AgreementParty,
-)
+from foncier.models import Agreement, AgreementParty
 
 
 def tell_signatures_erased(

@@ -23,14 +23,10 @@ from foncier.agreements.rules import (
     status_details,
 )
 from foncier.core.db import saving
-from foncier.core.errors import (
-    ValidationError,
-)
+from foncier.core.errors import ValidationError
 from foncier.core.permissions import Actor
 from foncier.matching.wording import french_date
-from foncier.models import (
-    Agreement,
-)
+from foncier.models import Agreement
 
 # The moves people make by hand; brouillon -> signee happens with the last signature.
 STATUS_MOVES: Final[dict[str, tuple[str, ...]]] = {
@@ -39,11 +35,7 @@ STATUS_MOVES: Final[dict[str, tuple[str, ...]]] = {
     "en_vigueur": ("terminee",),
     "terminee": (),
 }
-
-
 STATUS_MOVE_LABELS: Final = {"en_vigueur": "Déclarer en vigueur", "terminee": "Déclarer terminée"}
-
-
 # What the confirmation step of a status move says it does.
 STATUS_MOVE_CONSEQUENCES: Final = {
     "en_vigueur": "La convention s’applique désormais : ses parties se versent ce qu’elle "

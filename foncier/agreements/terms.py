@@ -33,13 +33,9 @@ from foncier.agreements.rules import (
 from foncier.agreements.signatures import ask_for_signatures, tell_signatures_erased
 from foncier.core import audit
 from foncier.core.db import saving
-from foncier.core.errors import (
-    NotFoundError,
-    ValidationError,
-)
+from foncier.core.errors import NotFoundError, ValidationError
 from foncier.core.french import between
 from foncier.core.permissions import Actor, Role
-from foncier.inventory.queries import epci_names, list_epcis
 from foncier.models import (
     Agreement,
     AgreementParty,
@@ -49,6 +45,7 @@ from foncier.models import (
     Redirection,
 )
 from foncier.models.agreements import TAX_KINDS
+from foncier.territory.epcis import epci_names, list_epcis
 
 
 @dataclass(frozen=True)

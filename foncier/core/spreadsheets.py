@@ -21,23 +21,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 DATE_FORMAT: Final = "DD/MM/YYYY"
-
-
 # What a spreadsheet reads as the start of a formula.
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH: Final = 10
-
-
 MAX_WIDTH: Final = 50
-
-
 # Identifiers stay in view while scrolling right, headers while scrolling down.
 FROZEN_CELL: Final = "B2"
-
-
 HEADER_FONT: Final = Font(bold=True)
-
-
 HEADER_FILL: Final = PatternFill("solid", fgColor="DDE6F0")
 
 

@@ -43,12 +43,8 @@ from foncier.inventory.cnig.values import URL
 from foncier.models import SRID, Commune, Owner, Site, Terrain, codelists
 
 Record = TypeVar("Record", Site, Terrain)
-
-
 # The records that carry a version (optimistic locking).
 Versioned = Site | Terrain | Owner
-
-
 # Columns nobody types: keys, dates the platform sets, bookkeeping. Everything else of a
 # park or a plot is editable.
 NOT_EDITABLE: Final = frozenset(
@@ -65,55 +61,29 @@ NOT_EDITABLE: Final = frozenset(
         "updated_at",
     }
 )
-
-
 SITE_FIELDS: Final = tuple(c.key for c in Site.__mapper__.column_attrs if c.key not in NOT_EDITABLE)
-
-
 # A plot stays in the park it was created in: moving it is a new plot.
 TERRAIN_FIELDS: Final = tuple(
     c.key for c in Terrain.__mapper__.column_attrs if c.key not in NOT_EDITABLE | {"site_id"}
 )
-
-
 REQUIRED_MESSAGE: Final = "Ce champ est obligatoire."
-
-
 # Checked as the CNIG import checks them, so that what the editor saves, its export re-imports.
 URL_FIELDS: Final = ("site_url", "site_media", "terr_url_cartofriches")
-
-
 URL_MESSAGE: Final = (
     "Adresse web attendue, commençant par https:// ou http:// et sans espace, par exemple "
     "https://www.exemple.fr/page."
 )
-
-
 SOLD: Final = "vendu, commercialisation achevée"
-
-
 SALE_FIELDS: Final = ("terr_acquereur", "terr_cession_date", "terr_vente_montant")
-
-
 # Above this gap between the surface people declare and the area of the outline they drew,
 # one of the two is probably wrong: the page says so, the save goes through.
 AREA_WARNING_RATIO: Final = Decimal("0.10")
-
-
 SQUARE_METRES_PER_HECTARE: Final = Decimal(10_000)
-
-
 HECTARES: Final = Decimal("0.0001")
-
-
 SAME_SHAPE_TOLERANCE_M: Final = 0.05
-
-
 # CNIG identifiers: [INSEE]_[class]_[number], the number on 5 digits like the standard's
 # examples (44003_TERRAIN-ECO_00223), which is also what the id columns hold.
 ID_DIGITS: Final = 5
-
-
 SIREN: Final = re.compile(r"^\d{9}$", re.ASCII)
 
 

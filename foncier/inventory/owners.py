@@ -24,8 +24,6 @@ from foncier.inventory.editing import (
 from foncier.models import Owner
 
 OWNER_FIELDS: Final = ("nom", "nature", "siren", "adresse")
-
-
 OWNER_NATURES: Final = ("personne physique", "personne morale")
 
 

@@ -52,8 +52,6 @@ SITE_REQUIRED: Final = (
     "site_moa_type",
     "site_geomsurf",
 )
-
-
 POLE_ID: Final = re.compile(rf"^{INSEE_PREFIX}_POLE-ECO_\d+$", re.ASCII)
 
 

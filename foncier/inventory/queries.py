@@ -18,16 +18,12 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from foncier.core.errors import NotFoundError
-from foncier.core.french import epci_sort_key
+from foncier.core.french import FRENCH_COLLATION
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor
 from foncier.models import Commune, ConstraintZone, Epci, Owner, Site, Terrain
 from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS, STADES_DISPONIBLES
 from foncier.models.views import site_summary
-
-# ICU's French collation sorts "Écoparc" among the E and "de Gâtine" among the D, where the
-# databases' C collation would put accented and lower-case initials after Z.
-FRENCH_COLLATION: Final = "fr-x-icu"
 
 # Text search ignores case and accents without the unaccent extension: both sides go through
 # the same character mapping, then lower().
@@ -208,19 +204,6 @@ def search_sites(
         for row in rows
     ]
     return SitePage(items=items, total=total, page=page, per_page=per_page)
-
-
-def list_epcis(session: Session) -> list[tuple[str, str]]:
-    """(SIREN, name) of every EPCI, in the order people look for them
-    (french.epci_sort_key: « Communauté de communes du Castelrenaudais » among the C). Every
-    list of EPCIs the pages offer comes from here, so they all read in the same order."""
-    rows = [(siren, nom) for siren, nom in session.execute(select(Epci.siren, Epci.nom))]
-    return sorted(rows, key=lambda row: (epci_sort_key(row[1]), row[0]))
-
-
-def epci_names(session: Session) -> dict[str, str]:
-    """The name of every EPCI, by SIREN, in list_epcis's order."""
-    return dict(list_epcis(session))
 
 
 def get_site_detail(session: Session, site_id: str) -> SiteDetail:

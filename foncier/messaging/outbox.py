@@ -22,8 +22,6 @@ from foncier.models.mail import FAILED, PENDING, SENT
 
 MASKED_LINK: Final = "[lien personnel masqué : seul un administrateur peut le lire]"
 STATUS_LABELS: Final = {PENDING: "en attente", SENT: "envoyé", FAILED: "échec"}
-
-
 _LINK_IN_BODY: Final = re.compile(re.escape(SET_PASSWORD_PATH) + r"[A-Za-z0-9_\-]+")
 
 

@@ -45,8 +45,6 @@ EXPORT_COLUMNS: Final = (
     "Investissement (€)",
     "Notes",
 )
-
-
 CARD_COLUMNS: Final = 7
 
 

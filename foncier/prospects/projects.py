@@ -36,17 +36,11 @@ from sqlalchemy.orm import Session
 from foncier.accounts.users import EMAIL_PATTERN
 from foncier.core import audit
 from foncier.core.db import get_or_raise, saving
-from foncier.core.errors import (
-    PermissionDeniedError,
-    StaleVersionError,
-    ValidationError,
-)
+from foncier.core.errors import PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.core.permissions import Actor, Role
 from foncier.matching import NeedsError, parse_needs
 from foncier.matching.naf import normalise_naf
-from foncier.models import (
-    Prospect,
-)
+from foncier.models import Prospect
 from foncier.models.prospects import COMPANY_ANSWERS, PROSPECT_SOURCES
 from foncier.prospects import casework
 from foncier.prospects.retention import CONTACT_FIELDS, scrub_contact_history
@@ -59,8 +53,6 @@ SOURCE_LABELS: Final = {
     "consulaire": "Chambre consulaire (CCI, CMA)",
     "autre": "Autre",
 }
-
-
 # The company's answer: each agrees with « l’entreprise » (« Intéressée », « Pas intéressée »).
 ANSWER_LABELS: Final = {
     "en_attente": "En attente",
@@ -78,41 +70,19 @@ assert set(ANSWER_LABELS) == set(COMPANY_ANSWERS)
 # Contacts are personal data (GDPR): kept until a date the référent sets, three years at most,
 # the CNIL's reference for data on prospects; the form suggests the longest.
 RETENTION_YEARS: Final = 3
-
-
 MAX_NAME: Final = 200
-
-
 MAX_NOTES: Final = 5000
-
-
 MAX_ANSWER_NOTE: Final = 2000
-
-
 MAX_JOBS: Final = 100_000
-
-
 MAX_INVESTMENT: Final = Decimal("999999999999.99")  # Numeric(14, 2)
-
-
 SIREN_PATTERN: Final = re.compile(r"^\d{9}$", re.ASCII)
-
-
 PHONE_PATTERN: Final = re.compile(r"^\+?[0-9][0-9 .()-]{7,22}$")
-
-
 REQUIRED: Final = "Ce champ est obligatoire."
-
-
 # Spaces people type or copy between thousands (« 3 500 000 »).
 WITHOUT_SPACES: Final = str.maketrans("", "", " \u00a0\u202f")
-
-
 # Keys of the needs a project does not keep: the free label (where a company's name would be
 # typed), the EPCI (the project's own), the reference date (each search is judged on its day).
 DROPPED_NEEDS_KEYS: Final = frozenset({"label", "origin_epci", "reference_date"})
-
-
 PER_PAGE: Final = 20
 
 

@@ -20,10 +20,7 @@ from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor
 from foncier.matching.naf import normalise_naf
 from foncier.matching.wording import MONTHS, number, quantity
-from foncier.models import (
-    Epci,
-    Prospect,
-)
+from foncier.models import Epci, Prospect
 from foncier.models.prospects import PROSPECT_STAGES
 from foncier.prospects import casework
 from foncier.prospects.cases import FINAL_STAGES, STAGE_LABELS
@@ -54,8 +51,6 @@ NAF_SECTIONS: Final[tuple[tuple[int, int, str], ...]] = (
     (97, 98, "Activités des ménages en tant qu’employeurs"),
     (99, 99, "Activités extraterritoriales"),
 )
-
-
 UNKNOWN_SECTOR: Final = "Secteur non précisé"
 
 

@@ -12,18 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from foncier.core.db import get_or_raise
-from foncier.core.errors import (
-    NotFoundError,
-    ValidationError,
-)
+from foncier.core.errors import NotFoundError, ValidationError
 from foncier.core.permissions import Actor
 from foncier.matching import Needs, NeedsError, parse_needs, why_not
-from foncier.models import (
-    Prospect,
-    ShortlistedPlot,
-    Site,
-    Terrain,
-)
+from foncier.models import Prospect, ShortlistedPlot, Site, Terrain
 from foncier.models.prospects import COMPANY_ANSWERS
 from foncier.prospects import casework
 from foncier.prospects.cases import FINAL_STAGES, STAGE_LABELS

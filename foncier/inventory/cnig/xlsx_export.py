@@ -30,11 +30,7 @@ from foncier.inventory.cnig.exporter import (
 from foncier.inventory.cnig.labels import header
 
 SITES_SHEET: Final = "Parcs"
-
-
 TERRAINS_SHEET: Final = "Terrains"
-
-
 CENTROID_HEADERS: Final = ("Longitude du centroïde", "Latitude du centroïde")
 
 
