@@ -1,1 +1,3 @@
-"""Accounts: creation and roles, passwords and one-time links, sign-in and its throttling."""
+"""Accounts: creation, roles and the links sent to their owners (users), passwords and
+one-time links (passwords), sign-in and its throttling (signin).
+"""

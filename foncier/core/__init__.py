@@ -1,3 +1,5 @@
-"""Infrastructure every feature stands on: settings, database sessions and locks, typed errors, who
-may do what (Actor), the audit trail, paging, French phrases, migrations and the local PostGIS
-cluster. Imports no feature package."""
+"""Infrastructure every feature stands on: settings (config), database sessions, locks and
+the one find-or-refuse helper (db), typed errors, who may do what (permissions: Actor), the
+audit trail, paging, French phrases, CSV and Excel layout (spreadsheets), migrations and the
+local PostGIS cluster (pgcluster). Imports no feature package.
+"""

@@ -1,2 +1,5 @@
-"""Company projects (prospects): recording, the shortlist, proposals to the company, the case's
-stages, casework shared by every step of a case, and the retention of contacts."""
+"""Company projects (prospects): recording and checks (projects), the shortlist and what was
+proposed to the company (shortlist), reading with confidentiality (reading), CSV and Excel
+lists (exports), the case's stages (cases), what every step of a case shares (casework), and
+the retention of contacts (retention).
+"""

