@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
+from playwright.sync_api import Browser, StorageState
 from playwright.sync_api import Page as BrowserPage
 from werkzeug.serving import make_server
 
@@ -32,6 +33,16 @@ def record_errors(page: BrowserPage, errors: list[str]) -> None:
     failed loads and CSP violations."""
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+
+def signed_in_cookies(browser: Browser, server: str, email: str) -> StorageState:
+    """The cookies of ``email`` signed in once through the sign-in page of ``server``, for
+    the contexts of the tests that then start signed in."""
+    context = browser.new_context()
+    sign_in_browser(context.new_page(), server, email)
+    cookies = context.storage_state()
+    context.close()
+    return cookies
 
 
 def sign_in_browser(page: BrowserPage, server: str, email: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import record_errors, serving, sign_in_browser
+from browser_helpers import record_errors, serving, sign_in_browser, signed_in_cookies
 from playwright.sync_api import Browser, StorageState, sync_playwright
 from playwright.sync_api import Page as BrowserPage
 from sqlalchemy import Engine
@@ -87,11 +87,7 @@ def anonymous_browser_page(chromium: Browser) -> Iterator[BrowserPage]:
 @pytest.fixture(scope="session")
 def partner_cookies(chromium: Browser, live_server: str) -> StorageState:
     """The demo partner's session, signed in once through the sign-in page."""
-    context = chromium.new_context(**PAGE_OPTIONS)
-    sign_in_browser(context.new_page(), live_server, PARTNER_EMAIL)
-    cookies = context.storage_state()
-    context.close()
-    return cookies
+    return signed_in_cookies(chromium, live_server, PARTNER_EMAIL)
 
 
 @pytest.fixture

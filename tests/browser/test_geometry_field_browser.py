@@ -13,11 +13,11 @@ from browser_helpers import (
     draw_on_geometry_map,
     record_errors,
     serving,
-    sign_in_browser,
+    signed_in_cookies,
     wait_for_geometry_map,
 )
 from geometry_pages import FIXTURE, PLOT, REFERENT, add_test_pages
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, StorageState, expect
 from playwright.sync_api import Page as BrowserPage
 from shapely.geometry import Polygon, mapping
 from sqlalchemy import Engine, delete
@@ -33,8 +33,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def drawing_server(browser_database_url: str, browser_engine: Engine) -> Iterator[str]:
-    """The application with the test pages, on the committed session database, where the
-    fixture's parcels are imported for the module and removed afterwards."""
+    """The application with the test pages, on the browser tests' committed database, where
+    the fixture's parcels are imported for the module and removed afterwards."""
     with Session(browser_engine) as session, session.begin():
         import_cadastre(session, [FIXTURE])
     app = create_app({**TEST_CONFIG, "DATABASE_URL": browser_database_url})
@@ -53,14 +53,21 @@ def page_errors() -> list[str]:
     return []
 
 
+@pytest.fixture(scope="module")
+def referent_cookies(chromium: Browser, drawing_server: str) -> StorageState:
+    return signed_in_cookies(chromium, drawing_server, REFERENT)
+
+
 @pytest.fixture
 def drawing_page(
-    chromium: Browser, drawing_server: str, page_errors: list[str]
+    chromium: Browser, drawing_server: str, referent_cookies: StorageState, page_errors: list[str]
 ) -> Iterator[BrowserPage]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    """The test page of the plot form, for Gâtine-Racan's référent, in a browser of its own."""
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 1000}, locale="fr-FR", storage_state=referent_cookies
+    )
     page = context.new_page()
     record_errors(page, page_errors)
-    sign_in_browser(page, drawing_server, REFERENT)
     page.goto(f"{drawing_server}/essai/terrain")
     wait_for_geometry_map(page, "contour")
     yield page
