@@ -48,7 +48,7 @@ class Rule:
 
 RULES = (
     Rule(
-        packages=tuple(p for p in ("core", "models", *FEATURES)),
+        packages=("core", "models", *FEATURES),
         forbidden=("foncier.web", "seed"),
         why="the core is used by the web, the CLI and the seed, never the other way",
     ),
@@ -129,9 +129,9 @@ def test_the_core_follows_every_rule():
 
 
 def test_every_feature_named_in_the_rules_is_a_package():
+    """A package renamed or removed would leave its rules checking nothing."""
     for package in ("core", "models", *FEATURES):
         assert (PACKAGE / package / "__init__.py").is_file(), package
-    assert sorted(path.name for path in PACKAGE.glob("*.py")) == sorted(TOP_MODULES)
 
 
 @pytest.fixture
