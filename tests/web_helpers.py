@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from foncier.accounts import sessions
 from foncier.models import User
 
 # The application's settings in tests: no basemap, so that no page loads anything from outside.
@@ -61,9 +62,9 @@ def page_of(response: TestResponse) -> Page:
 def sign_in(client: FlaskClient, session: Session, email: str) -> FlaskClient:
     """Put ``email``'s account in the client's session cookie, as the sign-in page does."""
     user = session.scalars(select(User).where(User.email == email)).one()
+    key = sessions.open_session(session, user, client.application.permanent_session_lifetime)
     with client.session_transaction() as cookie:
-        cookie["user_id"] = user.id
-        cookie["epoch"] = user.session_epoch
+        cookie["session_key"] = key
     return client
 
 

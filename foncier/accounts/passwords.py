@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foncier.accounts.sessions import end_all_sessions
 from foncier.core.errors import NotFoundError, ValidationError
 from foncier.models import PasswordToken, User
 
@@ -109,7 +110,7 @@ def set_password_with_token(
     moment = now or datetime.now(UTC)
     user = user_for_token(session, token, moment)
     check_password_strength(password)
-    _replace_password(user, password)
+    _replace_password(session, user, password)
     _spend_tokens(session, user, moment)
     user.last_login_at = moment
     session.flush()
@@ -120,10 +121,10 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     if not password_matches(user.password_hash, current):
         raise ValidationError({"current_password": "Mot de passe actuel incorrect."})
     check_password_strength(new)
-    _replace_password(user, new)
+    _replace_password(session, user, new)
     session.flush()
 
 
-def _replace_password(user: User, password: str) -> None:
+def _replace_password(session: Session, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.session_epoch += 1  # signs out the sessions opened with the old password
+    end_all_sessions(session, user)  # those opened with the old password included

@@ -6,6 +6,10 @@ password; an address is stopped after MAX_FAILURES_PER_ADDRESS failures whatever
 e-mails, and an e-mail after MAX_FAILURES_PER_ACCOUNT failures whatever the addresses
 (guessing spread over many machines). Counting per address first means that a stranger
 typing wrong passwords for the coordinator's e-mail does not lock the coordinator out.
+
+The count is atomic: attempts for one e-mail, and attempts from one address, are checked one
+at a time (a transaction-level advisory lock, held until the attempt is committed), so thirty
+simultaneous guesses cannot all read « 4 failures so far » and all be checked.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ THROTTLE_WINDOW: Final = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL: Final = 5
 MAX_FAILURES_PER_ADDRESS: Final = 20
 MAX_FAILURES_PER_ACCOUNT: Final = 50
+# The first key of the two-key advisory locks taken per e-mail and per address.
+EMAIL_LOCKS: Final = 1101
+ADDRESS_LOCKS: Final = 1102
 
 
 class LoginThrottledError(FoncierError):
@@ -40,10 +47,13 @@ def authenticate(
 ) -> User | None:
     """The active account these credentials open, or None; every attempt is recorded.
 
-    Raises LoginThrottledError when this e-mail or address failed too often recently.
+    Raises LoginThrottledError when this e-mail or address failed too often recently. The
+    caller commits the attempt at once, whatever its outcome: until then, the other attempts
+    on this e-mail or from this address wait.
     """
     moment = now or datetime.now(UTC)
     email = normalise_email(email)
+    _take_turn(session, email, remote_addr)
     _check_throttle(session, email, remote_addr, moment)
     user = session.scalar(select(User).where(User.email == email, User.active))
     stored_hash = user.password_hash if user is not None else None
@@ -56,6 +66,15 @@ def authenticate(
         user.last_login_at = moment
     session.flush()
     return user if succeeded else None
+
+
+def _take_turn(session: Session, email: str, remote_addr: str | None) -> None:
+    """Wait for the other attempts on this e-mail or from this address to be committed.
+
+    Always the e-mail's lock first, then the address's: two attempts never wait for each
+    other in a cycle."""
+    for namespace, value in ((EMAIL_LOCKS, email), (ADDRESS_LOCKS, remote_addr or "")):
+        session.execute(select(func.pg_advisory_xact_lock(namespace, func.hashtext(value))))
 
 
 def _recent_failures(session: Session, since: datetime, *criteria: object) -> int:

@@ -25,8 +25,10 @@ from foncier.accounts.passwords import (
     issue_password_link,
     set_password_path,
 )
+from foncier.accounts.sessions import end_all_sessions
 from foncier.core.db import get_or_raise
 from foncier.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.french import FRENCH_COLLATION
 from foncier.core.permissions import Actor, Role
 from foncier.messaging.mail import absolute_url, queue_mail
@@ -77,7 +79,7 @@ def create_user(
 def _account_errors(
     session: Session, email: str, nom: str, role: Role, epci_siren: str | None
 ) -> dict[str, str]:
-    errors: dict[str, str] = {}
+    errors = formula_problems({"email": email, "nom": nom})
     if not EMAIL_PATTERN.match(email):
         errors["email"] = "Adresse électronique invalide."
     elif session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -223,7 +225,7 @@ def deactivate_user(session: Session, actor: Actor, user: User) -> None:
         raise ValidationError({"active": "Vous ne pouvez pas désactiver votre propre compte."})
     user.active = False
     # Sessions opened before stay closed even if the account is reactivated later.
-    user.session_epoch += 1
+    end_all_sessions(session, user)
     session.flush()
 
 

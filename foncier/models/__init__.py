@@ -1,6 +1,6 @@
 """SQLAlchemy models of foncier; importing this package registers every table on Base.metadata."""
 
-from foncier.models.accounts import ROLES, LoginAttempt, PasswordToken, User
+from foncier.models.accounts import ROLES, LoginAttempt, PasswordToken, User, WebSession
 from foncier.models.agreements import (
     Agreement,
     AgreementDocument,
@@ -57,5 +57,6 @@ __all__ = [
     "Site",
     "Terrain",
     "User",
+    "WebSession",
     "etablissement_terrain",
 ]

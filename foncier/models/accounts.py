@@ -1,4 +1,4 @@
-"""People who use the platform, their one-time password links and their login attempts."""
+"""People who use the platform, their sessions, one-time password links and login attempts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
-    Integer,
     String,
     Text,
     func,
@@ -43,12 +42,26 @@ class User(Timestamped, Base):
     # argon2id hash; NULL until the person sets a password through their one-time link.
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    # Increased at every password change: sessions opened before it stop being valid.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     epci: Mapped[Epci | None] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in session: the browser's cookie holds its key, only the key's hash is here.
+
+    Signing out deletes the row, and so do a password change and closing the account (for
+    every session of the account): a copy of the cookie then opens nothing.
+    """
+
+    __tablename__ = "web_session"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
 
 
 class PasswordToken(Base):

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from concurrency import race_for_a_lock
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import sessionmaker
 
-from foncier.accounts import passwords, signin, users
+from foncier.accounts import passwords, sessions, signin, users
 from foncier.accounts.passwords import LINK_VALIDITY, SET_PASSWORD_PATH
 from foncier.accounts.signin import (
     MAX_FAILURES_PER_ACCOUNT,
@@ -29,6 +31,7 @@ from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 GATINE_RACAN = "200073237"
 PASSWORD = "une phrase assez longue"
 NOW = datetime(2031, 3, 14, 9, 30, tzinfo=UTC)
+SESSION_LIFETIME = timedelta(hours=12)
 BASE_URL = "https://foncier.example.org"
 ADMIN = Actor.system("tests")
 
@@ -61,6 +64,14 @@ def referent() -> Actor:
 @pytest.fixture
 def partner(session) -> Actor:
     return actor_of(session, PARTNER_EMAIL)
+
+
+def open_session(session, user: User) -> str:
+    return sessions.open_session(session, user, SESSION_LIFETIME)
+
+
+def session_user(session, key: str) -> User | None:
+    return sessions.user_of_session(session, key, SESSION_LIFETIME)
 
 
 def sign_in(session, user: User, password: str, at: datetime, address: str = "192.0.2.1"):
@@ -120,6 +131,35 @@ def test_after_five_failures_even_the_right_password_is_refused(session):
     assert user.last_login_at is None
 
 
+def test_simultaneous_failures_are_counted_one_after_another(engine):
+    """The probe sent 30 wrong passwords at once and 6 were checked: each read « 4 failures
+    so far » before any was committed. An attempt now waits for the one before it, and the
+    attempt after the fifth failure is refused without its password being checked."""
+    email, address = unique_email(), "203.0.113.77"
+    factory = sessionmaker(engine)
+    try:
+        with factory.begin() as earlier:
+            for _ in range(MAX_FAILURES_PER_EMAIL - 1):
+                assert signin.authenticate(earlier, email, "wrong", address) is None
+        with factory() as fifth, factory() as sixth:
+            assert signin.authenticate(fifth, email, "wrong", address) is None
+
+            def attempt_sixth() -> None:
+                signin.authenticate(sixth, email, "wrong", address)
+                sixth.commit()
+
+            outcome = race_for_a_lock(engine, backend_pid(sixth), attempt_sixth, fifth.commit)
+        assert outcome.waited
+        assert isinstance(outcome.error, LoginThrottledError)
+    finally:
+        with factory.begin() as cleanup:
+            cleanup.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+
+
+def backend_pid(session) -> int:
+    return session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+
 def test_failures_from_a_stranger_do_not_lock_the_owner_out(session):
     user = new_user(session)
     for _ in range(MAX_FAILURES_PER_EMAIL):
@@ -167,18 +207,18 @@ def test_one_address_failing_on_many_accounts_is_throttled(session):
     assert sign_in(session, user, PASSWORD, NOW, address="192.0.2.200") is user
 
 
-def test_changing_the_password_checks_the_current_one_and_bumps_the_epoch(session):
+def test_changing_the_password_checks_the_current_one_and_ends_the_sessions(session):
     user = new_user(session)
-    epoch = user.session_epoch
+    key = open_session(session, user)
     with pytest.raises(ValidationError) as wrong:
         passwords.change_password(session, user, "not it", "un tout nouveau mot de passe")
     assert set(wrong.value.errors) == {"current_password"}
     with pytest.raises(ValidationError) as short:
         passwords.change_password(session, user, PASSWORD, "court")
     assert "12 caractères" in short.value.errors["password"]
-    assert user.session_epoch == epoch
+    assert session_user(session, key) is user
     passwords.change_password(session, user, PASSWORD, "un tout nouveau mot de passe")
-    assert user.session_epoch == epoch + 1
+    assert session_user(session, key) is None
     assert passwords.password_matches(user.password_hash, "un tout nouveau mot de passe")
     assert not passwords.password_matches(user.password_hash, PASSWORD)
 
@@ -190,10 +230,10 @@ def test_a_link_sets_the_password_once(session):
     user = new_user(session, password=None)
     token = passwords.issue_password_link(session, user, now=NOW)
     assert passwords.user_for_token(session, token, now=NOW) is user
-    epoch = user.session_epoch
+    key = open_session(session, user)
     passwords.set_password_with_token(session, token, PASSWORD, now=NOW + timedelta(hours=1))
     assert passwords.password_matches(user.password_hash, PASSWORD)
-    assert user.session_epoch == epoch + 1
+    assert session_user(session, key) is None
     assert user.last_login_at == NOW + timedelta(hours=1)
     with pytest.raises(NotFoundError, match="expiré ou a déjà servi"):
         passwords.set_password_with_token(session, token, "une autre phrase longue", now=NOW)
@@ -350,14 +390,14 @@ def test_only_an_administrator_creates_or_changes_an_administrator(session, coor
 
 def test_deactivating_ends_sessions_and_can_be_undone(session, coordinator):
     user = new_user(session)
-    epoch = user.session_epoch
+    key = open_session(session, user)
     users.deactivate_user(session, coordinator, user)
-    assert not user.active and user.session_epoch == epoch + 1
+    assert not user.active and session_user(session, key) is None
     assert sign_in(session, user, PASSWORD, NOW) is None
     users.reactivate_user(session, coordinator, user)
     assert user.active and sign_in(session, user, PASSWORD, NOW) is user
     # Sessions opened before the deactivation stay closed.
-    assert user.session_epoch == epoch + 1
+    assert session_user(session, key) is None
 
 
 def test_nobody_deactivates_their_own_account(session, coordinator):

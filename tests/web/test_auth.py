@@ -20,13 +20,13 @@ from web_helpers import (
     unique_email,
 )
 
-from foncier.accounts import passwords, users
+from foncier.accounts import passwords, sessions, users
 from foncier.accounts.passwords import SET_PASSWORD_PATH
 from foncier.accounts.signin import MAX_FAILURES_PER_EMAIL
 from foncier.core.permissions import Actor, Role
 from foncier.messaging.delivery import MAX_ATTEMPTS, deliver_pending
 from foncier.messaging.mail import MailSettings, queue_mail
-from foncier.models import OutboxMessage, User
+from foncier.models import OutboxMessage, User, WebSession
 from foncier.web import create_app
 from seed.accounts import COORDINATOR_EMAIL, PARTNER_EMAIL
 
@@ -98,7 +98,13 @@ def test_signing_in_starts_a_new_session(anonymous_client, session):
     sign_in_through_the_form(anonymous_client, user.email, PASSWORD)
     with anonymous_client.session_transaction() as cookie:
         assert "planted" not in cookie and "csrf_token" not in cookie
-        assert cookie["user_id"] == user.id
+        key = cookie["session_key"]
+    assert (
+        sessions.user_of_session(
+            session, key, anonymous_client.application.permanent_session_lifetime
+        )
+        is user
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,6 +145,28 @@ def test_signing_out_needs_a_post_with_its_token(client):
     assert response.status_code == 302 and response.location == "/connexion"
     assert not is_signed_in(client)
     assert "Vous êtes déconnecté." in page_of(client.get("/connexion")).text
+
+
+def test_a_cookie_copied_before_signing_out_opens_nothing_after(client):
+    """The probe replayed a copied cookie after « Se déconnecter »: it read /projets and the
+    API for twelve hours. Signing out now ends the session on the server."""
+    copy = client.get_cookie("session")
+    assert copy is not None and client.get("/projets").status_code == 200
+    post_form(client, "/deconnexion", form_page="/sites")
+    client.set_cookie("session", copy.value)
+    assert client.get("/projets").status_code == 302
+    assert client.get("/api/sites").status_code == 401
+
+
+def test_a_session_older_than_the_lifetime_is_refused_by_the_server(app, session):
+    user = new_user(session)
+    lifetime = app.permanent_session_lifetime
+    key = sessions.open_session(session, user, lifetime, now=datetime.now(UTC) - lifetime)
+    assert sessions.user_of_session(session, key, lifetime) is None
+    fresh = sessions.open_session(session, user, lifetime)
+    assert sessions.user_of_session(session, fresh, lifetime) is user
+    # Opening a session purged the expired one.
+    assert session.scalar(select(func.count()).where(WebSession.user_id == user.id)) == 1
 
 
 # --- cookies ------------------------------------------------------------------------------------
@@ -469,7 +497,10 @@ def test_referents_and_partners_get_403_on_every_account_route(client_for, sessi
     target = new_user(session)
     users.deactivate_user(session, ADMIN, target)  # so that reactivating would change it
     token = csrf_token_of(client, "/sites")
-    rows_before = session.execute(select(User.id, User.active, User.session_epoch)).all()
+    accounts = select(User.id, User.active, User.password_hash).order_by(User.id)
+    open_sessions = select(WebSession.key_hash).order_by(WebSession.key_hash)
+    rows_before = session.execute(accounts).all()
+    sessions_before = session.scalars(open_sessions).all()
     outbox_before = session.scalar(select(func.count()).select_from(OutboxMessage))
     new_account = {"email": unique_email(), "nom": "Intrus", "role": "coordinateur"}
     for method, url in forbidden_requests(target.id):
@@ -480,7 +511,8 @@ def test_referents_and_partners_get_403_on_every_account_route(client_for, sessi
         assert response.status_code == 403, (method, url)
         assert "Accès refusé" in page_of(response).text
     session.expire_all()
-    assert session.execute(select(User.id, User.active, User.session_epoch)).all() == rows_before
+    assert session.execute(accounts).all() == rows_before
+    assert session.scalars(open_sessions).all() == sessions_before
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
 
 

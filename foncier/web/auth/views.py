@@ -1,13 +1,15 @@
 """Sign-in, sign-out and passwords; every other page needs a signed-in person.
 
-The session cookie holds the account's id and its ``session_epoch``: a password change
-increases the epoch, which signs out every other session of that account. The person is
-loaded once per request, and the request's database session records them as the author of
-every change (foncier.core.audit). The pages that manage accounts are in ``admin``.
+The session cookie holds the key of a session kept on the server (foncier.accounts.sessions):
+signing out ends it, so a copied cookie opens nothing afterwards; a password change ends every
+other session of the account. The person is loaded once per request, and the request's
+database session records them as the author of every change (foncier.core.audit).
+The pages that manage accounts are in ``admin``.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     flash,
     g,
     make_response,
@@ -27,7 +30,7 @@ from flask import (
 )
 from werkzeug.exceptions import Unauthorized
 
-from foncier.accounts import passwords, signin
+from foncier.accounts import passwords, sessions, signin
 from foncier.core import audit
 from foncier.core.errors import NotFoundError, ValidationError
 from foncier.core.permissions import Actor
@@ -44,9 +47,11 @@ from foncier.web.database import db_session
 auth = Blueprint("auth", __name__)
 
 # What a person who is not signed in may reach.
-PUBLIC_ENDPOINTS: Final = frozenset({"auth.login", "auth.set_password", "static"})
-USER_ID: Final = "user_id"
-EPOCH: Final = "epoch"
+# The API's description too: it tells how to call the API, nothing of the data (GIS tools).
+PUBLIC_ENDPOINTS: Final = frozenset(
+    {"auth.login", "auth.set_password", "static", "api.openapi_document"}
+)
+SESSION_KEY: Final = "session_key"
 
 
 def init_app(app: Flask, *, api_prefix: str) -> None:
@@ -72,11 +77,11 @@ def current_actor() -> Actor:
 
 
 def _load_person() -> None:
-    user_id = session.get(USER_ID)
-    if user_id is None:
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
         return
-    user = db_session().get(User, user_id)
-    if user is None or not user.active or user.session_epoch != session.get(EPOCH):
+    user = sessions.user_of_session(db_session(), key, _lifetime())
+    if user is None:
         session.clear()
         return
     g.user = user
@@ -112,11 +117,14 @@ def _safe_next(target: str | None) -> str:
     return url_for("inventory.map_page")
 
 
+def _lifetime() -> timedelta:
+    return current_app.permanent_session_lifetime
+
+
 def _open_session(user: User) -> None:
     """Sign ``user`` in, in a new session: nothing carried over from before (fixation)."""
     session.clear()
-    session[USER_ID] = user.id
-    session[EPOCH] = user.session_epoch
+    session[SESSION_KEY] = sessions.open_session(db_session(), user, _lifetime())
     session.permanent = True
 
 
@@ -151,6 +159,9 @@ def login() -> str | Response:
 
 @auth.post("/deconnexion")
 def logout() -> Response:
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        sessions.end_session(db_session(), key)
     session.clear()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
@@ -169,7 +180,7 @@ def password() -> tuple[str, int] | Response:
         except ValidationError as error:
             show_errors(form, error)
         else:
-            _open_session(user)  # with the new epoch
+            _open_session(user)  # the password change ended every session, this one too
             flash(
                 "Votre mot de passe est changé. Vos sessions ouvertes sur d’autres appareils "
                 "ou navigateurs sont fermées.",
