@@ -543,3 +543,28 @@ def _read_needs(path: Path) -> Any:
     except NeedsError as error:
         lines = [f"{issue.path or '(needs)'}: {issue.english}" for issue in error.issues]
         raise click.ClickException(f"{path}: invalid needs\n  " + "\n  ".join(lines)) from error
+
+
+@main.group("check")
+def check_group() -> None:
+    """Checks of the data already stored."""
+
+
+@check_group.command("formulas")
+@reports_errors
+def check_formulas() -> None:
+    """List the stored texts that start like a spreadsheet formula, which input now refuses
+    (docs/data-formats.md, "Text that looks like a formula"): table, key, column and the
+    text's start, one a line. Exit status 1 if there is any."""
+    from foncier.core.formulas import formula_cells
+
+    with database() as factory, factory() as session:
+        cells = formula_cells(session)
+    for cell in cells:
+        click.echo(f"{cell.table} {cell.key} {cell.column}: {cell.preview}")
+    if cells:
+        raise click.ClickException(
+            f"{len(cells)} stored text(s) start like a formula: change their first character "
+            "on the platform (docs/data-formats.md)."
+        )
+    click.echo("No stored text starts like a formula.")
