@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from foncier.core import audit, migrations
+from foncier.core import audit, backup, migrations
 from foncier.core.config import database_url_from_env
 from foncier.core.db import make_engine, make_session_factory, transaction
 from foncier.core.errors import FoncierError
@@ -100,6 +100,28 @@ def db_upgrade(revision: str) -> None:
     url = database_url_from_env()
     migrations.upgrade(url, revision)
     click.echo(f"Database at revision {migrations.current_revision(url)}.")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@reports_errors
+def backup_command(file: Path, force: bool) -> None:
+    """Back up the whole database to FILE (pg_dump's custom format), a consistent snapshot
+    taken while the platform runs (docs/operations.md)."""
+    click.echo(backup.backup_database(database_url_from_env(), file, force=force).english_line())
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def restore_command(file: Path) -> None:
+    """Restore a backup FILE into the database of DATABASE_URL, which must be empty."""
+    report = backup.restore_database(database_url_from_env(), file)
+    click.echo(report.english_line())
+    warning = report.revision_warning()
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.group("territory")

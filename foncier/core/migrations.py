@@ -7,6 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 
 from foncier.core.config import normalise_database_url
@@ -47,3 +48,19 @@ def current_revision(database_url: str) -> str | None:
         return None
     finally:
         engine.dispose()
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS_DIR))
+
+
+def head_revision() -> str:
+    """The revision this code's migrations end at (what `foncier db upgrade` migrates to)."""
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every revision this code's migrations know."""
+    return {script.revision for script in _scripts().walk_revisions()}
