@@ -554,14 +554,12 @@ def match_command(needs_files: tuple[Path, ...], limit: int, terr_id: str | None
 def _read_needs(path: Path) -> Any:
     import json
 
-    from foncier.matching import NeedsError, parse_needs
+    from foncier.matching import NeedsError, parse_needs, read_needs_json
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return parse_needs(read_needs_json(path.read_text(encoding="utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise click.ClickException(f"{path}: not a JSON file ({error})") from error
-    try:
-        return parse_needs(data)
     except NeedsError as error:
         lines = [f"{issue.path or '(needs)'}: {issue.english}" for issue in error.issues]
         raise click.ClickException(f"{path}: invalid needs\n  " + "\n  ".join(lines)) from error

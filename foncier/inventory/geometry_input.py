@@ -24,14 +24,18 @@ from pyproj.exceptions import CRSError
 from shapely import MultiPolygon, Polygon
 from shapely.errors import ShapelyError
 
+from foncier.core.bounded_text import TextLimitError, TextLimits, check_wkt, load_json
 from foncier.core.errors import FoncierError
 from foncier.inventory.cnig.geojson import source_crs
 from foncier.inventory.cnig.geometry import (
     DEGREE_BOUNDS,
+    GEOJSON_TEXT,
+    GEOMETRY_TEXT_CHARS,
     LAMBERT93_BOUNDS,
     POLYGONAL,
     as_multipolygon,
     check_valid,
+    check_vertex_count,
     geometry_from_geojson,
     rounded_to_centimetre,
     within,
@@ -44,6 +48,7 @@ GeometryKind = Literal["terrain", "site"]
 # The GeoJSON read back into the browser: 7 decimals of a degree are about a centimetre.
 DEGREE_DECIMALS: Final = 7
 EWKT: Final = re.compile(r"^\s*SRID\s*=\s*(\d+)\s*;(.*)$", re.IGNORECASE | re.DOTALL)
+WKT_TEXT: Final = TextLimits("WKT", GEOMETRY_TEXT_CHARS)
 EXPECTED: Final[dict[str, str]] = {
     "terrain": "un polygone (Polygon) est attendu pour un terrain",
     "site": "un polygone ou un multipolygone (Polygon, MultiPolygon) est attendu pour un site",
@@ -86,7 +91,9 @@ def geojson_wgs84_text(geometry: Polygon | MultiPolygon) -> str:
 
 def _read_geojson(text: str, kind: GeometryKind) -> tuple[Polygon | MultiPolygon, CRS]:
     try:
-        document = json.loads(text)
+        document = load_json(text, GEOJSON_TEXT)
+    except TextLimitError as error:
+        raise GeometryInputError(error.french) from None
     except json.JSONDecodeError as error:
         raise GeometryInputError(
             f"GeoJSON illisible (ligne {error.lineno}, colonne {error.colno}) : vérifiez "
@@ -141,6 +148,10 @@ def _wrong_type(found: str, kind: GeometryKind) -> str:
 
 
 def _read_wkt(text: str, kind: GeometryKind) -> tuple[Polygon | MultiPolygon, CRS | None]:
+    try:
+        check_wkt(text, WKT_TEXT)  # GEOS's reader recurses at every parenthesis
+    except TextLimitError as error:
+        raise GeometryInputError(error.french) from None
     srid, wkt = (None, text)
     match = EWKT.match(text)
     if match:
@@ -156,6 +167,10 @@ def _read_wkt(text: str, kind: GeometryKind) -> tuple[Polygon | MultiPolygon, CR
         raise GeometryInputError(_wrong_type(geometry.geom_type, kind))
     if geometry.is_empty:
         raise GeometryInputError("La géométrie est vide.")
+    try:
+        check_vertex_count(shapely.get_num_coordinates(geometry))
+    except IssueError as error:
+        raise GeometryInputError(error.french) from None
     return shapely.force_2d(geometry), _epsg(srid) if srid is not None else None
 
 

@@ -13,7 +13,15 @@ from foncier.matching.engine import (
     rebuild_matching_data,
     why_not,
 )
-from foncier.matching.needs import Near, Needs, NeedsError, NeedsIssue, parse_needs, schema
+from foncier.matching.needs import (
+    Near,
+    Needs,
+    NeedsError,
+    NeedsIssue,
+    parse_needs,
+    read_needs_json,
+    schema,
+)
 from foncier.matching.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
@@ -48,6 +56,7 @@ __all__ = [
     "load_plot_facts",
     "match",
     "parse_needs",
+    "read_needs_json",
     "rebuild_matching_data",
     "schema",
     "score_arrays",

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 from pyproj import Transformer
 
+from foncier.core.bounded_text import TextLimitError, TextLimits, load_json
 from foncier.core.errors import FoncierError
 from foncier.matching import naf as naf_codes
 from foncier.matching import scoring, wording
@@ -427,6 +428,19 @@ def _cross_field_issues(needs: Needs) -> list[NeedsIssue]:
             )
         )
     return issues
+
+
+# Needs fit in a few hundred bytes; 64 KB leaves room (the API refuses larger bodies first).
+NEEDS_JSON: Final = TextLimits("JSON", 64 * 2**10)
+
+
+def read_needs_json(text: str) -> Any:
+    """The data of a needs text (a file, a request's body), bounded before it is parsed:
+    NeedsError beyond a bound (size, nesting, digits), json.JSONDecodeError if malformed."""
+    try:
+        return load_json(text, NEEDS_JSON)
+    except TextLimitError as error:
+        raise NeedsError([_issue("", error.french, error.english)]) from None
 
 
 def parse_needs(data: object) -> Needs:

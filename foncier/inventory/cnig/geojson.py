@@ -10,11 +10,16 @@ from typing import Any, Final
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from foncier.core.bounded_text import TextLimitError, TextLimits, load_json
+from foncier.inventory.cnig.geometry import beyond_limits
 from foncier.inventory.cnig.issues import IssueError, IssueLog, SourceFile
 from foncier.models import SRID, WGS84
 
 LAMBERT93: Final = CRS.from_epsg(SRID)
 RFC7946_CRS: Final = CRS.from_epsg(WGS84)
+# A whole file: the web's uploads stop well below; the largest communes' Etalab cadastre files
+# (foncier cadastre load) weigh tens of megabytes uncompressed.
+GEOJSON_FILE: Final = TextLimits("GeoJSON", 128 * 2**20)
 
 PROPERTIES_NOT_OBJECT: Final = {
     "detail_fr": "« properties » doit être un objet",
@@ -38,9 +43,11 @@ LONE_SURROGATE: Final = {
 def read_document(source: SourceFile, log: IssueLog) -> Any:
     """The parsed JSON of the file, or None after reporting why it cannot be read."""
     try:
-        return json.loads(source.content.decode("utf-8-sig"))
+        return load_json(source.content.decode("utf-8-sig"), GEOJSON_FILE)
     except UnicodeDecodeError:
         log.add(IssueError("encoding"), source.name)
+    except TextLimitError as error:
+        log.add(beyond_limits(error), source.name)
     except json.JSONDecodeError as error:
         log.add(IssueError("bad_json", reason=error.msg), source.name, line=error.lineno)
     return None

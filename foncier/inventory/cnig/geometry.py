@@ -18,6 +18,7 @@ import shapely.geometry
 from shapely import MultiPolygon, Polygon
 from shapely.validation import explain_validity
 
+from foncier.core.bounded_text import TextLimitError, TextLimits, load_json
 from foncier.inventory.cnig.issues import IssueError
 
 # Area of use of EPSG:2154 (mainland France, Corsica and their waters) in Lambert-93 metres,
@@ -25,6 +26,15 @@ from foncier.inventory.cnig.issues import IssueError
 LAMBERT93_BOUNDS: Final = (-378_306.0, 6_005_281.0, 1_320_650.0, 7_235_613.0)
 DEGREE_BOUNDS: Final = (-180.0, -90.0, 180.0, 90.0)
 POLYGONAL: Final = ("Polygon", "MultiPolygon")
+
+# A plot's outline or a park's perimeter has tens to a few thousand vertices; a hundred times
+# more is a mistake (a contour line, a raster traced point by point), and would make every
+# spatial check and every map slow.
+MAX_VERTICES: Final = 100_000
+# A geometry's text (a CSV cell, a pasted or uploaded outline): MAX_VERTICES Lambert-93
+# vertices to the centimetre take about 2.5 MB as GeoJSON.
+GEOMETRY_TEXT_CHARS: Final = 5 * 2**20
+GEOJSON_TEXT: Final = TextLimits("GeoJSON", GEOMETRY_TEXT_CHARS)
 
 NOT_JSON: Final = {"detail_fr": "ce n’est pas du JSON", "detail_en": "not JSON"}
 NO_TYPE: Final = {"detail_fr": "objet sans « type »", "detail_en": "object without 'type'"}
@@ -53,10 +63,16 @@ GEOS_REASONS_FR: Final = {
 
 def geometry_from_text(text: str, allowed: tuple[str, ...]) -> Polygon | MultiPolygon:
     try:
-        document = json.loads(text)
+        document = load_json(text, GEOJSON_TEXT)
+    except TextLimitError as error:
+        raise beyond_limits(error) from None
     except json.JSONDecodeError:
         raise IssueError("bad_geojson", **NOT_JSON) from None
     return geometry_from_geojson(document, allowed)
+
+
+def beyond_limits(error: TextLimitError) -> IssueError:
+    return IssueError("beyond_limits", french=error.french, english=error.english)
 
 
 def geometry_from_geojson(document: Any, allowed: tuple[str, ...]) -> Polygon | MultiPolygon:
@@ -67,11 +83,37 @@ def geometry_from_geojson(document: Any, allowed: tuple[str, ...]) -> Polygon | 
     if kind not in allowed:
         raise IssueError("geometry_type", found=kind, expected=", ".join(allowed))
     coordinates = document.get("coordinates")
+    # Counted before anything is built: Python objects for millions of vertices take seconds.
+    check_vertex_count(_position_count(coordinates, 2 if kind == "Polygon" else 3))
     if kind == "Polygon":
         return _polygon(coordinates)
     if not isinstance(coordinates, list) or not coordinates:
         raise IssueError("bad_geojson", **MALFORMED)
     return MultiPolygon([_polygon(polygon) for polygon in coordinates])
+
+
+def check_vertex_count(count: int) -> None:
+    """Refuse a geometry of more than MAX_VERTICES vertices (positions, closing ones included)."""
+    if count > MAX_VERTICES:
+        raise too_many_vertices()
+
+
+def too_many_vertices() -> IssueError:
+    return IssueError(
+        "too_many_vertices",
+        maximum_fr=f"{MAX_VERTICES:,}".replace(",", "\u202f"),
+        maximum_en=f"{MAX_VERTICES:,}",
+    )
+
+
+def _position_count(coordinates: Any, levels: int) -> int:
+    """The positions ``levels`` lists down (2 for a Polygon's rings); malformed parts count
+    none, the parser then refuses them."""
+    if not isinstance(coordinates, list):
+        return 0
+    if levels == 1:
+        return len(coordinates)
+    return sum(_position_count(part, levels - 1) for part in coordinates)
 
 
 def as_multipolygon(geometry: Polygon | MultiPolygon) -> MultiPolygon:

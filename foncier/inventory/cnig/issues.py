@@ -112,6 +112,14 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Géométrie GeoJSON illisible : {detail_fr}.",
         "Unreadable GeoJSON geometry: {detail_en}.",
     ),
+    # A text beyond the bounds of foncier.core.bounded_text: size, nesting, digits.
+    "beyond_limits": ("{french}", "{english}"),
+    "too_many_vertices": (
+        "La géométrie compte plus de {maximum_fr} sommets : simplifiez-la dans votre SIG (un "
+        "contour de parc ou de terrain en compte bien moins).",
+        "The geometry has more than {maximum_en} vertices: simplify it in your GIS (a park's or "
+        "a plot's outline has far fewer).",
+    ),
     "geometry_type": (
         "Géométrie de type {found} refusée : {expected} attendu.",
         "Geometry of type {found} refused: {expected} expected.",

@@ -56,10 +56,13 @@ from foncier.inventory.cnig.geojson import (
     unstorable_text,
 )
 from foncier.inventory.cnig.geometry import (
+    MAX_VERTICES,
     POLYGONAL,
     check_degrees,
     check_valid,
+    check_vertex_count,
     geometry_from_geojson,
+    too_many_vertices,
 )
 from foncier.inventory.cnig.issues import IssueError, IssueLog, SourceFile
 from foncier.inventory.cnig.tables import SITES, TERRAINS, Table, table_of_columns
@@ -68,6 +71,9 @@ from foncier.inventory.cnig.tables import SITES, TERRAINS, Table, table_of_colum
 SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 GEOJSON_SUFFIXES: Final = (".geojson", ".json")
 LAYER_TABLES: Final = {"site_eco": SITES, "terrain_eco": TERRAINS}
+# A WKB vertex takes 16 to 32 bytes (XY to XYZM), a ring or a part a few more: a larger blob
+# holds more than MAX_VERTICES vertices (or is no outline at all).
+MAX_WKB_BYTES: Final = 36 * MAX_VERTICES
 NOT_AN_OBJECT: Final = {
     "detail_fr": "l’entité n’est pas un objet",
     "detail_en": "the feature is not an object",
@@ -367,10 +373,16 @@ def _layer_crs(meta: dict[str, Any], layer: str, log: IssueLog) -> CRS | None:
 def _wkb_geometry(wkb: bytes | None) -> BaseGeometry | IssueError | None:
     if wkb is None:
         return None
+    if len(wkb) > MAX_WKB_BYTES:
+        return too_many_vertices()  # before GEOS spends time and memory reading it
     try:
-        return shapely.from_wkb(wkb)
+        geometry = shapely.from_wkb(wkb)
+        check_vertex_count(shapely.get_num_coordinates(geometry))
     except ShapelyError as error:
         return IssueError("invalid_geometry", reason_fr=str(error), reason_en=str(error))
+    except IssueError as error:
+        return error
+    return geometry
 
 
 def _read_layer(path: Path, layer: str, table: Table, source: SourceFile, log: IssueLog) -> Layer:

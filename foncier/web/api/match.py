@@ -11,8 +11,9 @@ which would require scripts to scrape a token, is lifted for these views only; t
 cookie (or a sign-in) is still required.
 
 Limits: the body is at most MAX_BODY_BYTES (413 beyond); a body that nests too deeply or
-holds numbers too large to compute with is refused with a 400, like any invalid needs, and
-never reaches the engine's arithmetic as a 500.
+holds numbers too long or too large to compute with is refused with a 400, like any invalid
+needs (foncier.matching.needs.read_needs_json bounds it before parsing), and never reaches the
+engine's arithmetic as a 500.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from foncier.inventory.features import InvalidParameterError
-from foncier.matching import Needs, NeedsError, match, parse_needs, why_not
+from foncier.matching import Needs, NeedsError, match, parse_needs, read_needs_json, why_not
 from foncier.matching.engine import DEFAULT_LIMIT
 from foncier.web.api.views import INTEGER, api, check_parameters
 from foncier.web.database import db_session
@@ -38,7 +39,6 @@ TOO_LARGE: Final = (
     f"the body is larger than {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES} bytes): "
     "send the needs alone"
 )
-TOO_DEEP: Final = "the body nests too deeply to be needs"
 TOO_BIG_NUMBERS: Final = "a number in the needs is too large to compute with"
 
 
@@ -89,19 +89,12 @@ def _needs() -> Needs:
     # Also bounds a body sent without Content-Length (chunked): reading stops at the limit.
     request.max_content_length = MAX_BODY_BYTES
     try:
-        data = request.get_json(silent=True)
+        data = read_needs_json(request.get_data().decode("utf-8-sig"))
     except RequestEntityTooLarge:
         raise RequestEntityTooLarge(TOO_LARGE) from None
-    except RecursionError:
-        raise BadRequest(TOO_DEEP) from None
-    if data is None:
-        raise BadRequest("the body is not valid JSON")
-    try:
-        return parse_needs(data)
-    except RecursionError:
-        raise BadRequest(TOO_DEEP) from None
-    except OverflowError:
-        raise BadRequest(TOO_BIG_NUMBERS) from None
+    except ValueError:  # json.JSONDecodeError, UnicodeDecodeError
+        raise BadRequest("the body is not valid JSON") from None
+    return parse_needs(data)
 
 
 @contextmanager
