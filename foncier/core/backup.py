@@ -32,6 +32,9 @@ from foncier.core.errors import FoncierError
 # Where Debian's postgresql-NN packages put each major version's client tools.
 DEBIAN_POSTGRESQL = Path("/usr/lib/postgresql")
 
+# Seconds to wait for the server to answer, unless the URL says otherwise.
+CONNECT_TIMEOUT = 10
+
 # The first bytes of every custom-format archive.
 CUSTOM_FORMAT_MAGIC = b"PGDMP"
 
@@ -229,7 +232,13 @@ class Target:
 
     def connect(self) -> psycopg.Connection:
         try:
-            return psycopg.connect(self.conninfo, autocommit=True, password=self.url.password)
+            # A server that drops packets would otherwise hold the command for minutes.
+            return psycopg.connect(
+                self.conninfo,
+                autocommit=True,
+                password=self.url.password,
+                connect_timeout=self.url.query.get("connect_timeout", CONNECT_TIMEOUT),
+            )
         except psycopg.Error as error:
             raise BackupError(
                 f"cannot connect to {self.url.render_as_string()}: {first_line(str(error))}"

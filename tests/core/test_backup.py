@@ -3,6 +3,7 @@ export, accounts, audit trail), and every way it can go wrong says so in one lin
 
 from __future__ import annotations
 
+import stat
 import uuid
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def test_backup_prints_one_line_and_keeps_an_existing_file(source, dump):
     assert forced.output.startswith(f"{dump}: {size} written in ")
     assert forced.output.count("\n") == 1
     assert [path.name for path in dump.parent.iterdir()] == [dump.name]  # no partial file left
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600  # it holds personal data
 
 
 def test_restore_refuses_a_database_that_is_not_empty(source, dump):
