@@ -34,6 +34,7 @@ from foncier.agreements.signatures import ask_for_signatures, tell_signatures_er
 from foncier.core import audit
 from foncier.core.db import saving
 from foncier.core.errors import NotFoundError, ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.french import between
 from foncier.core.permissions import Actor, Role
 from foncier.models import (
@@ -85,6 +86,8 @@ SCALAR_TERMS: Final = (
     "starts_on",
     "ends_on",
 )
+# What people write in their own words (the rest are numbers, dates and choices).
+FREE_TEXT_TERMS: Final = ("title", "jobs_followup", "reciprocity_credit", "free_text")
 
 
 def covered_redirection_choices(
@@ -205,7 +208,7 @@ def _record_edit_on_cases(
 
 
 def _check_terms(session: Session, actor: Actor, terms: Terms, current: Agreement | None) -> None:
-    errors: dict[str, str] = {}
+    errors = formula_problems({name: getattr(terms, name) for name in FREE_TEXT_TERMS})
     title = terms.title.strip()
     if not title:
         errors["title"] = "Donnez un intitulé à la convention."

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from foncier.core import audit
 from foncier.core.errors import ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor
 from foncier.inventory.editing import (
     SIREN,
@@ -66,7 +67,7 @@ def remove_owner(session: Session, actor: Actor, owner_id: int) -> None:
 
 def _owner_values(values: Mapping[str, Any]) -> dict[str, Any]:
     cleaned = {name: blank_to_none(values.get(name)) for name in OWNER_FIELDS}
-    errors = required_problems(cleaned, ("nom", "nature"))
+    errors = formula_problems(cleaned) | required_problems(cleaned, ("nom", "nature"))
     if cleaned["nature"] and cleaned["nature"] not in OWNER_NATURES:
         errors["nature"] = "Choisissez personne physique ou personne morale."
     if cleaned["siren"] and not SIREN.match(cleaned["siren"]):

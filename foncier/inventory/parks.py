@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from foncier.core import audit
 from foncier.core.errors import ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.importer import EPCI_TOLERANCE_M, SITE_TOLERANCE_M, Outline
 from foncier.inventory.cnig.values import INSEE_PREFIX
@@ -128,7 +129,10 @@ def _validate_site(
     check_perimeter: bool = True,
 ) -> None:
     errors = (
-        required_problems(values, SITE_REQUIRED) | code_list_problems(values) | url_problems(values)
+        formula_problems(values)
+        | required_problems(values, SITE_REQUIRED)
+        | code_list_problems(values)
+        | url_problems(values)
     )
     errors |= at_least(values, ("site_surf_brute", "site_surf_utile"), minimum=0)
     errors |= at_least(values, ("site_surf_comm_dispo", "site_surf_projet"), minimum=0)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from foncier.core import audit
 from foncier.core.errors import ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor
 from foncier.inventory.editing import (
     SALE_FIELDS,
@@ -142,6 +143,7 @@ def change_terrain_status(
         values |= known_values(typed, SALE_FIELDS)
     merged = current_values(terrain, (*SALE_FIELDS, "terr_stade_comm")) | values
     implied, problems = sale_rules(terrain, merged, today)
+    problems = formula_problems(values) | problems
     if problems:
         raise ValidationError(problems)
     with saving_record(session, terrain, change.reason):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from foncier.core import audit
 from foncier.core.db import get_or_raise
 from foncier.core.errors import ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig.importer import SITE_TOLERANCE_M, Outline
 from foncier.inventory.cnig.values import REFCAD
@@ -119,7 +120,8 @@ def _validate_terrain(
     extra_errors: Mapping[str, str] | None = None,
 ) -> None:
     errors = (
-        required_problems(values, TERRAIN_REQUIRED)
+        formula_problems(values)
+        | required_problems(values, TERRAIN_REQUIRED)
         | code_list_problems(values)
         | url_problems(values)
     )

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from foncier.core.errors import ImportRejectedError
+from foncier.core.formulas import looks_like_formula
 from foncier.inventory.cnig.geojson import (
     LAMBERT93,
     PROPERTIES_NOT_OBJECT,
@@ -111,6 +112,8 @@ class FeatureReader:
         value = properties.get(self.name_field)
         if value is None or not str(value).strip():
             raise IssueError("missing_name", name_field=self.name_field)
+        if looks_like_formula(str(value)):
+            raise IssueError("formula_text")
         return str(value).strip()
 
 

@@ -44,6 +44,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from foncier.core import audit
 from foncier.core.db import locked_row
 from foncier.core.errors import StaleVersionError, ValidationError
+from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor
 from foncier.inventory.editing import SOLD, terrain_for_edit
 from foncier.models import CaseEvent, Prospect, Redirection, ShortlistedPlot, Site, Terrain
@@ -196,7 +197,7 @@ def _check_move(
 
 
 def _missing_inputs(to_stage: str, move: Move, today: date) -> dict[str, str]:
-    errors = {}
+    errors = formula_problems({"reason": move.reason, "note": move.note})
     if to_stage in NEEDS_PLOT and not move.terr_id:
         errors["terr_id"] = "Choisissez le terrain."
     if to_stage in NEEDS_DATE_AND_JOBS:

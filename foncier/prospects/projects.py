@@ -37,6 +37,7 @@ from foncier.accounts.users import EMAIL_PATTERN
 from foncier.core import audit
 from foncier.core.db import get_or_raise, saving
 from foncier.core.errors import PermissionDeniedError, StaleVersionError, ValidationError
+from foncier.core.formulas import FORMULA_MESSAGE, looks_like_formula
 from foncier.core.permissions import Actor, Role
 from foncier.matching import NeedsError, parse_needs
 from foncier.matching.naf import normalise_naf
@@ -120,6 +121,8 @@ class ValueChecker:
             self.errors[name] = REQUIRED
         elif value is not None and len(value) > limit:
             self.errors[name] = f"{limit} caractères au plus."
+        elif value is not None and looks_like_formula(value):
+            self.errors[name] = FORMULA_MESSAGE
         return value
 
     def whole(self, name: str, maximum: int) -> int | None:

@@ -41,6 +41,7 @@ from foncier.core.errors import (
     StaleVersionError,
     ValidationError,
 )
+from foncier.core.formulas import formula_problems
 from foncier.core.french import epci_named, to_epci
 from foncier.core.paging import Paging, check_page
 from foncier.core.permissions import Actor, Role
@@ -152,7 +153,7 @@ _ALREADY_PENDING: Final = (
 def _check_proposal(
     session: Session, prospect: Prospect, to_epci_siren: str, terr_ids: Sequence[str], message: str
 ) -> Epci:
-    errors: dict[str, str] = {}
+    errors = formula_problems({"message": message})
     target = session.get(Epci, to_epci_siren) if to_epci_siren else None
     if target is None:
         errors["to_epci_siren"] = "Choisissez l’EPCI à qui proposer le projet."
@@ -401,6 +402,8 @@ def _check_decline(reason_code: str, note: str | None) -> None:
         raise ValidationError({"reason": "Choisissez un motif dans la liste."})
     if reason_code == "autre" and not note:
         raise ValidationError({"note": "Précisez le motif du refus."})
+    if problems := formula_problems({"note": note}):
+        raise ValidationError(problems)
 
 
 def withdraw_redirection(

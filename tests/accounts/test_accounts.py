@@ -332,6 +332,8 @@ def test_no_link_for_a_deactivated_account(session, coordinator):
         ({"email": "pas-une-adresse"}, "email"),
         ({"email": COORDINATOR_EMAIL.upper()}, "email"),
         ({"nom": "   "}, "nom"),
+        ({"nom": '=HYPERLINK("http://evil.example")'}, "nom"),
+        ({"email": "=1+1@example.org"}, "email"),
         ({"role": Role.REFERENT, "epci_siren": None}, "epci_siren"),
         ({"role": Role.REFERENT, "epci_siren": "999999999"}, "epci_siren"),
     ],

@@ -160,6 +160,9 @@ def test_others_may_not_create_one(session: Session, who: str) -> None:
         ({"tax_years": 0}, "tax_years"),
         ({"first_year": None}, "first_year"),
         ({"title": "  "}, "title"),
+        ({"title": '=HYPERLINK("http://evil.example","Convention")'}, "title"),
+        ({"free_text": "+cmd|' /C calc'!A0"}, "free_text"),
+        ({"jobs_followup": " @SUM(1+1)"}, "jobs_followup"),
         ({"starts_on": TODAY, "ends_on": TODAY - timedelta(days=1)}, "ends_on"),
     ],
 )

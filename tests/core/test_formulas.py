@@ -44,6 +44,7 @@ REFUSED = [
     "-(A1)",
     "-Feuil1!A1",
     "-'[budget.xlsx]Feuil1'!A1",
+    "- Saint-Pierre-des-Corps (gare)",  # the rule's price: write the bullet « – »
     "-=1",
     "--1",
     "+-1",

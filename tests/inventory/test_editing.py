@@ -18,6 +18,7 @@ from foncier.core.errors import (
     StaleVersionError,
     ValidationError,
 )
+from foncier.core.formulas import FORMULA_MESSAGE
 from foncier.core.permissions import Actor, Role
 from foncier.inventory import editing, owners, parks, plot_status, plots
 from foncier.inventory.plot_status import Sale, StatusAction
@@ -634,6 +635,22 @@ def test_an_owner_needs_a_name_and_a_nature_and_a_valid_siren(session):
     with pytest.raises(ValidationError) as refused:
         owners.add_owner(session, REFERENT, plot.terr_id, {"nom": " ", "siren": "12"})
     assert set(refused.value.errors) == {"nom", "nature", "siren"}
+
+
+def test_an_owner_or_a_buyer_starting_like_a_formula_is_refused(session):
+    plot = first_plot(session)
+    typed = {"nom": "=HYPERLINK(\"http://evil.example\")", "nature": "personne morale",
+             "adresse": "+cmd|' /C calc'!A0"}  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        owners.add_owner(session, REFERENT, plot.terr_id, typed)
+    assert refused.value.errors == {"nom": FORMULA_MESSAGE, "adresse": FORMULA_MESSAGE}
+    with pytest.raises(ValidationError) as refused:
+        plot_status.change_terrain_status(
+            session, REFERENT, plot.terr_id, StatusAction.SELL,
+            expected_version=plot.version, sale=Sale("@SUM(1+1)", TODAY, Decimal("1")),
+            today=TODAY,
+        )  # fmt: skip
+    assert refused.value.errors == {"terr_acquereur": FORMULA_MESSAGE}
 
 
 # --- reading private fields ------------------------------------------------------------------

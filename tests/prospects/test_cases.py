@@ -179,6 +179,8 @@ def test_the_case_does_not_move_while_a_redirection_waits(session):
         ("installe", {"on": YESTERDAY}, "jobs_created", "Indiquez le nombre"),
         ("installe", {"on": YESTERDAY, "jobs_created": -1}, "jobs_created", "négatif"),
         ("perdu", {"reason": "   "}, "reason", "pourquoi le projet est perdu"),
+        ("perdu", {"reason": "@SUM(1+1)"}, "reason", "formule de tableur"),
+        ("recherche", {"note": '=HYPERLINK("http://evil.example")'}, "note", "formule"),
     ],
 )
 def test_a_move_without_what_it_needs_is_refused(session, to_stage, given, field, message):

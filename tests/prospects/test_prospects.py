@@ -138,6 +138,9 @@ def test_the_needs_never_keep_a_label_nor_an_epci(record: Callable[..., Prospect
         ),
         ({"contact_email": "claire at example"}, "contact_email", "Adresse électronique"),
         ({"contact_phone": "appeler le standard"}, "contact_phone", "téléphone"),
+        ({"company_name": '=HYPERLINK("http://evil.example")'}, "company_name", "formule"),
+        ({"contact_role": "+cmd|' /C calc'!A0"}, "contact_role", "formule de tableur"),
+        ({"contact_email": "=1+1@example.org"}, "contact_email", "formule de tableur"),
         ({"needs": {"surface_max_ha": 3}}, "needs.surface_min_ha", "surface minimale"),
         ({"needs": {"surface_min_ha": 4, "surface_max_ha": 3}}, "needs.surface_max_ha", "au moins"),
         ({"needs": "2 ha"}, "needs", "objet JSON"),
@@ -551,7 +554,10 @@ def test_exports_fill_the_identity_only_for_those_in_the_know(
 def test_exports_never_turn_a_name_into_a_formula(
     session: Session, record: Callable[..., Prospect]
 ) -> None:
-    record(company_name='=HYPERLINK("http://example.com","x")')
+    # Input refuses such a name now (foncier.core.formulas): one stored before the rule is
+    # still exported as text.
+    record().company_name = '=HYPERLINK("http://example.com","x")'
+    session.flush()
     assert "\"'=HYPERLINK(" in _csv(session, METROPOLE_REFERENT)
     content = exports.export_prospects_xlsx(
         session, METROPOLE_REFERENT, ProspectFilters(lead_epci_siren=METROPOLE)

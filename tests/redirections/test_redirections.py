@@ -141,6 +141,7 @@ def test_a_proposal_names_plots_of_the_target_and_tells_its_referents(session):
         ({"to": METROPOLE}, "to_epci_siren", "déjà suivi par cet EPCI"),
         ({"to": "999999999"}, "to_epci_siren", "Choisissez l’EPCI"),
         ({"message": "  \n"}, "message", "Écrivez un message"),
+        ({"message": '=HYPERLINK("http://evil.example")'}, "message", "formule de tableur"),
         ({"plots": "none"}, "terr_ids", "Cochez au moins un terrain"),
         ({"plots": "metropole"}, "terr_ids", "ne sont pas dans"),
         ({"plots": "withdrawn"}, "terr_ids", "ne sont pas en vente"),
@@ -327,6 +328,7 @@ def test_a_stale_answer_is_refused(session):
     [
         ("sans_raison", None, "reason", "Choisissez un motif"),
         ("autre", "  ", "note", "Précisez le motif"),
+        ("autre", "+cmd|' /C calc'!A0", "note", "formule de tableur"),
     ],
 )
 def test_a_decline_needs_a_known_reason_and_a_note_for_other(session, reason, note, field, message):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from foncier.core.formulas import FORMULA_MESSAGE
+
 # code: (French template, English template); the templates take the error's parameters.
 # French messages are read on the page « Imports et exports », where no command can be run;
 # English ones on the command line, whose commands and options they may name.
@@ -85,6 +87,11 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "A four-digit year is expected (e.g. 2015).",
     ),
     "bad_boolean": ("« oui » ou « non » attendu.", "'oui' or 'non' expected."),
+    "formula_text": (
+        FORMULA_MESSAGE,
+        "The text starts like a spreadsheet formula (=, +, -, @…): remove or change its first "
+        "character (e.g. '–' instead of '-').",
+    ),
     "bad_url": (
         "Adresse web invalide : elle commence par http:// ou https:// et ne contient pas d’espace.",
         "Invalid URL: it starts with http:// or https:// and contains no space.",

@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy import Integer, Numeric, SmallInteger, String
 from sqlalchemy.types import TypeEngine
 
+from foncier.core.formulas import looks_like_formula
 from foncier.inventory.cnig.columns import STRICTLY_POSITIVE, Column, Kind
 from foncier.inventory.cnig.geometry import (
     as_multipolygon,
@@ -60,6 +61,9 @@ def parse_cell(column: Column, raw: str, sql_type: TypeEngine[Any] | None) -> An
 
 
 def _text(column: Column, raw: str, sql_type: TypeEngine[Any] | None) -> str:
+    # Exports write it back byte for byte: it must not run in whoever's spreadsheet opens them.
+    if looks_like_formula(raw):
+        raise IssueError("formula_text")
     return raw
 
 

@@ -14,8 +14,10 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from foncier.core.errors import NotFoundError
+from foncier.core.permissions import Actor
 from foncier.inventory.cnig import export_cnig
 from foncier.inventory.cnig.columns import SITE_COLUMNS, TERRAIN_COLUMNS, TERRAIN_EXTENSIONS
+from foncier.inventory.parks import update_site
 from foncier.models import Epci, Owner, Site, Terrain
 from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.models.views import site_summary
@@ -103,6 +105,30 @@ def test_values_are_written_as_the_standard_writes_them(session, tmp_path):
     assert all(len(c.partition(".")[2]) <= 2 for c in coordinates)  # centimetres
     plot = json.loads(terrains.rows[0]["terr_geomsurf"])
     assert plot["type"] == "Polygon"
+
+
+# Text that starts with a sign but that no spreadsheet runs (foncier.core.formulas): saved by
+# the park form, then exported as typed, without the quote other downloads would add.
+SIGNED_TEXTS = {
+    "site_nom": "-Zone-",
+    "site_description": "- lot 3 : 2,5 ha\n- lot 4 : -12,5 % de pente",
+    "site_moa_comm": "+33 2 47 12 34 56",
+    "gare_nom": "- Saint-Paterne-Racan",
+}
+
+
+def test_text_starting_with_a_sign_is_exported_byte_for_byte(session, tmp_path):
+    site = session.get(Site, "37167_SITE-ECO_00005")
+    update_site(
+        session, Actor.system("tests"), site.site_id, SIGNED_TEXTS, expected_version=site.version
+    )
+    export_cnig(session, tmp_path, site=site.site_id)
+    content = (tmp_path / "site-eco.csv").read_text(encoding="utf-8-sig")
+    for value in ("-Zone-", '"- lot 3 : 2,5 ha\n- lot 4 : -12,5 % de pente"', "+33 2 47 12 34 56"):
+        assert f";{value};" in content
+    assert ";'" not in content  # nothing escaped
+    (row,) = CsvTable.read(tmp_path / "site-eco.csv").rows
+    assert {name: row[name] for name in SIGNED_TEXTS} == SIGNED_TEXTS
 
 
 def test_computed_columns_come_from_the_view_and_the_reference_tables(session, tmp_path):

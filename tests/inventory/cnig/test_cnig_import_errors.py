@@ -20,6 +20,7 @@ from foncier.inventory.cnig.importer import EPCI_TOLERANCE_M
 from foncier.models import Commune, Epci, Site
 
 SITE_ROW = 2  # the third park: line 4 of site-eco.csv
+FORMULA = "formula_text"
 PLOT_ROW = 5  # the sixth plot: line 7 of terrain-eco.csv
 TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
 
@@ -90,6 +91,10 @@ SITE_CELLS = {
     "non-ASCII INSEE code in an id": ("site_id", arabic("37261") + "_SITE-ECO_1", "bad_id"),
     "non-ASCII whole number": ("site_nb_etab", arabic("12"), "bad_integer"),
     "non-ASCII geopoint": ("site_geompoint", arabic("1.5, 47.5"), "bad_geopoint"),
+    "name starting like a formula": ("site_nom", '=HYPERLINK("http://evil.example","x")', FORMULA),
+    "description running a program": ("site_description", "+cmd|' /C calc'!A0", FORMULA),
+    "developer's name as a function": ("site_moa_amngt", "@SUM(1+1)", FORMULA),
+    "station name hiding a formula": ("gare_nom", "-2+3+cmd|' /C calc'!A0", FORMULA),
 }
 
 TERRAIN_CELLS = {
@@ -125,6 +130,7 @@ TERRAIN_CELLS = {
     "non-ASCII digits in a date": ("terr_cession_date", arabic("2021-01-01"), "bad_date"),
     "non-ASCII cadastral reference": ("terr_refcad", arabic("37003000ZK0333"), "bad_refcad"),
     "non-ASCII power": ("terr_puissance_kva", arabic("630"), "bad_integer"),
+    "buyer starting like a formula": ("terr_acquereur", "=1+1", FORMULA),
 }
 
 
@@ -343,3 +349,16 @@ def test_site_tolerance_at_the_epci_border(
         issues = refused(import_cnig, sites=path)
         line = len(sites_table.rows) + 1
         assert located(issues) == [("site-eco.csv", line, "site_geomsurf", "site_outside_epci")]
+
+
+def test_text_starting_like_a_formula_is_refused_but_french_text_with_a_sign_is_not(
+    refused, sites_table, tmp_path
+):
+    set_cell(sites_table, 0, "site_description", "- lot 3, +33 2 47 12 34 56")
+    set_cell(sites_table, 1, "site_nom", "-Zone-")
+    set_cell(sites_table, SITE_ROW, "site_nom", "@SUM(1+1)")
+    issues = refused(import_cnig, sites=sites_table.write(tmp_path / "site-eco.csv"))
+    assert located(issues) == [("site-eco.csv", SITE_ROW + 2, "site_nom", FORMULA)]
+    assert issues[0].value == "@SUM(1+1)"
+    assert "formule de tableur" in issues[0].message_fr
+    assert "spreadsheet formula" in issues[0].message_en
