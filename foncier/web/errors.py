@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    NotFound,
+    ServiceUnavailable,
+)
 
 from foncier.core.errors import FoncierError, NotFoundError, PermissionDeniedError
 from foncier.inventory.features import InvalidParameterError
@@ -17,7 +25,9 @@ TITLES: Final = {
     403: "Accès refusé",
     404: "Page introuvable",
     405: "Méthode non autorisée",
+    413: "Envoi trop volumineux",
     500: "Erreur interne",
+    503: "Service momentanément indisponible",
 }
 EXPLANATIONS: Final = {
     400: "Les paramètres de la demande ne sont pas valides.",
@@ -26,9 +36,16 @@ EXPLANATIONS: Final = {
     401: "Connectez-vous pour accéder à cette page.",
     403: "Vous n’avez pas les droits nécessaires pour cette action.",
     405: "Cette adresse n’accepte pas ce type de requête.",
+    413: "Les fichiers ou les données envoyés dépassent la taille que la plateforme accepte : "
+    "rien n’a été enregistré. Envoyez un fichier plus petit, ou en plusieurs fois.",
     500: "Une erreur inattendue s’est produite. Réessayez dans quelques instants ; si le "
     "problème persiste, prévenez l’administrateur de la plateforme.",
+    503: "La base de données de la plateforme ne répond pas : ce que vous faisiez n’a pas été "
+    "enregistré. Réessayez dans quelques instants ; si le problème persiste, prévenez "
+    "l’administrateur de la plateforme.",
 }
+# How long to wait before trying again when the database does not answer.
+RETRY_AFTER_S: Final = 30
 # The core's typed errors that a request can cause, and the HTTP errors they become.
 DOMAIN_ERRORS: Final[dict[type[FoncierError], type[HTTPException]]] = {
     NotFoundError: NotFound,
@@ -61,9 +78,25 @@ def init_app(app: Flask, *, api_prefix: str) -> None:
             return render_error_page(403, str(error)), 403
         return handle_http_error(http_error)
 
+    def handle_lost_database(error: DBAPIError) -> tuple[Response | str, int]:
+        if not connection_lost(error):
+            raise error  # a bug, not an outage: Flask's 500
+        current_app.logger.error("the database does not answer: %s", error.orig)
+        body, code = handle_http_error(ServiceUnavailable())
+        response = current_app.make_response((body, code))
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, code
+
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_lost_database)
     for domain_error in DOMAIN_ERRORS:
         app.register_error_handler(domain_error, handle_domain_error)
+
+
+def connection_lost(error: DBAPIError) -> bool:
+    """The database stopped answering (server down, network cut), as opposed to a statement
+    it refused."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
 
 
 def http_error_for(error: FoncierError) -> type[HTTPException]:
@@ -73,9 +106,30 @@ def http_error_for(error: FoncierError) -> type[HTTPException]:
 
 
 def render_error_page(code: int, explanation: str | None = None) -> str:
-    return render_template(
-        "errors.html",
-        code=code,
-        title=TITLES.get(code, f"Erreur {code}"),
-        explanation=explanation or EXPLANATIONS.get(code, ""),
-    )
+    title = TITLES.get(code, f"Erreur {code}")
+    explanation = explanation or EXPLANATIONS.get(code, "")
+    if code < 500:
+        return render_template("errors.html", code=code, title=title, explanation=explanation)
+    # The server's own failure may be the database's: the page must not query it, not even
+    # for the signed-in person's name; and if rendering fails all the same, a bare page in
+    # French rather than the web server's « Internal Server Error ».
+    try:
+        return render_template(
+            "errors.html",
+            code=code,
+            title=title,
+            explanation=explanation,
+            current_user=None,
+            current_actor=None,
+        )
+    except Exception:
+        current_app.logger.exception("the error page %s could not be rendered", code)
+        return BARE_PAGE.format(code=code, title=escape(title), explanation=escape(explanation))
+
+
+BARE_PAGE: Final = (
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>{title}</title></head><body><main><p>Erreur {code}</p><h1>{title}</h1>"
+    "<p>{explanation}</p></main></body></html>"
+)

@@ -1,11 +1,12 @@
-"""Response headers that keep pages to their own origin (and the basemap's tile server)."""
+"""Response headers that keep pages to their own origin (and the basemap's tile server), and
+out of every cache."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 # Placeholders of a tile URL template, e.g. {s} in https://{s}.tile.example.org/{z}/{x}/{y}.png
 TEMPLATE_PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -46,4 +47,9 @@ def init_app(app: Flask) -> None:
     def add_security_headers(response: Response) -> Response:
         for name, value in headers.items():
             response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            # Pages, exports and API answers hold what only their reader may see (owners,
+            # sale figures, companies): no browser or proxy cache keeps them. Static files keep
+            # their own caching; a view that wants another policy sets its own header.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

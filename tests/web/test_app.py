@@ -16,7 +16,7 @@ from web_helpers import sign_in
 from foncier.core.errors import ConfigurationError, NotFoundError
 from foncier.inventory.features import InvalidParameterError
 from foncier.inventory.queries import get_site_detail, get_terrain_detail
-from foncier.models import ConstraintZone, LoginAttempt, Terrain
+from foncier.models import ConstraintZone, LoginAttempt, Site, Terrain, User
 from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.web import create_app
 from foncier.web.database import db_session
@@ -112,6 +112,37 @@ def test_every_response_keeps_to_its_own_origin(client):
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sites",  # pages
+        "/terrains/{own_plot}",  # a plot with its owners and sale, for its EPCI's référent
+        "/imports-exports/export?format=csv&confidentiel=y",  # the confidential export
+        "/projets",
+        "/api/terrains",
+        "/connexion",
+    ],
+)
+def test_no_cache_keeps_pages_exports_or_api_answers(client_for, session, path):
+    """The probe found pages and exports holding owners and sale figures without
+    Cache-Control: a shared computer's browser cache or a proxy could keep them."""
+    referent = session.scalars(select(User).where(User.epci_siren.is_not(None))).first()
+    own_plot = session.scalars(
+        select(Terrain.terr_id)
+        .join(Terrain.site)
+        .where(Site.site_epci_siren == referent.epci_siren)
+    ).first()
+    response = client_for(referent.email).get(path.format(own_plot=own_plot))
+    assert response.status_code == 200, path
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_keep_their_own_caching(anonymous_client):
+    response = anonymous_client.get("/static/css/foncier.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,18 @@ foncier.inventory.exports, which check who may do what."""
 
 from __future__ import annotations
 
-import io
 from typing import Final
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from wtforms.fields.choices import SelectChoice
 
 from foncier.core.errors import ImportConflictError, ImportRejectedError
@@ -21,24 +28,23 @@ from foncier.models import Epci
 from foncier.territory.epcis import list_epcis
 from foncier.web.auth import current_actor
 from foncier.web.database import db_session
+from foncier.web.downloads import attachment
 from foncier.web.transfer.forms import ExportForm, ImportForm
 
 transfer = Blueprint("transfer", __name__, url_prefix="/imports-exports")
 
-# Uploads larger than this are refused before they are read (a whole département's inventory
-# as a GeoPackage weighs a few megabytes).
-MAX_UPLOAD_BYTES: Final = 32 * 1024 * 1024
 OUTCOME_LABELS: Final = {"created": "Création", "updated": "Modification", "unchanged": "Inchangé"}
 TABLE_LABELS: Final = {"SITE-ECO": "Parcs", "TERRAIN-ECO": "Terrains"}
 TOO_LARGE: Final = (
-    f"Les fichiers dépassent {MAX_UPLOAD_BYTES // 2**20} Mo : déposez-les en plusieurs fois, "
-    "par exemple un fichier de parcs puis un fichier de terrains."
+    "Les fichiers dépassent {mb} Mo : déposez-les en plusieurs fois, par exemple un fichier "
+    "de parcs puis un fichier de terrains. Un inventaire plus grand s’importe par "
+    "l’administrateur de la plateforme, avec la commande « foncier import cnig »."
 )
 
 
-@transfer.record_once
-def _limit_uploads(state: BlueprintSetupState) -> None:
-    state.app.config.setdefault("MAX_CONTENT_LENGTH", MAX_UPLOAD_BYTES)
+def max_upload_mb() -> int:
+    """The upload limit of the application (FONCIER_MAX_UPLOAD_MB), in megabytes."""
+    return int(current_app.config["MAX_CONTENT_LENGTH"]) // 2**20
 
 
 @transfer.context_processor
@@ -47,15 +53,15 @@ def transfer_words() -> dict[str, object]:
         "column_labels": LABELS,
         "outcome_labels": OUTCOME_LABELS,
         "table_labels": TABLE_LABELS,
-        "max_upload_mb": MAX_UPLOAD_BYTES // 2**20,
+        "max_upload_mb": max_upload_mb(),
     }
 
 
 @transfer.errorhandler(413)
 def upload_too_large(_error: Exception) -> Response:
     # Raised while the CSRF check reads the form, before the person is loaded: back to the
-    # page, which says why.
-    flash(TOO_LARGE, "erreur")
+    # page, which says why (other pages answer with the error page of foncier.web.errors).
+    flash(TOO_LARGE.format(mb=max_upload_mb()), "erreur")
     return redirect(url_for("transfer.index"), 303)
 
 
@@ -169,9 +175,4 @@ def export() -> Response | tuple[str, int]:
         with_extensions=form.extensions.data,
     )
     download = build_export(db_session(), current_actor(), export_request)
-    return send_file(
-        io.BytesIO(download.content),
-        mimetype=download.media_type,
-        as_attachment=True,
-        download_name=download.filename,
-    )
+    return attachment(download.content, download.media_type, download.filename)
