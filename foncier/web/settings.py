@@ -17,6 +17,10 @@ from foncier.messaging.mail import MailSettings
 # A working day: after it the person signs in again (the cookie's signature expires too).
 DEFAULT_SESSION_HOURS: Final = 12
 MAX_PROXY_HOPS: Final = 5
+# The largest request body, uploads included: a whole département's inventory as CNIG files
+# or a GeoPackage weighs a few megabytes; national-size files go through `foncier import cnig`.
+DEFAULT_MAX_UPLOAD_MB: Final = 32
+MAX_UPLOAD_MB: Final = 256
 
 
 def from_environment() -> dict[str, Any]:
@@ -38,6 +42,8 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("FONCIER_COOKIE_SECURE"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_session_hours()),
         "MAIL_SETTINGS": MailSettings.from_environment(),
+        # Werkzeug refuses a larger body with 413 before reading it (Flask's default: no limit).
+        "MAX_CONTENT_LENGTH": _max_upload_mb() * 2**20,
         # Reverse proxies in front of the platform that set X-Forwarded-For/-Proto/-Host.
         "PROXY_HOPS": _proxy_hops(),
         # Form messages in French from WTForms' own catalogues (Flask-Babel is not used).
@@ -73,6 +79,15 @@ def trust_proxies(app: Flask) -> None:
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+def _max_upload_mb() -> int:
+    value = os.environ.get("FONCIER_MAX_UPLOAD_MB", "").strip() or str(DEFAULT_MAX_UPLOAD_MB)
+    if not value.isdigit() or not 1 <= int(value) <= MAX_UPLOAD_MB:
+        raise ConfigurationError(
+            f"FONCIER_MAX_UPLOAD_MB={value!r}: the largest upload, in megabytes (1-{MAX_UPLOAD_MB})"
+        )
+    return int(value)
 
 
 def _session_hours() -> float:

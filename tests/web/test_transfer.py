@@ -23,12 +23,12 @@ from web_helpers import (
     visible_text,
 )
 
-from foncier.core.errors import ImportConflictError
+from foncier.core.errors import ConfigurationError, ImportConflictError
 from foncier.core.permissions import Actor
 from foncier.inventory import staged_imports
 from foncier.inventory.cnig import SourceFile, export_cnig
 from foncier.models import AuditEvent, Epci, PendingImportFile, Site, Terrain, User
-from foncier.web import create_app
+from foncier.web import create_app, settings
 from seed.accounts import COORDINATOR_EMAIL, referent_email
 
 GATINE_RACAN = "200073237"
@@ -118,22 +118,89 @@ def test_uploading_nothing_or_another_kind_of_file_is_refused(referent):
     assert "Seuls les fichiers CSV, GeoJSON" in visible_text(shapefile.get_data(as_text=True))
 
 
-def test_too_large_uploads_are_refused_with_a_french_message(
+class UnreadBody(io.RawIOBase):
+    """A request body of ``size`` bytes made only as it is read, counting what was read
+    (seekable, as the test client measures a body by seeking to its end)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.position, self.read_bytes = size, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = offset + (self.size if whence == io.SEEK_END else 0)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.size - self.position)
+        buffer[:count] = b"-" * count
+        self.position += count
+        self.read_bytes += count
+        return count
+
+
+def post_body(client, url: str, body: UnreadBody, content_type: str):
+    return client.post(url, input_stream=body, content_length=body.size, content_type=content_type)
+
+
+def pending_files(session) -> int:
+    return session.scalar(select(func.count()).select_from(PendingImportFile))
+
+
+def test_uploads_above_the_configured_limit_are_refused_with_a_french_message(
     session, session_factory, referent_email_gatine
 ):
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "TESTING": True,
-            "SESSION_FACTORY": session_factory,
-            "MAX_CONTENT_LENGTH": 4096,
-        }
-    )
+    config = {**TEST_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory}
+    app = create_app({**config, "MAX_CONTENT_LENGTH": 2**20})
     client = sign_in(app.test_client(), session, referent_email_gatine)
-    response = upload(client, ("terrain-eco.csv", b"terr_id;\r\n" * 1000))
+    response = upload(client, ("terrain-eco.csv", b"terr_id;\r\n" * 120_000))
     assert response.status_code == 303
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Les fichiers dépassent 32 Mo" in visible_text(page)
+    page = visible_text(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Les fichiers dépassent 1 Mo : déposez-les en plusieurs fois" in page
+    assert "avec la commande « foncier import cnig »" in page
+    assert pending_files(session) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "huge", "257"])
+def test_an_upload_limit_that_makes_no_sense_stops_the_platform(monkeypatch, value):
+    monkeypatch.setenv("FONCIER_MAX_UPLOAD_MB", value)
+    with pytest.raises(ConfigurationError, match="FONCIER_MAX_UPLOAD_MB"):
+        settings.from_environment()
+    monkeypatch.setenv("FONCIER_MAX_UPLOAD_MB", "5")
+    assert settings.from_environment()["MAX_CONTENT_LENGTH"] == 5 * 2**20
+
+
+def test_the_default_limit_refuses_a_body_just_above_it_before_reading_it(
+    session, referent, coordinator
+):
+    """32 MB by default (FONCIER_MAX_UPLOAD_MB): Flask's own default is no limit at all, and a
+    210 MB file used to be staged, then its preview killed the worker."""
+    just_above = settings.DEFAULT_MAX_UPLOAD_MB * 2**20 + 1
+    multipart = "multipart/form-data; boundary=limite"
+
+    body = UnreadBody(just_above)
+    refused = post_body(referent, f"{INDEX}/import", body, multipart)
+    assert refused.status_code == 303 and body.read_bytes == 0
+    page = visible_text(referent.get(refused.headers["Location"]).get_data(as_text=True))
+    assert "Les fichiers dépassent 32 Mo" in page
+    assert pending_files(session) == 0
+
+    # Any other page: the French error page; the API: JSON.
+    body = UnreadBody(just_above)
+    other = post_body(coordinator, "/comptes/nouveau", body, multipart)
+    assert other.status_code == 413 and body.read_bytes == 0
+    assert "Envoi trop volumineux" in visible_text(other.get_data(as_text=True))
+    body = UnreadBody(just_above)
+    api = post_body(coordinator, "/api/match", body, "application/json")
+    assert api.status_code == 413 and body.read_bytes == 0
+    assert api.json["code"] == "Request Entity Too Large"
 
 
 # --- preview and confirmation ---------------------------------------------------------------
