@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 
 from foncier.inventory.cadastre import geometry_from_refcad, parse_refcad
 from foncier.inventory.geometry_input import GeometryInputError, geojson_wgs84
-from foncier.web.api.views import api
+from foncier.web.api.views import api, check_parameters
 from foncier.web.database import db_session
 from foncier.web.formatting import display
 
@@ -15,13 +15,15 @@ from foncier.web.formatting import display
 def cadastre_geometry() -> Response | tuple[Response, int]:
     """?refs=37167000AB0012|37167000AB0013 -> a GeoJSON Feature (WGS84) of their union.
 
-    A refusal is a 400 with a French ``message`` that the form shows as is.
+    A refusal is a 400 with a French ``message`` that the form shows as is, beside the
+    ``code`` and ``description`` of every error of the API.
     """
+    check_parameters(frozenset({"refs"}))
     refcad = request.args.get("refs", "")
     try:
         outline = geometry_from_refcad(db_session(), refcad)
     except GeometryInputError as error:
-        return jsonify(message=str(error)), 400
+        return jsonify(code="Bad Request", description=str(error), message=str(error)), 400
     references = parse_refcad(refcad)
     surface = display(outline.area / 10_000, "ha")
     return jsonify(
