@@ -79,7 +79,7 @@ def create_user(
 def _account_errors(
     session: Session, email: str, nom: str, role: Role, epci_siren: str | None
 ) -> dict[str, str]:
-    errors = formula_problems({"email": email, "nom": nom})
+    errors = formula_problems({"email": email, "nom": nom.strip()})  # stored stripped
     if not EMAIL_PATTERN.match(email):
         errors["email"] = "Adresse électronique invalide."
     elif session.scalar(select(User.id).where(User.email == email)) is not None:

@@ -6,7 +6,7 @@ which erases the signatures already given to other terms.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Final
@@ -131,6 +131,7 @@ def create_agreement(session: Session, actor: Actor, terms: Terms) -> Agreement:
     e-mail, sent after the commit); flushed, not committed. Both or neither: if a check
     fails, nothing of the draft remains in the session."""
     require_negotiator(actor, set(terms.parties))
+    terms = _tidied(terms)
     with all_or_nothing(session):
         _lock_redirections(session, terms.redirection_ids)
         _check_terms(session, actor, terms, current=None)
@@ -168,6 +169,7 @@ def update_agreement(
     require_editable(session, actor, agreement)
     require_negotiator(actor, set(terms.parties))
     check_version(agreement, expected_version)
+    terms = _tidied(terms)
     with all_or_nothing(session):
         _lock_redirections(session, terms.redirection_ids)
         _check_terms(session, actor, terms, current=agreement)
@@ -205,6 +207,13 @@ def _record_edit_on_cases(
     if erased:
         details = {"epci_sirens": list(erased)}
         record_on_cases(session, actor, agreement, "agreement_signatures_erased", kept, details)
+
+
+def _tidied(terms: Terms) -> Terms:
+    """The terms with their free texts stripped (None when blank): a text area's leading line
+    break is no part of the text, and must not make it look like a formula."""
+    texts = {name: (getattr(terms, name) or "").strip() or None for name in FREE_TEXT_TERMS}
+    return replace(terms, **{**texts, "title": texts["title"] or ""})
 
 
 def _check_terms(session: Session, actor: Actor, terms: Terms, current: Agreement | None) -> None:

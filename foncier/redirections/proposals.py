@@ -153,7 +153,7 @@ _ALREADY_PENDING: Final = (
 def _check_proposal(
     session: Session, prospect: Prospect, to_epci_siren: str, terr_ids: Sequence[str], message: str
 ) -> Epci:
-    errors = formula_problems({"message": message})
+    errors = formula_problems({"message": message.strip()})  # stored stripped
     target = session.get(Epci, to_epci_siren) if to_epci_siren else None
     if target is None:
         errors["to_epci_siren"] = "Choisissez l’EPCI à qui proposer le projet."

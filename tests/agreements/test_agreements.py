@@ -174,6 +174,13 @@ def test_terms_that_do_not_hold_together_are_refused(
     assert field in refused.value.errors
 
 
+def test_free_texts_are_kept_without_a_text_area_s_leading_line_break(session: Session) -> None:
+    """A browser sends a text area typed after a first Enter with a leading « \\r\\n »: it is no
+    part of the text, and does not make « - suivi annuel » look like a formula either."""
+    agreement = draft(session, jobs_followup="\r\n- suivi annuel des emplois", free_text="\r\n")
+    assert (agreement.jobs_followup, agreement.free_text) == ("- suivi annuel des emplois", None)
+
+
 def test_only_accepted_redirections_between_parties_are_covered(session: Session) -> None:
     actor = referent_of(session, METROPOLE)
     pending = accepted_redirection(session, status="proposee")
