@@ -112,9 +112,10 @@ class FeatureReader:
         value = properties.get(self.name_field)
         if value is None or not str(value).strip():
             raise IssueError("missing_name", name_field=self.name_field)
-        if looks_like_formula(str(value)):
+        name = str(value).strip()
+        if looks_like_formula(name):
             raise IssueError("formula_text")
-        return str(value).strip()
+        return name
 
 
 def _crs(document: dict[str, Any], override: str | None, name: str, log: IssueLog) -> CRS | None:
