@@ -129,7 +129,8 @@ def referent_cookie(
 
 
 # Built from the document at collection time (schemathesis' lazy loading from a fixture does
-# not run under pytest 9); the test above checks that it is the document served.
+# not run under pytest 9); test_the_description_is_public_and_says_how_to_sign_in checks that
+# it is the document served.
 schema = schemathesis.openapi.from_dict(document(SESSION_COOKIE))
 
 
@@ -143,4 +144,5 @@ schema = schemathesis.openapi.from_dict(document(SESSION_COOKIE))
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_answers_as_described(case, app, referent_cookie):
+    # The référent's cookie replaces the one schemathesis makes up from the security scheme.
     case.call_and_validate(app=app, cookies=referent_cookie, checks=CHECKS)
