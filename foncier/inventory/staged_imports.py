@@ -4,6 +4,9 @@ The uploaded files wait in PendingImportFile between the preview and the confirm
 batch named by a random token. Only the person who uploaded a batch can see its preview and
 confirm it; the confirmation runs the import again on the same files, all or nothing, with that
 person's EPCI scope, then deletes the batch. Batches left unconfirmed are purged after a day.
+One account may have at most MAX_PENDING_BATCHES batches and MAX_PENDING_BYTES waiting at
+once: every upload is kept in the database until it is confirmed or abandoned, so without a
+bound one person could fill it.
 
 The inventory may change between the preview and the confirmation: the confirmation carries
 the preview's fingerprint (the version of every park and plot it compared the files with), and
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from foncier.core.errors import (
@@ -30,14 +34,19 @@ from foncier.core.errors import (
     ImportRejectedError,
     NotFoundError,
     PermissionDeniedError,
+    ValidationError,
 )
 from foncier.core.permissions import Actor
 from foncier.inventory.cnig import ImportReport, Issue, SourceFile, import_cnig
 from foncier.inventory.cnig.importer import require_import_right
 from foncier.inventory.cnig.sources import Format, csv_table, format_of
-from foncier.models import PendingImportFile
+from foncier.models import PendingImportFile, User
 
 PENDING_LIFETIME: Final = timedelta(days=1)
+# What one account may have uploaded and neither confirmed nor abandoned: a few imports of a
+# département's files at once, far below what would weigh on the database.
+MAX_PENDING_BATCHES: Final = 3
+MAX_PENDING_BYTES: Final = 64 * 2**20
 # What a batch's files are, as PendingImportFile.role stores it.
 ROLES_OF_TABLES: Final = {"SITE-ECO": "sites", "TERRAIN-ECO": "terrains"}
 GEO_ROLE: Final = "geo"
@@ -107,6 +116,7 @@ def stage_import(session: Session, actor: Actor, uploads: Sequence[SourceFile]) 
     if actor.user_id is None:
         raise PermissionDeniedError("Seule une personne connectée peut déposer des fichiers.")
     purge_pending_imports(session)
+    _check_room(session, actor.user_id, sum(len(upload.content) for upload in uploads))
     batch = secrets.token_urlsafe(32)
     session.add_all(
         PendingImportFile(
@@ -120,6 +130,61 @@ def stage_import(session: Session, actor: Actor, uploads: Sequence[SourceFile]) 
     )
     session.flush()
     return batch
+
+
+@dataclass(frozen=True)
+class PendingImport:
+    """A batch its uploader has neither confirmed nor abandoned."""
+
+    batch: str
+    filenames: list[str]
+    size: int
+    uploaded_at: datetime
+
+
+def pending_imports(session: Session, actor: Actor) -> list[PendingImport]:
+    """``actor``'s batches waiting for a confirmation, oldest first."""
+    limit = datetime.now(UTC) - PENDING_LIFETIME
+    rows = session.execute(
+        select(
+            PendingImportFile.batch,
+            func.array_agg(aggregate_order_by(PendingImportFile.filename, PendingImportFile.id)),
+            func.sum(func.octet_length(PendingImportFile.content)),
+            func.min(PendingImportFile.created_at),
+        )
+        .where(PendingImportFile.user_id == actor.user_id, PendingImportFile.created_at >= limit)
+        .group_by(PendingImportFile.batch)
+        .order_by(func.min(PendingImportFile.id))
+    )
+    return [PendingImport(batch, list(names), int(size), at) for batch, names, size, at in rows]
+
+
+def _check_room(session: Session, user_id: int, new_bytes: int) -> None:
+    """Refuse an upload that would take the account beyond its pending batches or bytes."""
+    # One upload of an account at a time: two at once would both see room for themselves.
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    batches, stored = session.execute(
+        select(
+            func.count(func.distinct(PendingImportFile.batch)),
+            func.coalesce(func.sum(func.octet_length(PendingImportFile.content)), 0),
+        ).where(PendingImportFile.user_id == user_id)
+    ).one()
+    if batches >= MAX_PENDING_BATCHES:
+        raise ValidationError(
+            {
+                "fichiers": f"Vous avez déjà {batches} imports en attente : confirmez-les ou "
+                "abandonnez-les (liste « Imports en attente » ci-dessous) avant d’en déposer "
+                "un autre."
+            }
+        )
+    if stored + new_bytes > MAX_PENDING_BYTES:
+        raise ValidationError(
+            {
+                "fichiers": f"Vos imports en attente et ces fichiers dépasseraient "
+                f"{MAX_PENDING_BYTES // 2**20} Mo : confirmez ou abandonnez d’abord les "
+                "imports en attente (liste « Imports en attente » ci-dessous)."
+            }
+        )
 
 
 def _batch_files(

@@ -18,12 +18,13 @@ from web_helpers import (
     csrf_token_of,
     form_of,
     form_values,
+    page_of,
     post_form,
     sign_in,
     visible_text,
 )
 
-from foncier.core.errors import ConfigurationError, ImportConflictError
+from foncier.core.errors import ConfigurationError, ImportConflictError, ValidationError
 from foncier.core.permissions import Actor
 from foncier.inventory import staged_imports
 from foncier.inventory.cnig import SourceFile, export_cnig
@@ -201,6 +202,47 @@ def test_the_default_limit_refuses_a_body_just_above_it_before_reading_it(
     api = post_body(coordinator, "/api/match", body, "application/json")
     assert api.status_code == 413 and body.read_bytes == 0
     assert api.json["code"] == "Request Entity Too Large"
+
+
+# --- what one account may have waiting --------------------------------------------------------
+
+
+def actor_of(session, email: str) -> Actor:
+    return Actor.of(session.scalars(select(User).where(User.email == email)).one())
+
+
+def test_an_account_may_have_three_imports_waiting_then_is_told_to_finish_them(
+    session, get_page, referent, tmp_path
+):
+    name, content, _repriced = polaxis_plots_file(session, tmp_path)
+    previews = [
+        staged(referent, (name, content)) for _ in range(staged_imports.MAX_PENDING_BATCHES)
+    ]
+
+    refused = upload(referent, (name, content))
+
+    assert refused.status_code == 409
+    page = page_of(refused)
+    assert "Vous avez déjà 3 imports en attente : confirmez-les ou abandonnez-les" in page.text
+    # The page lists them, each leading to its preview, where it can be confirmed or abandoned.
+    assert page.values("data-pending") == [url.rsplit("/", 1)[1] for url in previews]
+    assert all(f'href="{url}"' in page.html for url in previews)
+    post_form(referent, f"{previews[0]}/abandonner", form_page=previews[0])
+    assert upload(referent, (name, content)).status_code == 303
+
+
+def test_the_bytes_an_account_has_waiting_are_bounded_in_the_core(
+    session, referent_email_gatine, monkeypatch
+):
+    actor = actor_of(session, referent_email_gatine)
+    monkeypatch.setattr(staged_imports, "MAX_PENDING_BYTES", 1000)
+    staged_imports.stage_import(session, actor, [SourceFile("a.csv", b"x" * 600)])
+    with pytest.raises(ValidationError, match="dépasseraient 0 Mo : confirmez ou abandonnez"):
+        staged_imports.stage_import(session, actor, [SourceFile("b.csv", b"x" * 401)])
+    staged_imports.stage_import(session, actor, [SourceFile("c.csv", b"x" * 400)])
+    assert [
+        len(waiting.filenames) for waiting in staged_imports.pending_imports(session, actor)
+    ] == [1, 1]
 
 
 # --- preview and confirmation ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from flask import (
 )
 from wtforms.fields.choices import SelectChoice
 
-from foncier.core.errors import ImportConflictError, ImportRejectedError
+from foncier.core.errors import ImportConflictError, ImportRejectedError, ValidationError
 from foncier.inventory import staged_imports as transfers
 from foncier.inventory.cnig import ImportReport
 from foncier.inventory.cnig.exporter import ExportScope
@@ -80,13 +80,14 @@ def _export_form() -> ExportForm:
 def _index(
     import_form: ImportForm, status: int = 200, export_form: ExportForm | None = None
 ) -> tuple[str, int]:
-    actor = current_actor()
-    epci = db_session().get(Epci, actor.epci_siren) if actor.epci_siren else None
+    actor, session = current_actor(), db_session()
+    epci = session.get(Epci, actor.epci_siren) if actor.epci_siren else None
     page = render_template(
         "transfer/index.html",
         import_form=import_form,
         export_form=export_form or _export_form(),
         epci_nom=epci.nom if epci else None,
+        pending=transfers.pending_imports(session, actor) if actor.can_write else [],
     )
     return page, status
 
@@ -106,7 +107,12 @@ def upload() -> Response | tuple[str, int]:
         for upload in form.fichiers.data
         if upload and upload.filename
     ]
-    batch = transfers.stage_import(db_session(), current_actor(), uploads)
+    try:
+        batch = transfers.stage_import(db_session(), current_actor(), uploads)
+    except ValidationError as refused:
+        # Too many imports waiting: the page lists them, to be confirmed or abandoned.
+        form.fichiers.errors = [*form.fichiers.errors, *refused.errors.values()]
+        return _index(form, 409)
     return redirect(url_for("transfer.preview", batch=batch), 303)
 
 
