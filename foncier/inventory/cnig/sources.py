@@ -422,7 +422,8 @@ def read_geopackage(source: SourceFile, table: Table | None, log: IssueLog) -> l
                 log.add(IssueError("no_cnig_layer", layers=layers), source.name)
                 return []
             return [_read_layer(path, layer, found, source, log) for layer, found in chosen]
-        except (DataSourceError, DataLayerError) as error:
+        # A damaged text field is not UTF-8 (found by tests/fuzz): unreadable too, not a 500.
+        except (DataSourceError, DataLayerError, UnicodeDecodeError) as error:
             reason = str(error).replace(str(path), source.basename)
             log.add(IssueError("unreadable_file", kind="GeoPackage", reason=reason), source.name)
             return []
