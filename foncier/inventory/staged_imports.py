@@ -47,6 +47,10 @@ PENDING_LIFETIME: Final = timedelta(days=1)
 # département's files at once, far below what would weigh on the database.
 MAX_PENDING_BATCHES: Final = 3
 MAX_PENDING_BYTES: Final = 64 * 2**20
+# The most rows (lines, features) a file of a web import may have: a preview and its
+# confirmation each check and count every row within a web request, and a département's
+# inventory has a few thousand plots. National-size files go through `foncier import cnig`.
+MAX_ROWS_PER_FILE: Final = 20_000
 # What a batch's files are, as PendingImportFile.role stores it.
 ROLES_OF_TABLES: Final = {"SITE-ECO": "sites", "TERRAIN-ECO": "terrains"}
 GEO_ROLE: Final = "geo"
@@ -214,7 +218,9 @@ def _run(
     session: Session, actor: Actor, files: list[PendingImportFile], dry_run: bool
 ) -> ImportReport:
     sources = [SourceFile(file.filename, file.content) for file in files]
-    return import_cnig(session, files=sources, dry_run=dry_run, actor=actor)
+    return import_cnig(
+        session, files=sources, dry_run=dry_run, actor=actor, max_rows=MAX_ROWS_PER_FILE
+    )
 
 
 def preview_import(session: Session, actor: Actor, batch: str) -> ImportPreview:

@@ -286,6 +286,20 @@ def test_the_preview_lists_every_error_with_its_row_and_column(
     assert "Confirmer l’import" not in page.text
 
 
+def test_a_file_beyond_the_rows_a_preview_checks_is_refused_and_sent_to_the_cli(
+    session, get_page, referent, tmp_path, monkeypatch
+):
+    name, content, _repriced = polaxis_plots_file(session, tmp_path)
+    rows = content.count(b"\r\n") - 1
+    monkeypatch.setattr(staged_imports, "MAX_ROWS_PER_FILE", rows - 1)
+    page = get_page(staged(referent, (name, content)), through=referent)
+    assert page.status == 200
+    assert page.values("data-issue-code") == ["too_many_rows"]
+    assert f"Le fichier compte plus de {rows - 1} lignes ou entités" in page.text
+    assert "« foncier import cnig »" in page.text
+    assert "Confirmer l’import" not in page.text
+
+
 def test_confirming_writes_the_import_with_its_audit_trail(
     session, get_page, referent, referent_email_gatine, tmp_path
 ):

@@ -1,22 +1,30 @@
 """Reading a CNIG CSV file into records located by their line number, checking its header.
 
 The delimiter is ';' (the CNIG examples) or ',' , told apart on the header line, whose names
-contain neither. A record whose number of fields differs from the header's is reported and
+contain neither. Lines end with CRLF, LF or a lone CR (old Mac and some Excel exports), even
+mixed in one file. A record whose number of fields differs from the header's is reported and
 skipped: it usually hides an unquoted delimiter inside a value, and guessing which value it
 split would import wrong data.
+
+The file's text is decoded once and read line by line, never copied whole again: a web
+preview holds the upload's bytes, its text and the records, nothing more. ``max_rows`` stops
+the reading of a file with more records than its caller accepts (the web's previews).
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from foncier.inventory.cnig.columns import Column
 from foncier.inventory.cnig.issues import IssueError, IssueLog, SourceFile
 
 HEADER_LINE = 1
+UTF8_BOM = b"\xef\xbb\xbf"
+LINE_END = re.compile(r"\r\n|\r|\n")
+LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -31,38 +39,61 @@ class Record:
     refused: frozenset[str] = frozenset()
 
 
-def _first_bad_byte(content: bytes) -> int | None:
-    """Where the content stops being UTF-8 text: an invalid byte, or a NUL, which is valid
-    UTF-8 but in no text file (a UTF-16 or binary file) and which PostgreSQL cannot store."""
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return error.start
-    nul = content.find(b"\x00")
-    return nul if nul >= 0 else None
-
-
 def decode(source: SourceFile, log: IssueLog) -> str | None:
-    """The text of the file (a UTF-8 BOM is dropped), or None after reporting why not."""
-    bad = _first_bad_byte(source.content)
+    """The text of the file (a UTF-8 BOM is dropped), or None after reporting why not: an
+    invalid byte, or a NUL, which is valid UTF-8 but in no text file (a UTF-16 or binary
+    file) and which PostgreSQL cannot store."""
+    content = source.content
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad: int | None = error.start
+    else:
+        bad = content.find(b"\x00") if "\x00" in text else None
     if bad is not None:
-        line = source.content[:bad].count(b"\n") + 1
+        line = len(LINE_END_BYTES.findall(content, 0, bad)) + 1
         log.add(IssueError("encoding"), source.name, line=line)
         return None
-    return source.content.decode("utf-8-sig")
+    return text.removeprefix("\ufeff")
 
 
 def non_empty_text(source: SourceFile, log: IssueLog) -> str | None:
     """The text of the file, or None after reporting it unreadable or empty."""
     text = decode(source, log)
-    if text is not None and not text.strip():
+    # isspace() rather than strip(), which would copy the whole text.
+    if text is not None and (not text or text.isspace()):
         log.add(IssueError("empty_file"), source.name)
         return None
     return text
 
 
+def first_line(text: str) -> str:
+    """The header line of a CSV text, whatever its line ends."""
+    end = LINE_END.search(text)
+    return text[: end.start()] if end else text
+
+
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, as csv.reader takes them, one at a time."""
+    start = 0
+    for end in LINE_END.finditer(text):
+        yield text[start : end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
+
+
 def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") >= header_line.count(",") else ","
+
+
+def header_labels(header_line: str) -> set[str]:
+    """The column names of a header line (empty if it cannot be read)."""
+    try:
+        header = next(csv.reader([header_line], delimiter=detect_delimiter(header_line)), [])
+    except csv.Error:
+        return set()
+    return {label.strip() for label in header}
 
 
 def check_header(
@@ -87,44 +118,63 @@ def check_header(
             log.add(IssueError("missing_column"), name, line=line, column=column.name)
 
 
+def too_many_rows(count: int, max_rows: int | None, name: str, log: IssueLog) -> bool:
+    """Whether a table of ``count`` rows is beyond ``max_rows`` (then reported)."""
+    if max_rows is None or count <= max_rows:
+        return False
+    limit = f"{max_rows:,}"
+    log.add(
+        IssueError("too_many_rows", limit_en=limit, limit_fr=limit.replace(",", "\u202f")), name
+    )
+    return True
+
+
 def header_names(source: SourceFile) -> set[str]:
-    """The column names of a CSV file's header (empty if it cannot be read), to tell its class."""
-    if _first_bad_byte(source.content) is not None:
-        return set()
-    first_line = source.content.decode("utf-8-sig").partition("\n")[0]
+    """The column names of a CSV file's header, to tell its class (empty if it cannot be
+    read); only the first line is decoded."""
+    end = LINE_END_BYTES.search(source.content)
+    head = source.content[: end.start()] if end else source.content
     try:
-        header = next(csv.reader([first_line], delimiter=detect_delimiter(first_line)), [])
-    except csv.Error:
+        line = head.removeprefix(UTF8_BOM).decode("utf-8")
+    except UnicodeDecodeError:
         return set()
-    return {label.strip() for label in header}
+    return set() if "\x00" in line else header_labels(line)
 
 
 def read_records(
-    source: SourceFile, columns: Sequence[Column], table: str, log: IssueLog
+    name: str,
+    text: str,
+    columns: Sequence[Column],
+    table: str,
+    log: IssueLog,
+    max_rows: int | None = None,
 ) -> list[Record]:
-    """The records of a CNIG file whose allowed columns are ``columns``; problems go to log."""
+    """The records of the CNIG file ``name`` (its decoded, non-empty ``text``) whose allowed
+    columns are ``columns``; problems go to log. Beyond ``max_rows`` records, the file is
+    refused as a whole (``too_many_rows``) and none is returned."""
     known = {column.name for column in columns}
-    text = non_empty_text(source, log)
-    if text is None:
-        return []
-    delimiter = detect_delimiter(text.partition("\n")[0])
+    delimiter = detect_delimiter(first_line(text))
     # Strict: a stray or unclosed quote is an error, not a field that swallows the next lines.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(lines(text), delimiter=delimiter, strict=True)
     records: list[Record] = []
     line = HEADER_LINE
+    rows = 0
     try:
         header = [label.strip() for label in next(reader)]
-        check_header(header, columns, table, source.name, log)
+        check_header(header, columns, table, name, log)
         wanted = [(index, label) for index, label in enumerate(header) if label in known]
         line = reader.line_num + 1
         for fields in reader:
             if any(field.strip() for field in fields):
-                record = _record(fields, line, header, wanted, delimiter, source.name, log)
+                rows += 1
+                if too_many_rows(rows, max_rows, name, log):
+                    return []
+                record = _record(fields, line, header, wanted, delimiter, name, log)
                 if record is not None:
                     records.append(record)
             line = reader.line_num + 1
     except csv.Error as error:
-        log.add(IssueError("bad_csv", reason=str(error)), source.name, line=line)
+        log.add(IssueError("bad_csv", reason=str(error)), name, line=line)
     return records
 
 

@@ -581,14 +581,18 @@ Source = Path | SourceFile
 
 
 def _layers(
-    sites: Source | None, terrains: Source | None, files: Sequence[Source], log: IssueLog
+    sites: Source | None,
+    terrains: Source | None,
+    files: Sequence[Source],
+    log: IssueLog,
+    max_rows: int | None,
 ) -> list[Layer]:
     layers: list[Layer] = []
     for source, table in ((sites, SITES), (terrains, TERRAINS)):
         if source is not None:
-            layers += read_layers(SourceFile.of(source), table, log)
+            layers += read_layers(SourceFile.of(source), table, log, max_rows)
     for source in files:
-        layers += read_layers(SourceFile.of(source), None, log)
+        layers += read_layers(SourceFile.of(source), None, log, max_rows)
     return layers
 
 
@@ -641,13 +645,15 @@ def import_cnig(
     files: Sequence[Source] = (),
     dry_run: bool = False,
     actor: Actor | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """Import CNIG parks, plots or both; flush, no commit.
 
     ``sites`` and ``terrains``: a file of that class, CSV, GeoJSON or GeoPackage. ``files``:
     files whose class is told by their content (a GeoPackage may hold both). ``actor``: the
     person importing, who may only touch the parks and plots of EPCIs they may edit (None: an
-    operator's command, unrestricted).
+    operator's command, unrestricted). ``max_rows``: the most rows a file (a GeoPackage
+    layer) may have, checked before its rows are read (None: any number).
 
     Raises ImportRejectedError, whose report lists every error, when anything is wrong, and
     ImportConflictError when someone saved a park or plot of the import after it read them:
@@ -658,7 +664,7 @@ def import_cnig(
     if actor is not None:
         require_import_right(actor)
     log = IssueLog()
-    site_file, terrain_file = _one_per_class(_layers(sites, terrains, files, log), log)
+    site_file, terrain_file = _one_per_class(_layers(sites, terrains, files, log, max_rows), log)
     if terrain_file:
         drop_blank_confidential_columns(terrain_file)
     site_rows = site_file.by_key() if site_file else {}

@@ -277,6 +277,14 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Aucune couche site_eco ni terrain_eco dans ce GeoPackage (couches : {layers}).",
         "No site_eco or terrain_eco layer in this GeoPackage (layers: {layers}).",
     ),
+    "too_many_rows": (
+        "Le fichier compte plus de {limit_fr} lignes ou entités, davantage que la plateforme "
+        "n’en vérifie en une fois : découpez-le (par exemple par intercommunalité), ou "
+        "demandez à l’administrateur de la plateforme de l’importer avec la commande "
+        "« foncier import cnig ».",
+        "The file has more than {limit_en} rows or features, more than a web import checks at "
+        "once: split it, or import it with `foncier import cnig`.",
+    ),
     "epci_scope": (
         "Vous ne pouvez importer que les parcs et terrains de votre EPCI ; celui-ci relève "
         "de {epci}.",

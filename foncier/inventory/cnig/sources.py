@@ -42,9 +42,12 @@ from foncier.inventory.cnig.columns import Column, Kind
 from foncier.inventory.cnig.csvfile import (
     Record,
     check_header,
+    first_line,
+    header_labels,
     header_names,
     non_empty_text,
     read_records,
+    too_many_rows,
 )
 from foncier.inventory.cnig.geojson import (
     LAMBERT93,
@@ -113,15 +116,19 @@ def format_of(source: SourceFile) -> Format:
     return Format.GEOPACKAGE if suffix == ".gpkg" else Format.CSV
 
 
-def read_layers(source: SourceFile, table: Table | None, log: IssueLog) -> list[Layer]:
+def read_layers(
+    source: SourceFile, table: Table | None, log: IssueLog, max_rows: int | None = None
+) -> list[Layer]:
     """The CNIG tables of a file. ``table``: the class the caller says the file holds; None to
-    tell it from the file (a CSV header, GeoJSON properties, GeoPackage layer names)."""
+    tell it from the file (a CSV header, GeoJSON properties, GeoPackage layer names).
+    ``max_rows``: the most rows (lines, features) a table may have, counted before its rows
+    are read into records; a larger one is reported (``too_many_rows``) and left out."""
     kind = format_of(source)
     if kind is Format.GEOJSON:
-        return read_geojson(source, table, log)
+        return read_geojson(source, table, log, max_rows)
     if kind is Format.GEOPACKAGE:
-        return read_geopackage(source, table, log)
-    return read_csv(source, table, log)
+        return read_geopackage(source, table, log, max_rows)
+    return read_csv(source, table, log, max_rows)
 
 
 def csv_table(source: SourceFile) -> Table | None:
@@ -129,16 +136,18 @@ def csv_table(source: SourceFile) -> Table | None:
     return table_of_columns(header_names(source))
 
 
-def read_csv(source: SourceFile, table: Table | None, log: IssueLog) -> list[Layer]:
+def read_csv(
+    source: SourceFile, table: Table | None, log: IssueLog, max_rows: int | None = None
+) -> list[Layer]:
+    # Unreadable or empty files are reported as such, not as of an unknown class.
+    text = non_empty_text(source, log)
+    if text is None:
+        return []
+    table = table or table_of_columns(header_labels(first_line(text)))
     if table is None:
-        # Unreadable or empty files are reported as such, not as of an unknown class.
-        if non_empty_text(source, log) is None:
-            return []
-        table = csv_table(source)
-        if table is None:
-            log.add(IssueError("unknown_class"), source.name)
-            return []
-    records = read_records(source, table.columns, table.label, log)
+        log.add(IssueError("unknown_class"), source.name)
+        return []
+    records = read_records(source.name, text, table.columns, table.label, log, max_rows)
     return [Layer(source.name, table, records, by_feature=False)]
 
 
@@ -315,10 +324,12 @@ def _geojson_geometry(feature: Any) -> BaseGeometry | IssueError | None:
         return error
 
 
-def read_geojson(source: SourceFile, table: Table | None, log: IssueLog) -> list[Layer]:
+def read_geojson(
+    source: SourceFile, table: Table | None, log: IssueLog, max_rows: int | None = None
+) -> list[Layer]:
     document = read_document(source, log)
     features = feature_list(document, source.name, log) if document is not None else []
-    if not features:
+    if not features or too_many_rows(len(features), max_rows, source.name, log):
         return []
     crs = _file_crs(document, source.name, log)
     if crs is None:
@@ -385,8 +396,15 @@ def _wkb_geometry(wkb: bytes | None) -> BaseGeometry | IssueError | None:
     return geometry
 
 
-def _read_layer(path: Path, layer: str, table: Table, source: SourceFile, log: IssueLog) -> Layer:
+def _read_layer(
+    path: Path, layer: str, table: Table, source: SourceFile, log: IssueLog, max_rows: int | None
+) -> Layer:
     name = f"{source.name} ({layer})"
+    if max_rows is not None:
+        # Counted from the layer's metadata, before any feature is read.
+        count = pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"]
+        if too_many_rows(count, max_rows, name, log):
+            return Layer(name, table, [], by_feature=True)
     meta, _fids, wkbs, field_data = pyogrio.raw.read(path, layer=layer)
     crs = _layer_crs(meta, name, log)
     if crs is None:
@@ -405,7 +423,9 @@ def _read_layer(path: Path, layer: str, table: Table, source: SourceFile, log: I
     return Layer(name, table, records, by_feature=True)
 
 
-def read_geopackage(source: SourceFile, table: Table | None, log: IssueLog) -> list[Layer]:
+def read_geopackage(
+    source: SourceFile, table: Table | None, log: IssueLog, max_rows: int | None = None
+) -> list[Layer]:
     # GDAL reads GeoPackages from files named .gpkg (an in-memory copy draws warnings); its
     # warnings about a damaged file are left out, the report says it cannot be read.
     with (
@@ -421,7 +441,9 @@ def read_geopackage(source: SourceFile, table: Table | None, log: IssueLog) -> l
                 layers = ", ".join(listed) or "aucune"
                 log.add(IssueError("no_cnig_layer", layers=layers), source.name)
                 return []
-            return [_read_layer(path, layer, found, source, log) for layer, found in chosen]
+            return [
+                _read_layer(path, layer, found, source, log, max_rows) for layer, found in chosen
+            ]
         # A damaged text field is not UTF-8 (found by tests/fuzz): unreadable too, not a 500.
         except (DataSourceError, DataLayerError, UnicodeDecodeError) as error:
             reason = str(error).replace(str(path), source.basename)
