@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from flask import Flask
 from flask.testing import FlaskClient
 from fuzz_strategies import gpkg_blob
 from shapely import MultiPolygon
@@ -21,6 +22,7 @@ from web_helpers import TEST_CONFIG, sign_in
 
 from foncier.inventory.cnig import export_cnig
 from foncier.web import create_app
+from seed.accounts import PARTNER_EMAIL
 
 POLAXIS = "37167_SITE-ECO_00005"
 REFERENT = "referent.gatine-racan@demo.foncier.test"
@@ -68,7 +70,18 @@ def polaxis_plots(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture
-def referent(session_factory: sessionmaker[Session], session: Session) -> FlaskClient:
-    """Gâtine-Racan's référent, on the test's rolled-back transaction."""
-    app = create_app({**TEST_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory})
+def app(session_factory: sessionmaker[Session]) -> Flask:
+    """The application on the test's rolled-back transaction."""
+    return create_app({**TEST_CONFIG, "TESTING": True, "SESSION_FACTORY": session_factory})
+
+
+@pytest.fixture
+def referent(app: Flask, session: Session) -> FlaskClient:
+    """Gâtine-Racan's référent: imports and edits Polaxis."""
     return sign_in(app.test_client(), session, REFERENT)
+
+
+@pytest.fixture
+def client_for_api(app: Flask, session: Session) -> FlaskClient:
+    """The demo partner: reads and matches, writes nothing."""
+    return sign_in(app.test_client(), session, PARTNER_EMAIL)
