@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.core import audit, backup, migrations
@@ -26,6 +27,9 @@ from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 from foncier.models import codelists
 from foncier.prospects import retention
 from foncier.territory import datafrance
+
+# What a database error's message may show of the server's own words.
+MAX_REASON_CHARS = 160
 
 
 @contextmanager
@@ -70,7 +74,8 @@ def _deliver_queued(factory: sessionmaker[Session], mail: MailSettings, queued: 
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the core's typed errors into a clean message and exit status 1."""
+    """Turn the core's typed errors, and the database's, into a clean message and exit
+    status 1."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -78,8 +83,22 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except FoncierError as error:
             raise click.ClickException(str(error)) from error
+        except DBAPIError as error:
+            raise click.ClickException(database_failure(error)) from None
 
     return wrapper
+
+
+def database_failure(error: DBAPIError) -> str:
+    """One line for a database error: SQLAlchemy's own message carries the statement and its
+    parameters (862,109 characters for an import whose server died)."""
+    reason = " ".join(str(error.orig).split())
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    return (
+        f"the database failed ({type(error.orig).__name__}: {reason}); the command's changes "
+        "were not committed. Run it again once the database answers."
+    )
 
 
 @click.group()

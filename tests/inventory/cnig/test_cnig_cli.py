@@ -6,11 +6,14 @@ import json
 
 from click.testing import CliRunner
 from cnig_helpers import STANDARD, CsvTable
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from tcp_proxy import cuttable_relay
 
 from foncier.cli import main
 from foncier.core.config import normalise_database_url
+from foncier.core.pgcluster import free_port
 from foncier.inventory.cnig.columns import TERRAIN_EXTENSIONS
 from foncier.models import ConstraintZone, Site
 
@@ -114,3 +117,51 @@ def test_zones_import_and_reimport(cli_database, tmp_path):
     names = count(cli_database, text("SELECT string_agg(nom, ',') FROM constraint_zone"))
     assert names == "Val"
     assert count(cli_database, select(func.count()).select_from(ConstraintZone)) == 1
+
+
+# --- a database that stops answering --------------------------------------------------------
+
+
+def one_line_failure(result) -> str:
+    """The whole output of a command the database failed: one short line, exit status 1."""
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 1 and len(result.output) < 400, result.output
+    assert "INSERT" not in result.output and "[parameters" not in result.output
+    return result.output.strip()
+
+
+def test_a_database_that_dies_mid_import_is_reported_in_one_line(
+    cli_database, demo_export, monkeypatch
+):
+    """The probe's import printed SQLAlchemy's message: the statement and its parameters,
+    862,109 characters. The connection is cut as the plots are about to be written."""
+    url = make_url(cli_database)
+    with cuttable_relay((url.host or "127.0.0.1", url.port or 5432)) as relay:
+        relayed = url.set(port=relay.port).render_as_string(hide_password=False)
+        monkeypatch.setenv("DATABASE_URL", relayed)
+
+        def cut_before_the_plots(_connection, _cursor, statement, *_args) -> None:
+            if statement.startswith("INSERT INTO terrain"):
+                relay.cut()
+
+        event.listen(Engine, "before_cursor_execute", cut_before_the_plots)
+        try:
+            result = run(
+                "import", "cnig", demo_export / "site-eco.csv", demo_export / "terrain-eco.csv"
+            )
+        finally:
+            event.remove(Engine, "before_cursor_execute", cut_before_the_plots)
+
+    line = one_line_failure(result)
+    assert line.startswith("Error: the database failed (OperationalError: ")
+    assert line.endswith("were not committed. Run it again once the database answers.")
+    assert count(cli_database, select(func.count()).select_from(Site)) == 0
+
+
+def test_a_database_that_does_not_answer_is_reported_in_one_line(
+    cli_database, demo_export, monkeypatch
+):
+    dead = make_url(cli_database).set(port=free_port()).render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", dead)
+    result = run("import", "cnig", "--dry-run", demo_export / "site-eco.csv")
+    assert "Connection refused" in one_line_failure(result)
