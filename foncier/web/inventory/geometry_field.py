@@ -30,6 +30,7 @@ from wtforms.widgets import TextArea
 
 from foncier.core.errors import NotFoundError
 from foncier.inventory import features
+from foncier.inventory.cnig.geometry import GEOMETRY_TEXT_CHARS
 from foncier.inventory.geometry_input import (
     GeometryInputError,
     GeometryKind,
@@ -41,7 +42,8 @@ from foncier.web.api.views import MAX_LIMIT
 
 FILE_SUFFIX: Final = "_fichier"
 # A plot's or a park's outline weighs kilobytes; a file a thousand times larger is a mistake.
-MAX_FILE_BYTES: Final = 5 * 1024 * 1024
+# The bound of a geometry's text, so that a file is refused before it is decoded and read.
+MAX_FILE_BYTES: Final = GEOMETRY_TEXT_CHARS
 
 
 class GeometryField(Field):

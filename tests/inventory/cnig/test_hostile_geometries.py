@@ -17,10 +17,13 @@ from hostile_inputs import (
     ten_million_brackets,
     too_many_vertices,
 )
+from shapely import Point
 from shapely.geometry import mapping
 
+from foncier.inventory.cadastre import import_cadastre
 from foncier.inventory.cnig import SourceFile, import_cnig
 from foncier.inventory.cnig.tables import TERRAINS
+from foncier.inventory.zones import import_zones
 
 POLAXIS = "37167_SITE-ECO_00005"
 
@@ -91,3 +94,33 @@ def test_a_geopackage_plot_with_too_many_vertices_is_refused_by_its_entity(
     assert [(issue.entity, issue.column, issue.code) for issue in issues] == [
         (1, "terr_geomsurf", "too_many_vertices")
     ]
+
+
+@pytest.mark.parametrize("importer", ["zones", "cadastre"])
+def test_zone_and_cadastre_files_of_ten_million_brackets_are_refused(refused, importer):
+    """The other readers of GeoJSON files share the bounded reader."""
+    source = SourceFile("hostile.geojson", ten_million_brackets())
+    if importer == "zones":
+        issues = refused(import_zones, source, "inondation")
+    else:
+        issues = refused(import_cadastre, [source])
+    assert [issue.code for issue in issues] == ["beyond_limits"]
+    assert TOO_DEEP in issues[0].message_fr
+
+
+def test_a_cadastre_parcel_with_too_many_vertices_is_refused(refused):
+    parcel = too_many_vertices(Point(0.6515, 47.5625))  # counted before any other check
+    document = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "37167000ZM0001",
+                "properties": {"id": "37167000ZM0001", "commune": "37167", "prefixe": "000",
+                               "section": "ZM", "numero": "0001", "contenance": 5000},
+                "geometry": mapping(parcel),
+            }
+        ],
+    }  # fmt: skip
+    issues = refused(import_cadastre, [SourceFile("c.json", json.dumps(document).encode())])
+    assert [issue.code for issue in issues] == ["too_many_vertices"]
