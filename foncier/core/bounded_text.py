@@ -71,11 +71,11 @@ class TextLimitError(FoncierError):
 def load_json(text: str, limits: TextLimits) -> Any:
     """``json.loads(text)`` once the text is within ``limits`` (TextLimitError otherwise);
     json.JSONDecodeError still says where a text within the bounds is malformed."""
-    check_json(text, limits)
+    _check_json(text, limits)
     return json.loads(text)
 
 
-def check_json(text: str, limits: TextLimits) -> None:
+def _check_json(text: str, limits: TextLimits) -> None:
     _check_size(text, limits)
     # Brackets and digits inside strings are text, not structure.
     _check_structure(_JSON_STRING.sub('""', text), JSON_BRACKETS, limits)
