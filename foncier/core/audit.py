@@ -13,7 +13,8 @@ confidential), so no inventory history can show them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from shapely import wkt
 from sqlalchemy import Select, event, insert, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Mapper, Session, UOWTransaction
 
 from foncier.core.errors import MissingActorError
 from foncier.core.permissions import Actor
@@ -113,24 +114,32 @@ def json_value(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _audited_columns(mapper: Mapper[Any]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The audited columns of a mapped class, each with its conversion to JSON."""
+    return tuple(
+        (column.key, geometry_wkt if isinstance(column.columns[0].type, Geometry) else json_value)
+        for column in mapper.column_attrs
+        if column.key not in UNAUDITED
+    )
+
+
 def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
     state = inspect(obj)
     changes: dict[str, list[Any]] = {}
-    for column in state.mapper.column_attrs:
-        name = column.key
-        if name in UNAUDITED:
-            continue
-        history = state.attrs[name].history
-        if action == "create":
-            before, after = None, state.attrs[name].value
-        elif action == "delete":
-            before, after = state.attrs[name].value, None
-        elif history.has_changes():
+    # A created or deleted record's values are read as they are, without their history:
+    # an import of 20,000 plots spent a fifth of its confirmation computing it.
+    attributes = state.attrs if action == "update" else None
+    for name, as_json in _audited_columns(state.mapper):
+        if attributes is None:
+            value = getattr(obj, name)
+            before, after = (None, value) if action == "create" else (value, None)
+        else:
+            history = attributes[name].history
+            if not history.has_changes():
+                continue
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
-        else:
-            continue
-        as_json = geometry_wkt if isinstance(column.columns[0].type, Geometry) else json_value
         before, after = as_json(before), as_json(after)
         if before != after:
             changes[name] = [before, after]
