@@ -8,6 +8,13 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+# A sync worker silent for longer is killed (gunicorn's default: 30 s), and one still busy
+# that long after a restart signal too. The longest legitimate request is the confirmation of a
+# web import at its bound (staged_imports.MAX_ROWS_PER_FILE): 20,000 plots updated took 32 s
+# on a 2-core machine under a load of 6 (20,000 created: 18-25 s; previews 3-7 s), so 90 s
+# leaves it room, and a request beyond it is a fault rather than work.
+WORKER_TIMEOUT_S = 90
+
 
 class FoncierServer(BaseApplication):
     """gunicorn with its settings given here rather than read from its command line."""
@@ -18,6 +25,8 @@ class FoncierServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        self.cfg.set("timeout", WORKER_TIMEOUT_S)
+        self.cfg.set("graceful_timeout", WORKER_TIMEOUT_S)
         for name, value in self.options.items():
             self.cfg.set(name, value)
 

@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 from foncier.core.pgcluster import free_port
+from foncier.web.server import WORKER_TIMEOUT_S, FoncierServer
 
 # The `foncier` console script, run by this interpreter wherever its scripts are installed.
 FONCIER = [sys.executable, "-c", "from foncier.cli import main; main()"]
@@ -47,3 +48,10 @@ def test_foncier_serve_runs_gunicorn(database_url):
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "Booting worker" in output and "GET /sites" in output
+
+
+def test_workers_are_given_the_time_of_the_longest_legitimate_request():
+    """gunicorn's 30 s default killed the worker of a large import's confirmation, and the
+    person got a bare 500; the bound of web imports now fits well within the timeout."""
+    config = FoncierServer(lambda: None, {"bind": "127.0.0.1:0"}).cfg
+    assert config.timeout == config.graceful_timeout == WORKER_TIMEOUT_S == 90
