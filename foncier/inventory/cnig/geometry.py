@@ -25,6 +25,8 @@ from foncier.inventory.cnig.issues import IssueError
 # as pyproj gives it; what lies outside cannot be a French business park.
 LAMBERT93_BOUNDS: Final = (-378_306.0, 6_005_281.0, 1_320_650.0, 7_235_613.0)
 DEGREE_BOUNDS: Final = (-180.0, -90.0, 180.0, 90.0)
+# The types json gives numbers (a bool, an int subclass, is not a coordinate).
+JSON_NUMBERS: Final = (int, float)
 POLYGONAL: Final = ("Polygon", "MultiPolygon")
 
 # A plot's outline or a park's perimeter has tens to a few thousand vertices; a hundred times
@@ -140,10 +142,13 @@ def _ring(ring: Any) -> list[tuple[float, float]]:
 
 def _position(position: Any) -> tuple[float, float]:
     """x and y of a GeoJSON position; an elevation, when given, is dropped."""
-    if not isinstance(position, list) or len(position) not in (2, 3):
+    # Run for every vertex of an import (660,000 in a 31 MB file): a loop over exact types
+    # (JSON gives list, int, float; a bool is refused) takes half the time of all(isinstance).
+    if type(position) is not list or not 2 <= len(position) <= 3:
         raise IssueError("bad_geojson", **MALFORMED)
-    if not all(_is_finite_number(value) for value in position):
-        raise IssueError("bad_geojson", **MALFORMED)
+    for value in position:
+        if type(value) not in JSON_NUMBERS or not math.isfinite(value):
+            raise IssueError("bad_geojson", **MALFORMED)
     return float(position[0]), float(position[1])
 
 
