@@ -181,14 +181,17 @@ def _check_room(session: Session, user_id: int, new_bytes: int) -> None:
                 "un autre."
             }
         )
-    if stored + new_bytes > MAX_PENDING_BYTES:
-        raise ValidationError(
-            {
-                "fichiers": f"Vos imports en attente et ces fichiers dépasseraient "
-                f"{MAX_PENDING_BYTES // 2**20} Mo : confirmez ou abandonnez d’abord les "
-                "imports en attente (liste « Imports en attente » ci-dessous)."
-            }
+    if stored + new_bytes <= MAX_PENDING_BYTES:
+        return
+    most = f"{MAX_PENDING_BYTES // 2**20} Mo"
+    if not stored:  # an upload limit set above this one (FONCIER_MAX_UPLOAD_MB)
+        message = f"Ces fichiers dépassent {most} : déposez-les en plusieurs fois."
+    else:
+        message = (
+            f"Vos imports en attente et ces fichiers dépasseraient {most} : confirmez ou "
+            "abandonnez d’abord les imports en attente (liste « Imports en attente » ci-dessous)."
         )
+    raise ValidationError({"fichiers": message})
 
 
 def _batch_files(

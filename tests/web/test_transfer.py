@@ -235,6 +235,9 @@ def test_the_bytes_an_account_has_waiting_are_bounded_in_the_core(
     session, referent_email_gatine, monkeypatch
 ):
     actor = actor_of(session, referent_email_gatine)
+    monkeypatch.setattr(staged_imports, "MAX_PENDING_BYTES", 2 * 2**20)
+    with pytest.raises(ValidationError, match="Ces fichiers dépassent 2 Mo : déposez-les en"):
+        staged_imports.stage_import(session, actor, [SourceFile("big.csv", b"x" * (2 * 2**20 + 1))])
     monkeypatch.setattr(staged_imports, "MAX_PENDING_BYTES", 1000)
     staged_imports.stage_import(session, actor, [SourceFile("a.csv", b"x" * 600)])
     with pytest.raises(ValidationError, match="dépasseraient 0 Mo : confirmez ou abandonnez"):
