@@ -837,7 +837,16 @@ def _clip(values: np.ndarray) -> np.ndarray:
 
 def criterion_values(plots: PlotArrays, needs: Needs) -> dict[str, np.ndarray]:
     """The value in [0, 1] of every criterion for every plot: the same membership functions
-    as the one-plot evaluators above, on arrays."""
+    as the one-plot evaluators above, on arrays.
+
+    Needs as small as the schema allows (down to 5e-324 ha or €/m²) overflow a ratio to
+    infinity, which the clipping turns into the right value (1 or 0): the overflow is
+    expected there, not worth a warning in the logs."""
+    with np.errstate(over="ignore"):
+        return _criterion_values(plots, needs)
+
+
+def _criterion_values(plots: PlotArrays, needs: Needs) -> dict[str, np.ndarray]:
     smin = needs.surface_min_ha
     lot = np.minimum(plots.surface_ha, np.maximum(plots.smallest_lot_ha, smin))
     ceiling = surface_ceiling_ha(needs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -488,3 +489,17 @@ def test_a_date_wanted_already_past_excludes_no_plot_available_today():
     assert value_of(recent, past, "disponibilite") == 1.0
     later = plot(available_from=REFERENCE_DATE + timedelta(days=10))
     assert [f.constraint for f in hard_failures(later, past)] == ["date"]
+
+
+@PROPERTIES
+@given(st.lists(plots(), min_size=1, max_size=8))
+def test_the_smallest_needs_the_schema_allows_score_quietly_in_the_unit_interval(many):
+    """schemathesis sent needs as small as 1e-300: ratios overflow to infinity, which the
+    clipping turns into the right value; numpy must not warn about it in the logs."""
+    tiny = parse_needs(
+        {"surface_min_ha": 5e-324, "budget_max_eur_m2": 5e-324, "reference_date": "2026-09-01"}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = criterion_values(PlotArrays.from_facts(many), tiny)
+    assert all(((v >= 0.0) & (v <= 1.0)).all() for v in values.values())
