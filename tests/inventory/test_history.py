@@ -122,9 +122,13 @@ def test_the_csv_export_has_french_headers_one_row_per_field_and_inert_cells(ses
          "terr_refcad": None},
         expected_version=plot.version,
     )  # fmt: skip
-    owners.add_owner(
-        session, referent, plot.terr_id, {"nom": '=HYPERLINK("x")', "nature": "personne morale"}
+    owner = owners.add_owner(
+        session, referent, plot.terr_id, {"nom": "SCI Essai", "nature": "personne morale"}
     )
+    # A name written before formula-looking text was refused at input (core.formulas): the
+    # history still holds it, and its export must keep it inert.
+    owner.nom = '=HYPERLINK("x")'
+    session.flush()
     out = io.StringIO()
     written = history.write_history_csv(
         session, referent, history.terrain_events(session, plot.terr_id), out
@@ -135,7 +139,7 @@ def test_the_csv_export_has_french_headers_one_row_per_field_and_inert_cells(ses
     assert rows[0] == list(history.CSV_HEADER)
     assert written >= 3  # the two changes above and the demo's creation
     owner_rows = [row for row in rows[1:] if row[4] == "Propriétaire" and row[10] == "Nom"]
-    assert owner_rows[0][12] == '\'=HYPERLINK("x")'
+    assert '\'=HYPERLINK("x")' in [row[12] for row in owner_rows]
     price = [row for row in rows[1:] if row[10] == "Prix" and row[3] == "Modification"]
     assert price[0][12] == "19\u00a0€/m²" and price[0][9] == "Modification du terrain"
 
