@@ -36,6 +36,15 @@ TUNING = {
 }
 
 
+def benchmark_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """A benchmark's command line, with the options of its database."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_database_arguments(parser)
+    return parser
+
+
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
@@ -87,15 +96,16 @@ def start_cluster(directory: Path, port: int) -> tuple[Cluster, bool]:
 
 
 @contextmanager
-def bench_database(args: argparse.Namespace) -> Iterator[str]:
-    """The URL to work on: --database-url, or the benchmark cluster's database. A cluster this
-    process started is stopped at the end unless --keep-running; its data stay for next time."""
+def bench_database(args: argparse.Namespace, name: str = DEFAULT_DATABASE) -> Iterator[str]:
+    """The URL to work on: --database-url, or the database ``name`` of the benchmark cluster. A
+    cluster this process started is stopped at the end unless --keep-running; its data stay
+    for next time."""
     if args.database_url:
         yield normalise_database_url(args.database_url)
         return
     cluster, started = start_cluster(args.cluster_dir, args.port)
     try:
-        yield cluster.create_database(DEFAULT_DATABASE)
+        yield cluster.create_database(name)
     finally:
         if started and not args.keep_running:
             cluster.stop()

@@ -32,7 +32,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks import naive
-from benchmarks.database import add_database_arguments, bench_database
+from benchmarks.database import bench_database, benchmark_parser
 from benchmarks.needs import benchmark_needs
 from foncier.core import migrations
 from foncier.core.db import make_engine
@@ -301,11 +301,7 @@ def run(
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = benchmark_parser("python -m benchmarks.run", __doc__)
     parser.add_argument("--needs", type=int, default=50, help="how many needs (default 50)")
     parser.add_argument("--seed", type=int, default=4, help="seed of the needs")
     parser.add_argument("--repeat", type=int, default=3, help="timed calls per needs")
@@ -314,7 +310,6 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--naive-needs", type=int, help="run the baseline on the first N needs only (default: all)"
     )
     parser.add_argument("--json", help="also write the report to this file")
-    add_database_arguments(parser)
     return parser.parse_args(argv)
 
 
