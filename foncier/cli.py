@@ -179,12 +179,17 @@ def territory_load(codes: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+# One process a core of the 2-core machine the targets are set for, each serving two requests
+# at once: a thread runs Python while the other waits for PostgreSQL (docs/benchmarks.md).
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes.")
+@click.option(
+    "--threads", default=2, show_default=True, type=int, help="Threads per process (1: sync)."
+)
 @click.option(
     "--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn."
 )
 @reports_errors
-def serve(host: str, port: int, workers: int, debug: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None:
     """Serve the web platform."""
     from foncier.web import create_app  # the web adapter is only needed by this command
 
@@ -193,7 +198,13 @@ def serve(host: str, port: int, workers: int, debug: bool) -> None:
         return
     from foncier.web.server import run_gunicorn
 
-    run_gunicorn(create_app, bind=f"{host}:{port}", workers=workers)
+    # Each thread of a worker holds one database connection while it serves a request.
+    run_gunicorn(
+        lambda: create_app({"DATABASE_POOL_SIZE": threads}),
+        bind=f"{host}:{port}",
+        workers=workers,
+        threads=threads,
+    )
 
 
 @main.group("seed")

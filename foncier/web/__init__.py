@@ -42,8 +42,9 @@ API_PREFIX = "/api"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The application; ``config`` keys override the environment's settings.
 
-    Keys: DATABASE_URL, SECRET_KEY, BASEMAP_URL, BASEMAP_ATTRIBUTION, PROXY_HOPS, SESSION_FACTORY (a
-    sessionmaker, e.g. bound to a test's transaction), and any Flask setting (TESTING...).
+    Keys: DATABASE_URL, DATABASE_POOL_SIZE (connections kept per process), SECRET_KEY,
+    BASEMAP_URL, BASEMAP_ATTRIBUTION, PROXY_HOPS, SESSION_FACTORY (a sessionmaker, e.g. bound
+    to a test's transaction), and any Flask setting (TESTING...).
     """
     app = Flask(__name__)
     app.config.from_mapping(settings.from_environment())

@@ -18,13 +18,16 @@ from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 EXTENSION = "foncier.sessions"
 # PostgreSQL text cannot hold this character: psycopg refuses any value carrying it.
 NUL = "\x00"
+# Connections kept open per process (SQLAlchemy's default); `foncier serve` gives one a thread.
+DEFAULT_POOL_SIZE = 5
 
 
 def init_app(app: Flask) -> None:
     factory = app.config.get("SESSION_FACTORY")
     if factory is None:
         url = app.config.get("DATABASE_URL") or database_url_from_env()
-        factory = make_session_factory(make_engine(url))
+        pool_size = app.config.get("DATABASE_POOL_SIZE", DEFAULT_POOL_SIZE)
+        factory = make_session_factory(make_engine(url, pool_size=pool_size))
     app.extensions[EXTENSION] = factory
     app.before_request(_refuse_nul_characters)
     app.after_request(_end_unit_of_work)

@@ -35,9 +35,20 @@ class FoncierServer(BaseApplication):
         return self.app_factory()
 
 
-def run_gunicorn(app_factory: Callable[[], Flask], bind: str, workers: int) -> None:
-    """Serve ``app_factory()`` on ``bind`` (host:port) with ``workers`` processes, until stopped."""
+def run_gunicorn(
+    app_factory: Callable[[], Flask], bind: str, workers: int, threads: int = 1
+) -> None:
+    """Serve ``app_factory()`` on ``bind`` (host:port) with ``workers`` processes of ``threads``
+    threads each, until stopped: gthread workers (kept-alive connections, a thread a request)
+    from two threads on, sync workers (one request at a time, no keep-alive) with one."""
     FoncierServer(
         app_factory,
-        {"bind": bind, "workers": workers, "accesslog": "-", "proc_name": "foncier"},
+        {
+            "bind": bind,
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "accesslog": "-",
+            "proc_name": "foncier",
+        },
     ).run()

@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 from foncier.core.pgcluster import free_port
+from foncier.web import create_app, database
 from foncier.web.server import WORKER_TIMEOUT_S, FoncierServer
 
 # The `foncier` console script, run by this interpreter wherever its scripts are installed.
@@ -48,6 +49,21 @@ def test_foncier_serve_runs_gunicorn(database_url):
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "Booting worker" in output and "GET /sites" in output
+    # The default worker model: threads, each with its own database connection.
+    assert "Using worker: gthread" in output
+
+
+def test_database_pool_holds_a_connection_per_thread(database_url):
+    app = create_app({"DATABASE_URL": database_url, "DATABASE_POOL_SIZE": 3, "TESTING": True})
+    factory = app.extensions[database.EXTENSION]
+    assert factory.kw["bind"].pool.size() == 3
+    assert (
+        create_app({"DATABASE_URL": database_url, "TESTING": True})
+        .extensions[database.EXTENSION]
+        .kw["bind"]
+        .pool.size()
+        == database.DEFAULT_POOL_SIZE
+    )
 
 
 def test_workers_are_given_the_time_of_the_longest_legitimate_request():
