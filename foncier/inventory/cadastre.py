@@ -12,8 +12,8 @@ outline: the union of the parcels, refused when they are unknown or not contiguo
 
 from __future__ import annotations
 
-import gzip
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from foncier.core.errors import ImportRejectedError
-from foncier.inventory.cnig.geojson import feature_list, read_document
+from foncier.inventory.cnig.geojson import GEOJSON_FILE, feature_list, read_document
 from foncier.inventory.cnig.geometry import (
     POLYGONAL,
     as_multipolygon,
@@ -78,6 +78,12 @@ CADASTRE_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "bad_gzip": (
         "Archive gzip illisible ou tronquée.",
         "Unreadable or truncated gzip archive.",
+    ),
+    "gzip_too_large": (
+        "L’archive gzip décompressée dépasse {megabytes} Mo : découpez le fichier (par "
+        "commune, comme les fichiers d’Etalab).",
+        "The gzip archive expands beyond {megabytes} MB: split the file (by commune, as "
+        "Etalab's files are).",
     ),
     "bad_contenance": (
         "Contenance invalide : un nombre entier de m² positif est attendu.",
@@ -220,12 +226,31 @@ def _read_parcels(file: SourceFile, log: IssueLog, parcels: dict[str, Parcel]) -
 def _features(file: SourceFile, log: IssueLog) -> list[Any]:
     if file.content.startswith(GZIP_MAGIC):
         try:
-            file = SourceFile(file.name, gzip.decompress(file.content))
-        except (OSError, EOFError):
-            log.add(IssueError("bad_gzip"), file.name)
+            file = SourceFile(file.name, gunzip(file.content, GEOJSON_FILE.max_chars))
+        except IssueError as error:
+            log.add(error, file.name)
             return []
     document = read_document(file, log)
     return feature_list(document, file.name, log) if document is not None else []
+
+
+def gunzip(content: bytes, limit: int) -> bytes:
+    """The archive's content, refused beyond ``limit`` bytes without inflating further: a
+    few kilobytes of gzip can expand to gigabytes (a « gzip bomb»)."""
+    expanded = bytearray()
+    remaining = content
+    try:
+        while remaining:  # one gzip member after the other, as gzip.decompress reads them
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            expanded += inflater.decompress(remaining, limit + 1 - len(expanded))
+            if len(expanded) > limit:
+                raise IssueError("gzip_too_large", megabytes=limit // 2**20)
+            if not inflater.eof:
+                raise IssueError("bad_gzip")
+            remaining = inflater.unused_data
+    except zlib.error as error:
+        raise IssueError("bad_gzip") from error
+    return bytes(expanded)
 
 
 def _parcel(feature: Any) -> Parcel:

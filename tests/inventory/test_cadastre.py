@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from foncier.cli import main
 from foncier.core.errors import ImportRejectedError
-from foncier.inventory.cadastre import geometry_from_refcad, import_cadastre, parse_refcad
+from foncier.inventory.cadastre import geometry_from_refcad, gunzip, import_cadastre, parse_refcad
+from foncier.inventory.cnig.issues import IssueError
 from foncier.inventory.geometry_input import GeometryInputError
 from foncier.models import CadastralParcel, Site
 
@@ -134,6 +136,27 @@ def test_unreadable_files_are_refused(session, tmp_path):
         (None, "no_features"),
         (0, "not_degrees"),
     ]
+
+
+def test_a_gzip_bomb_is_refused_without_being_inflated(session, tmp_path):
+    """A few hundred kilobytes of gzip expanding past the GeoJSON bound (128 MB): refused as
+    soon as the bound is passed, with a message that says what to do."""
+    squeezer = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    megabyte = b" " * 2**20
+    bomb = b"".join(squeezer.compress(megabyte) for _ in range(129)) + squeezer.flush()
+    assert len(bomb) < 2**20
+    path = tmp_path / "bombe.json.gz"
+    path.write_bytes(bomb)
+    assert refused_issues(session, [path]) == [(None, "gzip_too_large")]
+
+
+def test_gunzip_reads_every_member_and_stops_at_its_bound():
+    two_members = gzip.compress(b'{"type": ') + gzip.compress(b'"FeatureCollection"}')
+    assert gunzip(two_members, 100) == b'{"type": "FeatureCollection"}'
+    with pytest.raises(IssueError, match="gzip_too_large"):
+        gunzip(two_members, 20)
+    with pytest.raises(IssueError, match="bad_gzip"):
+        gunzip(two_members[:-5], 100)
 
 
 @pytest.mark.parametrize(
