@@ -31,7 +31,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from benchmarks.database import DEFAULT_DIR, bench_database, benchmark_parser
+from benchmarks.load_cpu import CpuSampler, CpuUse
 from benchmarks.run import machine
 from foncier.core.pgcluster import free_port
 
@@ -111,8 +114,9 @@ def _answers(base: str) -> bool:
 
 
 @contextmanager
-def serving(url: str, server: Server, log: Path) -> Iterator[str]:
-    """`foncier serve` with ``server``'s options on a free port; yields its base address."""
+def serving(url: str, server: Server, log: Path) -> Iterator[tuple[str, int]]:
+    """`foncier serve` with ``server``'s options on a free port; yields its base address and
+    the process id of gunicorn's master."""
     port = free_port()
     environment = {
         **os.environ,
@@ -132,16 +136,18 @@ def serving(url: str, server: Server, log: Path) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start; see {log}")
                 time.sleep(0.2)
-            yield base
+            yield base, process.pid
         finally:
             process.send_signal(signal.SIGTERM)  # gunicorn stops its workers gracefully
             process.wait(timeout=30)
 
 
-def locust(base: str, users: int, seconds: int, csv_prefix: Path | None = None) -> None:
-    """Locust headless on ``base``, measuring ``seconds`` once every client has signed in; its
-    CSV files start with ``csv_prefix`` when given.
-    Its exit status says whether any request failed: the CSV tells which, so it is not read."""
+def locust(
+    base: str, users: int, seconds: int, csv_prefix: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Locust headless on ``base``, started, measuring ``seconds`` once every client has signed
+    in; its CSV files start with ``csv_prefix`` when given. Its exit status says whether any
+    request failed: the CSV tells which, so it is not read."""
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--users", str(users), "--spawn-rate", str(users), "--measured-seconds", str(seconds),
@@ -152,7 +158,7 @@ def locust(base: str, users: int, seconds: int, csv_prefix: Path | None = None) 
         command += ["--csv", str(csv_prefix)]
     # The locustfile imports benchmarks.needs: the checkout must be on the import path.
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, check=False)
+    return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL)
 
 
 def read_stats(csv_prefix: Path) -> list[Endpoint]:
@@ -173,28 +179,40 @@ def read_stats(csv_prefix: Path) -> list[Endpoint]:
     ]
 
 
+@dataclass(frozen=True)
+class Run:
+    endpoints: list[Endpoint]
+    cpu: CpuUse
+
+
 def measure(
     url: str, server: Server, *, users: int, seconds: int, warmup: int, directory: Path
-) -> list[Endpoint]:
+) -> Run:
     """One run: serve, warm up (plans, templates, connections), measure, stop."""
     directory.mkdir(parents=True, exist_ok=True)
-    with serving(url, server, directory / "server.log") as base:
-        locust(base, users, warmup)
-        locust(base, users, seconds, directory / "locust")
-    return read_stats(directory / "locust")
+    with serving(url, server, directory / "server.log") as (base, server_pid):
+        locust(base, users, warmup).wait()
+        process = locust(base, users, seconds, directory / "locust")
+        sampler = CpuSampler(server_pid, make_url(url).database or "", process.pid)
+        sampler.start()
+        process.wait()
+        sampler.stop()
+    return Run(read_stats(directory / "locust"), sampler.last(seconds))
 
 
-def table(label: str, endpoints: list[Endpoint]) -> str:
+def table(label: str, run_: Run) -> str:
     lines = [
         f"{label}",
         f"  {'endpoint':<28} {'requests':>8} {'errors':>6} {'req/s':>6} {'median':>6} "
         f"{'p95':>5} {'p99':>5}",
     ]
-    for e in endpoints:
+    for e in run_.endpoints:
         lines.append(
             f"  {e.name:<28} {e.requests:>8} {e.failures:>6} {e.requests_per_s:>6.1f} "
             f"{e.median_ms:>6.0f} {e.p95_ms:>5.0f} {e.p99_ms:>5.0f}"
         )
+    cpu = run_.cpu.report(aggregated(run_.endpoints).requests)
+    lines.append("  CPU: " + ", ".join(f"{name} {value}" for name, value in cpu.items()))
     return "\n".join(lines)
 
 
@@ -202,9 +220,9 @@ def aggregated(endpoints: list[Endpoint]) -> Endpoint:
     return next(e for e in endpoints if e.name == AGGREGATED)
 
 
-def summarise(runs: list[list[Endpoint]]) -> dict[str, Any]:
+def summarise(runs: list[Run]) -> dict[str, Any]:
     """A server's rounds: the best (most requests a second) in full, and the spread."""
-    totals = [aggregated(endpoints) for endpoints in runs]
+    totals = [aggregated(run.endpoints) for run in runs]
     best = max(range(len(runs)), key=lambda index: totals[index].requests_per_s)
     spread = {
         field: [min(getattr(t, field) for t in totals), max(getattr(t, field) for t in totals)]
@@ -213,9 +231,12 @@ def summarise(runs: list[list[Endpoint]]) -> dict[str, Any]:
     return {
         "best": asdict(totals[best]),
         "spread_over_rounds": spread,
-        "rounds": [asdict(t) for t in totals],
+        "rounds": [
+            {**asdict(total), "cpu": run.cpu.report(total.requests)}
+            for total, run in zip(totals, runs, strict=True)
+        ],
         "p95_ms_per_endpoint_in_best": {
-            e.name: e.p95_ms for e in runs[best] if e.name != AGGREGATED
+            e.name: e.p95_ms for e in runs[best].endpoints if e.name != AGGREGATED
         },
     }
 
@@ -245,15 +266,15 @@ def run(
     """Measure every server ``rounds`` times, taking turns so that a noisy minute on a shared
     machine hurts one run rather than one server."""
     prepare_demo(url)
-    runs: dict[str, list[list[Endpoint]]] = {server.label: [] for server in servers}
+    runs: dict[str, list[Run]] = {server.label: [] for server in servers}
     for round_ in range(1, rounds + 1):
         for server in servers:
-            endpoints = measure(
+            run_ = measure(
                 url, server, users=users, seconds=seconds, warmup=warmup,
                 directory=directory / f"{server.label}-{round_}",
             )  # fmt: skip
-            runs[server.label].append(endpoints)
-            print(table(f"{server.label}, round {round_}", endpoints), flush=True)
+            runs[server.label].append(run_)
+            print(table(f"{server.label}, round {round_}", run_), flush=True)
     summaries = {label: summarise(server_runs) for label, server_runs in runs.items()}
     return {
         "machine": machine(),
