@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from foncier.core.pgcluster import free_port
 from foncier.web import create_app, database
 from foncier.web.server import WORKER_TIMEOUT_S, FoncierServer
@@ -29,7 +31,10 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> byte
             time.sleep(0.2)
 
 
-def test_foncier_serve_runs_gunicorn(database_url):
+@pytest.mark.parametrize(
+    ("options", "worker"), [((), "sync"), (("--workers", "1", "--threads", "2"), "gthread")]
+)
+def test_foncier_serve_runs_gunicorn(database_url, options, worker):
     port = free_port()
     env = {
         **os.environ,
@@ -37,7 +42,7 @@ def test_foncier_serve_runs_gunicorn(database_url):
         "FONCIER_SECRET_KEY": "tests-only",
         "FONCIER_BASEMAP_URL": "",
     }
-    command = [*FONCIER, "serve", "--port", str(port), "--workers", "2"]
+    command = [*FONCIER, "serve", "--port", str(port), *options]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -49,8 +54,8 @@ def test_foncier_serve_runs_gunicorn(database_url):
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "Booting worker" in output and "GET /sites" in output
-    # The default worker model: threads, each with its own database connection.
-    assert "Using worker: gthread" in output
+    # The default worker model, or threads when asked for (each with its own connection).
+    assert f"Using worker: {worker}" in output
 
 
 def test_database_pool_holds_a_connection_per_thread(database_url):
