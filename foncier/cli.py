@@ -180,9 +180,10 @@ def territory_load(codes: tuple[str, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 # Sync workers, one more than the cores of the 2-core machine the targets are set for: a
-# worker waiting for PostgreSQL leaves its core to another, and each serves its requests one
-# at a time, first come first served; threads share a worker's interpreter lock between
-# requests and lengthened the tail (docs/benchmarks.md, the load test).
+# worker waiting for PostgreSQL, or busy for seconds with a large import, leaves both cores to
+# the others, and each serves its requests one at a time, first come first served; threads
+# share a worker's interpreter lock between requests and lengthened the tail
+# (docs/benchmarks.md, the load test).
 @click.option("--workers", default=3, show_default=True, type=int, help="Processes.")
 @click.option(
     "--threads", default=1, show_default=True, type=int, help="Threads per process (1: sync)."
