@@ -14,9 +14,9 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from foncier.models import User, WebSession
+from foncier.models import Epci, User, WebSession
 
 
 def _hash(key: str) -> str:
@@ -39,10 +39,14 @@ def open_session(
 def user_of_session(
     session: Session, key: str, lifetime: timedelta, now: datetime | None = None
 ) -> User | None:
-    """The active account whose live session has this key, or None."""
+    """The active account whose live session has this key, or None.
+
+    Every page shows the account's EPCI by name: it comes in the same query, without the
+    EPCI's outline (hundreds of kilobytes that no page header needs)."""
     moment = now or datetime.now(UTC)
     return session.scalar(
         select(User)
+        .options(joinedload(User.epci).load_only(Epci.siren, Epci.nom))
         .join(WebSession, WebSession.user_id == User.id)
         .where(
             WebSession.key_hash == _hash(key),

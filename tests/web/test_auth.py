@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from case_helpers import delivered_once_when_back, unreachable_smtp, waiting
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from web_helpers import (
     TEST_CONFIG,
     csrf_token_of,
@@ -156,6 +156,16 @@ def test_a_cookie_copied_before_signing_out_opens_nothing_after(client):
     client.set_cookie("session", copy.value)
     assert client.get("/projets").status_code == 302
     assert client.get("/api/sites").status_code == 401
+
+
+def test_the_person_comes_with_their_epci_s_name_but_not_its_outline(app, session):
+    referent = session.scalars(select(User).where(User.email == REFERENT_EMAIL)).one()
+    key = sessions.open_session(session, referent, app.permanent_session_lifetime)
+    session.expunge_all()  # as in a new request
+    user = sessions.user_of_session(session, key, app.permanent_session_lifetime)
+    assert user is not None and user.email == REFERENT_EMAIL
+    state = inspect(user.epci)
+    assert "nom" not in state.unloaded and "geom" in state.unloaded
 
 
 def test_a_session_older_than_the_lifetime_is_refused_by_the_server(app, session):
