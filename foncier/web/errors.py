@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Final
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -46,6 +47,11 @@ EXPLANATIONS: Final = {
 }
 # How long to wait before trying again when the database does not answer.
 RETRY_AFTER_S: Final = 30
+# A body refused as too large is still read (and dropped) before the answer, up to these
+# bounds: see read_refused_body.
+REFUSED_BODY_MAX_BYTES: Final = 2**30
+REFUSED_BODY_MAX_S: Final = 30
+READ_CHUNK_BYTES: Final = 2**20
 # The core's typed errors that a request can cause, and the HTTP errors they become.
 DOMAIN_ERRORS: Final[dict[type[FoncierError], type[HTTPException]]] = {
     NotFoundError: NotFound,
@@ -89,8 +95,35 @@ def init_app(app: Flask, *, api_prefix: str) -> None:
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(DBAPIError, handle_lost_database)
+    app.after_request(read_refused_body)
     for domain_error in DOMAIN_ERRORS:
         app.register_error_handler(domain_error, handle_domain_error)
+
+
+def read_refused_body(response: Response) -> Response:
+    """Read, and drop, the body of a request refused for its size before answering.
+
+    Werkzeug refuses a body beyond MAX_CONTENT_LENGTH without reading it; the server then
+    closes a connection the browser is still sending on, and the browser shows « connection
+    reset » instead of the page that says why. Reading what was sent lets the answer
+    through. Bounded in bytes and time: beyond them, the connection is closed as before.
+    (Behind a reverse proxy, which receives the whole body first, this is quick.)
+    """
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    refused = response.status_code == 413 or (limit is not None and (length or 0) > limit)
+    if not refused or length is None or length > REFUSED_BODY_MAX_BYTES:
+        return response
+    stream = request.environ["wsgi.input"]
+    deadline = time.monotonic() + REFUSED_BODY_MAX_S
+    remaining = length
+    while remaining > 0 and time.monotonic() < deadline:
+        # Never more than the announced length: some servers' streams would then block.
+        chunk = stream.read(min(READ_CHUNK_BYTES, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    return response
 
 
 def connection_lost(error: DBAPIError) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -36,16 +37,7 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> byte
 )
 def test_foncier_serve_runs_gunicorn(database_url, options, worker):
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "FONCIER_SECRET_KEY": "tests-only",
-        "FONCIER_BASEMAP_URL": "",
-    }
-    command = [*FONCIER, "serve", "--port", str(port), *options]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = serve(database_url, port, *options)
     try:
         # Signed out, the list of parks leads to the sign-in page (a redirection followed).
         page = wait_for(f"http://127.0.0.1:{port}/sites", process).decode()
@@ -56,6 +48,51 @@ def test_foncier_serve_runs_gunicorn(database_url, options, worker):
     assert "Booting worker" in output and "GET /sites" in output
     # The default worker model, or threads when asked for (each with its own connection).
     assert f"Using worker: {worker}" in output
+
+
+def serve(database_url: str, port: int, *options: str, **env: str) -> subprocess.Popen:
+    """`foncier serve` on ``port``, its output piped; ``env``: more FONCIER_* settings."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FONCIER_SECRET_KEY": "tests-only",
+        "FONCIER_BASEMAP_URL": "",
+        **env,
+    }
+    command = [*FONCIER, "serve", "--port", str(port), *options]
+    return subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def test_a_browser_sending_too_much_reads_the_french_answer_not_a_reset(database_url):
+    """Refusing a body larger than the limit before reading it, then closing the connection,
+    made the browser show « ERR_CONNECTION_RESET » instead of the page that says why: the
+    server now reads what was sent (within a bound) before it answers."""
+    port = free_port()
+    process = serve(database_url, port, FONCIER_MAX_UPLOAD_MB="1")
+    try:
+        wait_for(f"http://127.0.0.1:{port}/connexion", process)
+        # The imports page says why on its own page; any other form answers the 413 page.
+        for path, status, text in (
+            ("/imports-exports/import", 303, ""),
+            ("/deconnexion", 413, "Envoi trop volumineux"),
+        ):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            # Sent whole before the answer is read, as a browser sends a form.
+            connection.request(
+                "POST",
+                path,
+                body=b"x" * (6 * 2**20),
+                headers={"Content-Type": "multipart/form-data; boundary=b"},
+            )
+            response = connection.getresponse()
+            assert response.status == status, path
+            assert text in response.read().decode()
+            connection.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
 
 
 def test_database_pool_holds_a_connection_per_thread(database_url):
