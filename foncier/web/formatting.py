@@ -36,6 +36,15 @@ def number(value: Decimal | float | int, decimals: int = 0) -> str:
     return text.replace(",", THOUSANDS_SEPARATOR).replace(".", ",")
 
 
+def file_size(size_bytes: int) -> str:
+    """A file's size as people read it: « 850 octets », « 12 Ko », « 3,4 Mo »."""
+    if size_bytes < 1024:
+        return f"{number(size_bytes)} octets"
+    if size_bytes < 2**20:
+        return f"{number(size_bytes / 1024)} Ko"
+    return f"{number(size_bytes / 2**20, 1)} Mo"
+
+
 def display(value: object, kind: str = "text") -> str:
     """A stored value as a reader expects it; ``kind`` is one of UNITS, bool, date or text."""
     if value is None or value == "":
@@ -63,6 +72,7 @@ def plural(count: int, singular: str, plural_form: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(display)
     app.add_template_filter(number)
+    app.add_template_filter(file_size)
     app.add_template_filter(french_date)
     app.add_template_filter(sentence)
     app.add_template_global(plural)

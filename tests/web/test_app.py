@@ -20,7 +20,7 @@ from foncier.models import ConstraintZone, LoginAttempt, Site, Terrain, User
 from foncier.models.codelists import CONFIDENTIAL_TERRAIN_FIELDS
 from foncier.web import create_app
 from foncier.web.database import db_session
-from foncier.web.formatting import display, french_date, number, plural
+from foncier.web.formatting import display, file_size, french_date, number, plural
 from foncier.web.inventory.fields import SITE_GROUPS, TERRAIN_GROUPS
 from foncier.web.inventory.views import page_numbers
 from foncier.web.security import tile_source
@@ -264,6 +264,8 @@ def test_french_formatting():
     assert number(Decimal("1234.5"), 2) == "1\u202f234,5"
     assert number(Decimal("27.0086"), 2) == "27,01"
     assert number(3) == "3"
+    assert file_size(62) == "62 octets" and file_size(12_288) == "12 Ko"
+    assert file_size(3_565_158) == "3,4 Mo"
     assert display(Decimal("8.1096"), "ha") == "8,11\u00a0ha"
     assert display(Decimal("22.50"), "euros_m2") == "22,5\u00a0€/m²"
     assert display(1830, "kva") == "1\u202f830\u00a0kVA"
