@@ -14,6 +14,11 @@ from gunicorn.app.base import BaseApplication
 # on a 2-core machine under a load of 6 (20,000 created: 18-25 s; previews 3-7 s), so 90 s
 # leaves it room, and a request beyond it is a fault rather than work.
 WORKER_TIMEOUT_S = 90
+# A worker is replaced after this many requests (give or take the jitter, so that they are not
+# all replaced at once): Python keeps the memory a large import preview took (the probe saw a
+# worker stay at 995 MB), and a new worker gives it back to the system.
+MAX_REQUESTS_PER_WORKER = 1000
+MAX_REQUESTS_JITTER = 100
 
 
 class FoncierServer(BaseApplication):
@@ -27,6 +32,8 @@ class FoncierServer(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("timeout", WORKER_TIMEOUT_S)
         self.cfg.set("graceful_timeout", WORKER_TIMEOUT_S)
+        self.cfg.set("max_requests", MAX_REQUESTS_PER_WORKER)
+        self.cfg.set("max_requests_jitter", MAX_REQUESTS_JITTER)
         for name, value in self.options.items():
             self.cfg.set(name, value)
 

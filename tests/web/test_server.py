@@ -113,3 +113,10 @@ def test_workers_are_given_the_time_of_the_longest_legitimate_request():
     person got a bare 500; the bound of web imports now fits well within the timeout."""
     config = FoncierServer(lambda: None, {"bind": "127.0.0.1:0"}).cfg
     assert config.timeout == config.graceful_timeout == WORKER_TIMEOUT_S == 90
+
+
+def test_workers_are_replaced_now_and_then_to_give_memory_back():
+    """The probe saw a worker stay at 995 MB after a large preview: Python keeps what it
+    took. Workers are replaced after about a thousand requests, not all at once."""
+    config = FoncierServer(lambda: None, {"bind": "127.0.0.1:0"}).cfg
+    assert config.max_requests == 1000 and config.max_requests_jitter == 100
