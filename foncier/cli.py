@@ -22,7 +22,7 @@ from foncier.core.db import make_engine, make_session_factory, transaction
 from foncier.core.errors import FoncierError
 from foncier.core.permissions import Actor, Role
 from foncier.inventory import cnig, zones
-from foncier.messaging.delivery import DEFAULT_LIMIT, deliver_pending
+from foncier.messaging.delivery import DEFAULT_LIMIT, deliver_now, deliver_pending
 from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 from foncier.models import codelists
 from foncier.prospects import retention
@@ -63,7 +63,7 @@ def unit_of_work(mail: MailSettings | None = None) -> Iterator[Session]:
 
 
 def _deliver_queued(factory: sessionmaker[Session], mail: MailSettings, queued: list[int]) -> None:
-    report = deliver_pending(factory, mail, ids=queued, limit=len(queued))
+    report = deliver_now(factory, mail, queued)
     if report.sent < len(queued):
         click.echo(
             f"Warning: {len(queued) - report.sent} of {len(queued)} messages could not be sent "

@@ -94,6 +94,14 @@ def deliver_pending(
     return DeliveryReport(**outcomes)
 
 
+def deliver_now(
+    factory: sessionmaker[Session], settings: MailSettings, ids: Collection[int]
+) -> DeliveryReport:
+    """Try the messages ``ids`` a step has just committed, all of them (those not due yet
+    stay pending): the web request or the command that queued them sends them at once."""
+    return deliver_pending(factory, settings, ids=ids, limit=len(ids))
+
+
 def keep_in_outbox(session: Session, ids: Collection[int]) -> None:
     """Mark the messages ``ids`` sent without sending them, as the outbox backend does: for
     messages that must never leave, whatever the backend (the demo's)."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from foncier.core.config import database_url_from_env
 from foncier.core.db import make_engine, make_session_factory
-from foncier.messaging.delivery import deliver_pending
+from foncier.messaging.delivery import deliver_now
 from foncier.messaging.mail import MailSettings, links_start_with, take_queued
 
 EXTENSION = "foncier.sessions"
@@ -72,13 +72,13 @@ def _end_unit_of_work(response: Response) -> Response:
 
 def _deliver(queued: list[int]) -> None:
     """Try the messages the request just committed. Failures are recorded on their rows by
-    deliver_pending; anything else going wrong is logged only: the step is committed, its
+    deliver_now; anything else going wrong is logged only: the step is committed, its
     response must not fail, and the rows stay pending for the next sender."""
     if not queued:
         return
     factory: sessionmaker[Session] = current_app.extensions[EXTENSION]
     try:
-        deliver_pending(factory, _mail_settings(), ids=queued, limit=len(queued))
+        deliver_now(factory, _mail_settings(), queued)
     except Exception:
         current_app.logger.exception("outbox messages %s: delivery after commit failed", queued)
 

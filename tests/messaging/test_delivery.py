@@ -25,6 +25,7 @@ from foncier.messaging.delivery import (
     LINK_ERASED,
     MAX_ATTEMPTS,
     DeliveryReport,
+    deliver_now,
     deliver_pending,
     retry_delay,
 )
@@ -43,6 +44,19 @@ def test_the_wait_doubles_from_a_minute_up_to_four_hours():
     assert max(waits) == timedelta(hours=4) == waits[-1]
     # From the first attempt to the last: a night's outage of the mail server.
     assert timedelta(hours=15) < sum(waits, timedelta()) < timedelta(hours=17)
+
+
+def test_sending_now_sends_the_step_s_messages_only(session_factory, session):
+    """What a request or a command queued leaves at once; another due message waits for the
+    sender (foncier mail send-pending)."""
+    mine = [queue_mail(session, f"r{n}@example.org", "Sujet", "Corps") for n in range(2)]
+    other = queue_mail(session, "autre@example.org", "Sujet", "Corps")
+    with running_smtp_server(SmtpServer()) as server:
+        report = deliver_now(session_factory, smtp_on(server.port), [m.id for m in mine])
+    assert report.sent == 2
+    assert sorted(r.recipients[0] for r in server.messages) == ["r0@example.org", "r1@example.org"]
+    session.refresh(other)
+    assert other.status == "pending"
 
 
 def test_a_failed_message_is_not_tried_again_before_its_time(session_factory, session):
