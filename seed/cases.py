@@ -34,6 +34,7 @@ from foncier.models import (
     AuditEvent,
     CaseEvent,
     Epci,
+    OutboxMessage,
     Prospect,
     Redirection,
     ShortlistedPlot,
@@ -250,8 +251,13 @@ def seed_demo_cases(session: Session, environ: Mapping[str, str] | None = None) 
 
 def delete_demo_cases(session: Session) -> None:
     """Remove the demo's projects and agreements — and the projects recorded with demo
-    accounts, which are demo work too — with their history, before the demo plots and
-    accounts they refer to."""
+    accounts, which are demo work too — with their history and the messages they sent to demo
+    accounts (the seed writes them again), before the demo plots and accounts they refer to."""
+    session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.recipient.in_(select(User.email).where(User.is_demo))
+        )
+    )
     demo_users = select(User.id).where(User.is_demo)
     doomed = _ids(session, select(Prospect.id).where(
         or_(Prospect.is_demo, Prospect.created_by.in_(demo_users))

@@ -103,8 +103,11 @@ def test_reset_removes_the_cases_and_their_history_then_rebuilds_them(session):
     session.add(played)
     session.flush()
     old_ids = {str(p.id) for p in _demo_projects(session).values()} | {str(played.id)}
+    messages = _count(session, OutboxMessage)
     demo.seed_demo(session, reset=True)
     assert sorted(_demo_projects(session)) == first
+    # The demo's messages are written again, not added to those of the first seed.
+    assert _count(session, OutboxMessage) == messages > 0
     assert session.get(Prospect, played.id) is None
     assert _count(session, Redirection) == 3
     stale_events = _count(
