@@ -33,6 +33,7 @@ FEATURES = (
     "prospects",
     "redirections",
     "agreements",
+    "meetings",
 )
 CASES = ("prospects", "redirections", "agreements")
 
