@@ -23,6 +23,7 @@ from foncier.inventory.features import FEATURE_ID, Layer
 from foncier.matching import engine, scoring
 from foncier.matching import schema as needs_schema
 from foncier.models.codelists import CODE_LISTS, TERR_STADE_COMM, ZONE_TYPES
+from foncier.models.prospects import DECLINE_REASONS
 from foncier.web.api import match as match_views
 from foncier.web.api import views
 from foncier.web.api.views import api, check_parameters
@@ -149,6 +150,16 @@ def _paths() -> dict[str, Any]:
                     "Malformed or unknown references, parcels not in one piece",
                 ),
                 **_errors("Unauthorized"),
+            },
+        ),
+        "/api/reseau/bilans": _operation(
+            "get",
+            "network_balances",
+            "The balances between territories over a period: counts and sums, no company",
+            _refs("parameters", "du", "au"),
+            {
+                "200": _json_answer(_ref("schemas", "Balances"), "Each EPCI's, and the flows"),
+                **_errors("BadRequest", "Unauthorized"),
             },
         ),
     }
@@ -283,6 +294,19 @@ def _parameters() -> dict[str, Any]:
             required=True,
             example="37167000ZA0001|37167000ZA0002",
         ),
+        "du": _query(
+            "du",
+            "The period's first day (included): a redirection counts when it was proposed "
+            "in the period. By default, 1 January of this year.",
+            DATE,
+            example="2026-01-01",
+        ),
+        "au": _query(
+            "au",
+            "The period's last day (included), not before du. By default, today.",
+            DATE,
+            example="2026-12-31",
+        ),
     }
 
 
@@ -331,6 +355,9 @@ def _schemas() -> dict[str, Any]:
         "Failure": FAILURE,
         "CadastreOutline": CADASTRE_OUTLINE,
         "CadastreRefusal": CADASTRE_REFUSAL,
+        "Balances": BALANCES,
+        "EpciBalance": EPCI_BALANCE,
+        "Flow": FLOW,
     }
     for name, layer in LAYERS:
         schemas[f"{name}Properties"] = _properties(layer)
@@ -427,6 +454,8 @@ STRING: Final = {"type": "string"}
 NUMBER: Final = {"type": "number"}
 COUNT: Final = {"type": "integer", "minimum": 0}
 SHARE: Final = {"type": "number", "minimum": 0, "maximum": 1}
+DATE: Final = {"type": "string", "format": "date"}
+HECTARES: Final = {"type": "number", "minimum": 0}
 FRENCH: Final = {"type": "string", "description": "In French."}
 NEEDS_BODY: Final = {
     "required": True,
@@ -544,3 +573,47 @@ CADASTRE_REFUSAL: Final = {
         "message": {"type": "string", "description": "Refused references: why, in French."}
     },
 }
+EPCI_BALANCE: Final = _object(
+    {
+        "siren": STRING,
+        "nom": STRING,
+        **dict.fromkeys(
+            ("sent", "received", "accepted", "declined", "withdrawn", "waiting", "installed"),
+            COUNT,
+        ),
+        "declined_by_reason": _object(
+            dict.fromkeys(DECLINE_REASONS, COUNT), additionalProperties=False
+        ),
+        "hectares_in": HECTARES,
+        "hectares_out": HECTARES,
+        "jobs_in": COUNT,
+        "jobs_out": COUNT,
+        "agreements_in_force": COUNT,
+        "hectares_on_sale": HECTARES,
+        "land_share": {
+            **SHARE,
+            "type": ["number", "null"],
+            "description": "Its share of the network's hectares on sale (null: none on sale).",
+        },
+        "success_share": {
+            **SHARE,
+            "type": ["number", "null"],
+            "description": "Its share of the settled redirections received in the period "
+            "(null: none settled).",
+        },
+    },
+    additionalProperties=False,
+)
+FLOW: Final = _object(
+    {"from": STRING, "to": STRING, "proposed": COUNT, "accepted": COUNT, "installed": COUNT},
+    additionalProperties=False,
+)
+BALANCES: Final = _object(
+    {
+        "du": DATE,
+        "au": DATE,
+        "epcis": _array(_ref("schemas", "EpciBalance")),
+        "flows": _array(_ref("schemas", "Flow")),
+    },
+    additionalProperties=False,
+)
