@@ -229,7 +229,7 @@ def test_a_sender_breaking_after_the_commit_does_not_fail_the_response(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database gone after the commit")
 
-    monkeypatch.setattr(web_database, "deliver_pending", broken)
+    monkeypatch.setattr(web_database, "deliver_now", broken)
     newest = newest_message_id(session)
     assert propose_through_the_page(metropole, session, project).status_code == 302
     assert count(session, Redirection, Redirection.prospect_id == project.id) == 1
