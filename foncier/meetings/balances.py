@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -51,6 +51,12 @@ class Period:
     def __post_init__(self) -> None:
         if self.du > self.au:
             raise ValueError(f"the period starts ({self.du}) after it ends ({self.au})")
+
+
+def this_year() -> Period:
+    """From 1 January of this year to today, in French time: the period when none is given."""
+    today = datetime.now(LOCAL_TIME).date()
+    return Period(date(today.year, 1, 1), today)
 
 
 @dataclass

@@ -5,14 +5,13 @@ every signed-in member reads them."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Final
 
 from flask import Response, jsonify, request
 
 from foncier.inventory.features import InvalidParameterError
-from foncier.inventory.history import LOCAL_TIME
-from foncier.meetings.balances import Period, balances
+from foncier.meetings.balances import Period, balances, this_year
 from foncier.web.api.views import api, check_parameters
 from foncier.web.database import db_session
 
@@ -25,9 +24,9 @@ def network_balances() -> Response:
     """?du=YYYY-MM-DD&au=YYYY-MM-DD (both included; from 1 January of this year to today
     by default) -> each EPCI's balance and the flows between EPCIs."""
     check_parameters(frozenset({"du", "au"}))
-    today = datetime.now(LOCAL_TIME).date()
-    du = _date("du", date(today.year, 1, 1))
-    au = _date("au", today)
+    default = this_year()
+    du = _date("du", default.du)
+    au = _date("au", default.au)
     try:
         period = Period(du, au)
     except ValueError as error:
