@@ -11,7 +11,9 @@ its templates (templates/<blueprint>/):
 - ``prospects``: company projects, their shortlist and exports;
 - ``redirections``: a project's case (its moves, proposals to other EPCIs and their
   answers), the list of redirections and the inbox;
-- ``agreements``: shared-benefit agreements, the calculator and the ledger (/conventions).
+- ``agreements``: shared-benefit agreements, the calculator and the ledger (/conventions);
+- ``meetings``: the network's meeting, so far the balances between territories
+  (/reseau/bilans).
 
 Views only forward: the core finds or refuses a record (``foncier.core.db.get_or_raise`` and
 the permission checks after it) and says which choices a form offers, beside the rule that
@@ -32,6 +34,7 @@ from foncier.web.agreements import agreements
 from foncier.web.api import api
 from foncier.web.inventory import inventory
 from foncier.web.matching import matching
+from foncier.web.meetings import meetings
 from foncier.web.prospects import prospects
 from foncier.web.redirections import redirections
 from foncier.web.transfer import transfer
@@ -67,4 +70,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(prospects)
     app.register_blueprint(redirections)
     app.register_blueprint(agreements)
+    app.register_blueprint(meetings)
     return app

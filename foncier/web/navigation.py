@@ -30,6 +30,7 @@ LINKS: tuple[Link, ...] = (
     Link("inventory.sites", "Parcs d’activités", lambda actor: True),
     Link("transfer.index", "Imports et exports", lambda actor: True),
     Link("agreements.index", "Conventions", lambda actor: True),
+    Link("meetings.balances", "Bilans du réseau", lambda actor: True),
     Link("inventory.network_history", "Historique", lambda actor: True),
     Link("auth.accounts", "Comptes", lambda actor: actor.can_manage_accounts),
     Link("auth.outbox", "Messages envoyés", lambda actor: actor.can_manage_accounts),
