@@ -102,3 +102,11 @@ def test_a_bad_period_is_a_400_under_its_field(get_page, query, field, message):
 def test_the_menu_leads_to_the_balances(get_page):
     page = get_page("/sites")
     assert f'href="{URL}"' in page.html and "Bilans du réseau" in page.text
+
+
+def test_the_wide_tables_scroll_from_the_keyboard(get_page):
+    """Their rows hold no link: without the focus, a keyboard could not scroll a table wider
+    than a phone (RGAA; axe-core's scrollable-region-focusable)."""
+    html = get_page("/reseau/bilans?du=2026-01-01&au=2026-12-31").html
+    box = 'class="tableau-defilant" tabindex="0" role="region" aria-labelledby="titre-epci"'
+    assert box in html
