@@ -22,6 +22,7 @@ from foncier.models.prospects import (
     Redirection,
     ShortlistedPlot,
 )
+from foncier.models.search_log import SearchResult, SearchRun
 from foncier.models.territory import Commune, Departement, Epci
 from foncier.models.zones import ConstraintZone
 
@@ -53,6 +54,8 @@ __all__ = [
     "Prospect",
     "RedirectedPlot",
     "Redirection",
+    "SearchResult",
+    "SearchRun",
     "ShortlistedPlot",
     "Site",
     "Terrain",
