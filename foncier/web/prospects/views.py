@@ -26,7 +26,7 @@ from foncier.core.errors import (
 from foncier.core.permissions import Actor
 from foncier.matching import DEFAULT_WEIGHTS, MatchResult, NeedsError
 from foncier.models import Prospect
-from foncier.prospects import exports, projects, reading, shortlist
+from foncier.prospects import exports, projects, reading, search_log, shortlist
 from foncier.prospects.cases import FINAL_STAGES
 from foncier.redirections.case_steps import case_steps
 from foncier.territory.epcis import epci_names, list_epcis
@@ -226,7 +226,8 @@ def _needs_context(prospect: Prospect) -> dict[str, Any]:
 
 @prospects.get("/projets/<int:prospect_id>/terrains")
 def plots(prospect_id: int) -> tuple[str, int]:
-    """The matching with the project's needs, and a « Garder » button per plot."""
+    """The matching with the project's needs, and a « Garder » button per plot; the run goes to
+    the search log (the exposure of the network's balances)."""
     session, actor = db_session(), current_actor()
     prospect = projects.prospect_for_lead(session, actor, prospect_id)
     result: MatchResult | None = None
@@ -237,6 +238,7 @@ def plots(prospect_id: int) -> tuple[str, int]:
         unusable = [issue.french for issue in error.issues]
     else:
         result = ranking(session, scan(session, needs), RANKED)
+        search_log.log_search(session, prospect, result)
     return render_template(
         "prospects/plots.html",
         prospect=prospect,
