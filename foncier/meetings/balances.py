@@ -1,7 +1,9 @@
 """Balances between territories: for a period, per EPCI of the network, the redirections it
 sent and received and what became of them, the hectares and planned jobs that moved, its
-agreements in force and its land on sale today; and the flows between EPCIs (docs/meetings.md
-says exactly what each figure counts).
+agreements in force and its land on sale today; its share of the exposure in the searches
+run from the network's projects; the flows between EPCIs; and the neutrality indicator, naming
+each EPCI whose share of the exposure strays from its share of the land on sale by more than
+NEUTRALITY_THRESHOLD (docs/meetings.md says exactly what each figure counts).
 
 A redirection counts in the period when it was proposed in it (its proposal's day in French
 time, both ends included). Balances carry counts and sums only, never a company, so every
@@ -9,11 +11,13 @@ member of the network reads them — référents, coordinateur, partners and adm
 alike — and nothing here takes the reader into account.
 
 A fixed number of queries whatever the number of EPCIs: the redirections of the period are
-counted by (from, to, status, reason, settled), the projects summed by EPCI and direction.
+counted by (from, to, status, reason, settled), the projects summed by EPCI and direction, the
+logged search results weighed by EPCI.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,9 +29,20 @@ from sqlalchemy import Date, Row, and_, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from foncier.inventory.history import LOCAL_TIME
-from foncier.models import Agreement, AgreementParty, Prospect, Redirection, Site, Terrain
+from foncier.matching.wording import quantity
+from foncier.models import (
+    Agreement,
+    AgreementParty,
+    Prospect,
+    Redirection,
+    SearchResult,
+    SearchRun,
+    Site,
+    Terrain,
+)
 from foncier.models.prospects import DECLINE_REASONS
 from foncier.models.views import site_summary
+from foncier.prospects.search_log import LOGGED_RESULTS
 from foncier.territory.epcis import list_epcis
 
 ANSWERS: Final = {
@@ -39,6 +54,9 @@ ANSWERS: Final = {
 IN_FORCE: Final = "en_vigueur"
 # Hectares are stored to the square metre (4 decimals).
 HECTARE_DECIMALS: Final = 4
+# The neutrality indicator names an EPCI whose exposure share and land share differ by more
+# than this (10 percentage points): enough to be more than the noise of a few searches.
+NEUTRALITY_THRESHOLD: Final = 0.10
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class EpciBalance:
     agreements_in_force: int = 0
     hectares_on_sale: Decimal = Decimal(0)
     land_share: float | None = None
+    exposure_share: float | None = None
     success_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -113,10 +132,51 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Imbalance:
+    """An EPCI whose share of the exposure strays from its share of the land on sale by more
+    than NEUTRALITY_THRESHOLD: over-exposed when the exposure is the larger."""
+
+    siren: str
+    nom: str
+    exposure_share: float
+    land_share: float
+
+    @property
+    def over_exposed(self) -> bool:
+        return self.exposure_share > self.land_share
+
+    @property
+    def sentence(self) -> str:
+        """« Tours Métropole Val de Loire a reçu 40 % de l’exposition pour 25 % des surfaces
+        en vente »."""
+        exposure = quantity(self.exposure_share * 100, "%", 0)
+        land = quantity(self.land_share * 100, "%", 0)
+        return f"{self.nom} a reçu {exposure} de l’exposition pour {land} des surfaces en vente"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "siren": self.siren,
+            "nom": self.nom,
+            "exposure_share": self.exposure_share,
+            "land_share": self.land_share,
+            "over_exposed": self.over_exposed,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass(frozen=True)
 class Balances:
     period: Period
     epcis: list[EpciBalance]
     flows: list[Flow]
+    neutrality: list[Imbalance]
+
+    @property
+    def comparable(self) -> bool:
+        """The period has searches and the network land on sale: the indicator has a say."""
+        return any(
+            epci.exposure_share is not None and epci.land_share is not None for epci in self.epcis
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +184,7 @@ class Balances:
             "au": self.period.au.isoformat(),
             "epcis": [epci.to_json() for epci in self.epcis],
             "flows": [flow.to_json() for flow in self.flows],
+            "neutrality": [imbalance.to_json() for imbalance in self.neutrality],
         }
 
 
@@ -138,16 +199,20 @@ def balances(session: Session, period: Period) -> Balances:
     for siren, hectares in _hectares_on_sale(session):
         by_siren[siren].hectares_on_sale = hectares
     epcis = list(by_siren.values())
-    _add_shares(epcis)
-    return Balances(period, epcis, _flows(counted, list(by_siren)))
+    _add_shares(epcis, _exposure(session, period))
+    return Balances(period, epcis, _flows(counted, list(by_siren)), _imbalances(epcis))
 
 
 # --- The queries ---------------------------------------------------------------------------
 
 
+def _on_days(moment: Any, period: Period) -> Any:
+    """``moment``'s day, in French time, is in the period."""
+    return cast(func.timezone(LOCAL_TIME.key, moment), Date).between(period.du, period.au)
+
+
 def _in_period(period: Period) -> Any:
-    proposed_on = cast(func.timezone(LOCAL_TIME.key, Redirection.proposed_at), Date)
-    return proposed_on.between(period.du, period.au)
+    return _on_days(Redirection.proposed_at, period)
 
 
 def _settled_after() -> Any:
@@ -227,6 +292,21 @@ def _project_sums(session: Session, period: Period) -> list[Row[Any]]:
     )
 
 
+def _exposure(session: Session, period: Period) -> dict[str, float]:
+    """The exposure of the EPCIs whose plots the period's logged searches ranked: each
+    result at rank r of a run's top LOGGED_RESULTS weighs 1 / log2(1 + r)."""
+    # 1 / log2(1 + r) = ln 2 / ln(1 + r), in double precision (PostgreSQL's two-argument
+    # log is for numeric).
+    weight = math.log(2) / func.ln(SearchResult.rank + 1)
+    rows = session.execute(
+        select(SearchResult.epci_siren, func.sum(weight))
+        .join(SearchRun, SearchRun.id == SearchResult.run_id)
+        .where(_on_days(SearchRun.ran_at, period), SearchResult.rank <= LOGGED_RESULTS)
+        .group_by(SearchResult.epci_siren)
+    )
+    return {siren: float(exposure) for siren, exposure in rows}
+
+
 def _agreements_in_force(session: Session) -> Iterable[Row[Any]]:
     return session.execute(
         select(AgreementParty.epci_siren, func.count())
@@ -268,14 +348,27 @@ def _add_projects(by_siren: Mapping[str, EpciBalance], session: Session, period:
         setattr(balance, f"hectares_{direction}", Decimal(hectares))
 
 
-def _add_shares(epcis: list[EpciBalance]) -> None:
-    """Each EPCI's share of the network's land on sale and of its settled redirections
-    (None when the network has none: no share of nothing)."""
+def _add_shares(epcis: list[EpciBalance], exposure: Mapping[str, float]) -> None:
+    """Each EPCI's share of the network's land on sale, of the exposure in its searches and of
+    its settled redirections (None when the network has none: no share of nothing)."""
     land = sum(epci.hectares_on_sale for epci in epcis)
+    exposed = sum(exposure.values())
     settled = sum(epci.installed for epci in epcis)
     for epci in epcis:
         epci.land_share = float(epci.hectares_on_sale / land) if land else None
+        epci.exposure_share = float(exposure.get(epci.siren, 0) / exposed) if exposed else None
         epci.success_share = epci.installed / settled if settled else None
+
+
+def _imbalances(epcis: Iterable[EpciBalance]) -> list[Imbalance]:
+    """The EPCIs whose exposure share and land share differ by more than the threshold."""
+    return [
+        Imbalance(epci.siren, epci.nom, epci.exposure_share, epci.land_share)
+        for epci in epcis
+        if epci.exposure_share is not None
+        and epci.land_share is not None
+        and abs(epci.exposure_share - epci.land_share) > NEUTRALITY_THRESHOLD
+    ]
 
 
 def _flows(counted: Iterable[Row[Any]], order: list[str]) -> list[Flow]:

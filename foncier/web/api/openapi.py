@@ -22,6 +22,7 @@ from foncier.inventory import features
 from foncier.inventory.features import FEATURE_ID, Layer
 from foncier.matching import engine, scoring
 from foncier.matching import schema as needs_schema
+from foncier.meetings.balances import NEUTRALITY_THRESHOLD
 from foncier.models.codelists import CODE_LISTS, TERR_STADE_COMM, ZONE_TYPES
 from foncier.models.prospects import DECLINE_REASONS
 from foncier.web.api import match as match_views
@@ -358,6 +359,7 @@ def _schemas() -> dict[str, Any]:
         "Balances": BALANCES,
         "EpciBalance": EPCI_BALANCE,
         "Flow": FLOW,
+        "Imbalance": IMBALANCE,
     }
     for name, layer in LAYERS:
         schemas[f"{name}Properties"] = _properties(layer)
@@ -595,12 +597,29 @@ EPCI_BALANCE: Final = _object(
             "type": ["number", "null"],
             "description": "Its share of the network's hectares on sale (null: none on sale).",
         },
+        "exposure_share": {
+            **SHARE,
+            "type": ["number", "null"],
+            "description": "Its share of the exposure in the searches run from the network's "
+            "projects in the period, a result at rank r weighing 1/log2(1+r) (null: no search).",
+        },
         "success_share": {
             **SHARE,
             "type": ["number", "null"],
             "description": "Its share of the settled redirections received in the period "
             "(null: none settled).",
         },
+    },
+    additionalProperties=False,
+)
+IMBALANCE: Final = _object(
+    {
+        "siren": STRING,
+        "nom": STRING,
+        "exposure_share": SHARE,
+        "land_share": SHARE,
+        "over_exposed": {"type": "boolean"},
+        "sentence": {"type": "string", "description": "The imbalance in words, in French."},
     },
     additionalProperties=False,
 )
@@ -614,6 +633,11 @@ BALANCES: Final = _object(
         "au": DATE,
         "epcis": _array(_ref("schemas", "EpciBalance")),
         "flows": _array(_ref("schemas", "Flow")),
+        "neutrality": {
+            **_array(_ref("schemas", "Imbalance")),
+            "description": "The EPCIs whose exposure share and land share differ by more "
+            f"than {NEUTRALITY_THRESHOLD:.0%} of the network (empty: none).",
+        },
     },
     additionalProperties=False,
 )

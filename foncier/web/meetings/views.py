@@ -9,7 +9,7 @@ from typing import Final
 
 from flask import Blueprint, render_template, request
 
-from foncier.meetings.balances import balances, this_year
+from foncier.meetings.balances import NEUTRALITY_THRESHOLD, balances, this_year
 from foncier.web.database import db_session
 from foncier.web.meetings.forms import PeriodForm
 
@@ -26,4 +26,10 @@ def balances_page() -> tuple[str, int]:
         return render_template("meetings/balances.html", form=form, figures=None), INVALID
     figures = balances(db_session(), form.period())
     names = {epci.siren: epci.nom for epci in figures.epcis}
-    return render_template("meetings/balances.html", form=form, figures=figures, names=names), 200
+    return render_template(
+        "meetings/balances.html",
+        form=form,
+        figures=figures,
+        names=names,
+        threshold_points=round(NEUTRALITY_THRESHOLD * 100),
+    ), 200
