@@ -167,6 +167,7 @@ function initInput(container) {
       cutPolygon: false,
       rotateMode: false,
     });
+    nameToolbarButtons(map.getContainer());
     map.on("pm:create", ({ layer }) => {
       const replaced = Boolean(state.drawn);
       adopt(layer);
@@ -235,3 +236,13 @@ function initInput(container) {
 }
 
 document.querySelectorAll("[data-geometry-input]").forEach(initInput);
+
+// Leaflet-Geoman's tools are links whose only name is the title of the box around them: a
+// screen reader would say « lien » alone (axe-core: link-name; RGAA 6.2). Each takes that
+// title as its name.
+function nameToolbarButtons(container) {
+  for (const button of container.querySelectorAll(".leaflet-buttons-control-button")) {
+    const title = button.parentElement?.getAttribute("title");
+    if (title) button.setAttribute("aria-label", title);
+  }
+}
