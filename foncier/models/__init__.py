@@ -14,6 +14,7 @@ from foncier.models.imports import PendingImportFile
 from foncier.models.inventory import Etablissement, Owner, Site, Terrain, etablissement_terrain
 from foncier.models.mail import OutboxMessage
 from foncier.models.matching import MatchingPlot, MatchingPlotCount
+from foncier.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from foncier.models.prospects import (
     CaseEvent,
     Notification,
@@ -46,6 +47,9 @@ __all__ = [
     "LoginAttempt",
     "MatchingPlot",
     "MatchingPlotCount",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingInvitee",
     "Notification",
     "OutboxMessage",
     "Owner",
