@@ -33,6 +33,7 @@ from foncier.matching.wording import quantity
 from foncier.models import (
     Agreement,
     AgreementParty,
+    Epci,
     Prospect,
     Redirection,
     SearchResult,
@@ -40,6 +41,7 @@ from foncier.models import (
     Site,
     Terrain,
 )
+from foncier.models.base import WGS84
 from foncier.models.prospects import DECLINE_REASONS
 from foncier.models.views import site_summary
 from foncier.prospects.search_log import LOGGED_RESULTS
@@ -201,6 +203,52 @@ def balances(session: Session, period: Period) -> Balances:
     epcis = list(by_siren.values())
     _add_shares(epcis, _exposure(session, period))
     return Balances(period, epcis, _flows(counted, list(by_siren)), _imbalances(epcis))
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """The redirections proposed in one quarter of the period (its days in the period only)."""
+
+    start: date
+    proposed: int
+
+    @property
+    def label(self) -> str:
+        """« T1 2026 »."""
+        return f"T{(self.start.month - 1) // 3 + 1} {self.start.year}"
+
+
+def proposed_by_quarter(session: Session, period: Period) -> list[Quarter]:
+    """The redirections proposed in each quarter the period touches, the empty ones included
+    (a trend needs its zeros), oldest first."""
+    day = cast(func.timezone(LOCAL_TIME.key, Redirection.proposed_at), Date)
+    quarter = cast(func.date_trunc("quarter", day), Date)
+    counts = dict(
+        session.execute(
+            select(quarter, func.count()).where(_in_period(period)).group_by(quarter)
+        ).all()
+    )
+    return [Quarter(start, counts.get(start, 0)) for start in _quarters(period)]
+
+
+def _quarters(period: Period) -> list[date]:
+    """The first day of each quarter the period touches."""
+    start = date(period.du.year, (period.du.month - 1) // 3 * 3 + 1, 1)
+    starts = []
+    while start <= period.au:
+        starts.append(start)
+        month = start.month + 3
+        start = date(start.year + month // 13, (month - 1) % 12 + 1, 1)
+    return starts
+
+
+def epci_centres(session: Session) -> dict[str, tuple[float, float]]:
+    """(latitude, longitude) of a point inside each EPCI, by SIREN: where the flow map draws
+    its flows from and to. ST_PointOnSurface, not the centroid, which may fall outside a
+    crescent-shaped EPCI."""
+    point = func.ST_Transform(func.ST_PointOnSurface(Epci.geom), WGS84)
+    rows = session.execute(select(Epci.siren, func.ST_Y(point), func.ST_X(point)))
+    return {siren: (latitude, longitude) for siren, latitude, longitude in rows}
 
 
 # --- The queries ---------------------------------------------------------------------------

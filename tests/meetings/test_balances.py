@@ -22,7 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from foncier.core.french import epci_sort_key
-from foncier.meetings.balances import Balances, Period, balances
+from foncier.meetings.balances import (
+    Balances,
+    Period,
+    Quarter,
+    balances,
+    epci_centres,
+    proposed_by_quarter,
+)
 from foncier.models import Redirection, Terrain
 from foncier.prospects.cases import advance_case
 from foncier.redirections.proposals import (
@@ -205,3 +212,40 @@ def test_an_empty_period_has_no_flow_and_no_success_share(session):
 def test_a_period_cannot_end_before_it_starts():
     with pytest.raises(ValueError, match="after it ends"):
         Period(date(2020, 3, 2), date(2020, 3, 1))
+
+
+def test_the_trend_counts_each_quarter_in_french_time_and_keeps_the_empty_ones(session, march):
+    # 29 February at 23:30 in Tours is in the first quarter, 1 April at 00:00 in the second.
+    period = Period(date(2019, 12, 15), date(2020, 4, 1))
+    assert proposed_by_quarter(session, period) == [
+        Quarter(date(2019, 10, 1), 0),
+        Quarter(date(2020, 1, 1), 6),
+        Quarter(date(2020, 4, 1), 1),
+    ]
+    assert [quarter.label for quarter in proposed_by_quarter(session, period)] == [
+        "T4 2019", "T1 2020", "T2 2020"]  # fmt: skip
+    # The quarter's days outside the period do not count.
+    assert proposed_by_quarter(session, Period(DU, AU)) == [Quarter(date(2020, 1, 1), 5)]
+
+
+def test_each_epci_centre_lies_inside_the_epci(session):
+    centres = epci_centres(session)
+    assert set(centres) == {siren for siren, _nom in list_epcis(session)}
+    inside = session.execute(
+        text(
+            """
+            SELECT count(*) FROM epci e
+              JOIN unnest(CAST(:sirens AS text[]), CAST(:lats AS float8[]),
+                          CAST(:lons AS float8[])) AS c(siren, lat, lon)
+              ON c.siren = e.siren
+            WHERE ST_Contains(e.geom, ST_Transform(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326),
+                                                   ST_SRID(e.geom)))
+            """
+        ),
+        {
+            "sirens": list(centres),
+            "lats": [lat for lat, _lon in centres.values()],
+            "lons": [lon for _lat, lon in centres.values()],
+        },
+    ).scalar_one()
+    assert inside == len(centres) == 11
