@@ -2,9 +2,9 @@
 
 ``acting_as(session, actor)`` says who is acting; from then on every flush that creates,
 changes or deletes a park, plot or owner — or a company project, a shortlisted plot, a
-redirection, an agreement or a party to it — writes one AuditEvent per record with the values
-before and after, in the same transaction. A flush that changes them without an actor is
-refused (MissingActorError): an unattributed change is a bug.
+redirection, an agreement or a party to it, a meeting of the network — writes one AuditEvent
+per record with the values before and after, in the same transaction. A flush that changes
+them without an actor is refused (MissingActorError): an unattributed change is a bug.
 
 Events of the inventory carry their park, plot and EPCI, and the inventory's histories read
 them; events of projects and agreements carry none of these (they name companies, which are
@@ -32,6 +32,7 @@ from foncier.models import (
     Agreement,
     AgreementParty,
     AuditEvent,
+    Meeting,
     Owner,
     Prospect,
     Redirection,
@@ -52,7 +53,8 @@ CASE_TYPES: Final = {
     Agreement: "agreement",
     AgreementParty: "agreement_party",
 }
-ENTITY_TYPES: Final = {**INVENTORY_TYPES, **CASE_TYPES}
+NETWORK_TYPES: Final = {Meeting: "meeting"}
+ENTITY_TYPES: Final = {**INVENTORY_TYPES, **CASE_TYPES, **NETWORK_TYPES}
 # Centimetres: the precision of the CNIG exports, enough to review a redrawn outline.
 WKT_DECIMALS: Final = 2
 
@@ -148,8 +150,9 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
 
 def _placement(session: Session, obj: Any) -> dict[str, str | None]:
     """The park, plot and EPCI of a record: a park's history shows its plots' events, a
-    plot's its owners', and an EPCI's export all of them. Projects and agreements have none."""
-    if type(obj) in CASE_TYPES:
+    plot's its owners', and an EPCI's export all of them. Projects, agreements and meetings
+    have none."""
+    if type(obj) not in INVENTORY_TYPES:
         return {"site_id": None, "terr_id": None, "epci_siren": None}
     if isinstance(obj, Site):
         return {"site_id": obj.site_id, "terr_id": None, "epci_siren": obj.site_epci_siren}
