@@ -1,5 +1,6 @@
 // ESLint (npm run lint, and scripts/test): the recommended rules on the pages' scripts, which
-// run in the browser with Leaflet's global L, and on the Node scripts that build the assets.
+// run in the browser with the globals of Leaflet (L) and Chart.js (Chart), and on the Node
+// scripts that build the assets.
 import js from "@eslint/js";
 import globals from "globals";
 
@@ -12,7 +13,7 @@ export default [
     files: ["foncier/web/static/js/**/*.js"],
     languageOptions: {
       sourceType: "module",
-      globals: { ...globals.browser, L: "readonly" },
+      globals: { ...globals.browser, L: "readonly", Chart: "readonly" },
     },
   },
   {

@@ -15,6 +15,8 @@ const libraries = {
     from: "node_modules/@geoman-io/leaflet-geoman-free/dist",
     files: ["leaflet-geoman.min.js", "leaflet-geoman.css"],
   },
+  // The charts of the balances page (its UMD build defines the global Chart).
+  "chart.js": { from: "node_modules/chart.js/dist", files: ["chart.umd.min.js"] },
 };
 
 for (const [name, { from, files }] of Object.entries(libraries)) {

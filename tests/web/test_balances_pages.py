@@ -4,6 +4,7 @@ cannot be read is a 400 with the French message under its field; the menu leads 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -11,7 +12,14 @@ import pytest
 from case_helpers import COMPANY, GATINE_RACAN, METROPOLE, accepted_redirection, referent_user
 from web_helpers import Page, visible_text
 
-from foncier.meetings.balances import EpciBalance, Period, balances, this_year
+from foncier.meetings.balances import (
+    EpciBalance,
+    Period,
+    balances,
+    epci_centres,
+    proposed_by_quarter,
+    this_year,
+)
 from foncier.models import Prospect
 from foncier.web.formatting import number
 
@@ -110,3 +118,43 @@ def test_the_wide_tables_scroll_from_the_keyboard(get_page):
     html = get_page("/reseau/bilans?du=2026-01-01&au=2026-12-31").html
     box = 'class="tableau-defilant" tabindex="0" role="region" aria-labelledby="titre-epci"'
     assert box in html
+
+
+def charts_data(page: Page) -> dict:
+    match = re.search(r'<script type="application/json" id="graphiques-config">(.*?)</script>',
+                      page.html, flags=re.S)  # fmt: skip
+    assert match, "no data for the charts"
+    return json.loads(match.group(1))
+
+
+def test_the_charts_draw_the_core_figures(session, get_page):
+    accepted_redirection(session)
+    page = get_page(URL)
+    assert page.status == 200
+    period = this_year()
+    figures = balances(session, period)
+    charts = charts_data(page)
+    assert [(e["siren"], e["sent"], e["received"]) for e in charts["epcis"]] == [
+        (e.siren, e.sent, e.received) for e in figures.epcis]  # fmt: skip
+    assert [(e["land_share"], e["exposure_share"]) for e in charts["epcis"]] == [
+        (e.land_share, e.exposure_share) for e in figures.epcis]  # fmt: skip
+    assert charts["flows"] == [flow.to_json() for flow in figures.flows]
+    assert charts["flows"][0]["from"] == METROPOLE and charts["flows"][0]["proposed"] == 1
+    centres = epci_centres(session)
+    assert {e["siren"]: tuple(e["centre"]) for e in charts["epcis"]} == centres
+    quarters = proposed_by_quarter(session, period)
+    assert charts["quarters"] == [{"label": q.label, "proposed": q.proposed} for q in quarters]
+    assert sum(q["proposed"] for q in charts["quarters"]) == sum(e.sent for e in figures.epcis)
+    # Each canvas is an image that says what it shows, and the tables stay.
+    for canvas in ("graphique-redirections", "graphique-tendance"):
+        assert re.search(
+            rf'<canvas id="{canvas}" role="img" aria-label="Graphique en barres', page.html
+        )
+    assert 'id="carte-flux"' in page.html and 'id="flux"' in page.html
+    assert page.values("data-quarter") == [q.label for q in quarters]
+
+
+def test_no_flow_no_flow_map(get_page):
+    page = get_page(f"{URL}?du=2019-01-01&au=2019-03-31")
+    assert 'id="carte-flux"' not in page.html
+    assert charts_data(page)["quarters"] == [{"label": "T1 2019", "proposed": 0}]

@@ -49,13 +49,18 @@ def stade_legend() -> list[tuple[str, list[str]]]:
     return list(legend.items())
 
 
+def basemap_config() -> dict[str, str]:
+    """The tiles under every map (common.js's addBasemap): none when BASEMAP_URL is empty."""
+    return {
+        "url": current_app.config["BASEMAP_URL"],
+        "attribution": current_app.config["BASEMAP_ATTRIBUTION"],
+    }
+
+
 def map_config(layers: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
     """What the map script needs: where to fetch each layer, how to draw and link it."""
     return {
-        "basemap": {
-            "url": current_app.config["BASEMAP_URL"],
-            "attribution": current_app.config["BASEMAP_ATTRIBUTION"],
-        },
+        "basemap": basemap_config(),
         "colours": STADE_COMM_COLOURS,
         "zoneTypes": ZONE_TYPE_LABELS,
         "pages": {
