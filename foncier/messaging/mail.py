@@ -38,6 +38,7 @@ DEFAULT_SENDER: Final = "foncier@localhost"
 SMTP_TIMEOUT_SECONDS: Final = 20.0
 LINK_BASE_KEY: Final = "foncier.mail.link_base"
 QUEUED_KEY: Final = "foncier.mail.queued"
+CALENDAR_FILENAME: Final = "invitation.ics"
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -136,10 +137,23 @@ def absolute_url(session: Session, path: str) -> str:
     return session.info.get(LINK_BASE_KEY, DEFAULT_BASE_URL) + path
 
 
-def queue_mail(session: Session, to: str, subject: str, body: str) -> OutboxMessage:
-    """Write a plain-text message to ``to`` in the outbox, pending: it leaves after the commit
-    (foncier.messaging.delivery), and never if the transaction rolls back."""
+@dataclass(frozen=True)
+class CalendarPart:
+    """An iCalendar attachment: its text and its METHOD (REQUEST or CANCEL)."""
+
+    text: str
+    method: str
+
+
+def queue_mail(
+    session: Session, to: str, subject: str, body: str, calendar: CalendarPart | None = None
+) -> OutboxMessage:
+    """Write a plain-text message to ``to`` in the outbox, pending, with ``calendar``
+    attached if given: it leaves after the commit (foncier.messaging.delivery), and never if
+    the transaction rolls back."""
     message = OutboxMessage(recipient=to, subject=subject, body=body)
+    if calendar is not None:
+        message.calendar, message.calendar_method = calendar.text, calendar.method
     session.add(message)
     session.flush()
     session.info.setdefault(QUEUED_KEY, []).append(message.id)
@@ -161,6 +175,15 @@ def email_message(settings: MailSettings, message: OutboxMessage) -> EmailMessag
     sender_domain = parseaddr(settings.sender)[1].rpartition("@")[2]
     email["Message-ID"] = make_msgid(domain=sender_domain or None)
     email.set_content(message.body)
+    if message.calendar is not None:
+        # The method parameter is what makes mail clients offer « accept / decline » (RFC 6047).
+        email.add_attachment(
+            message.calendar,
+            subtype="calendar",
+            charset="utf-8",
+            filename=CALENDAR_FILENAME,
+            params={"method": message.calendar_method},
+        )
     return email
 
 

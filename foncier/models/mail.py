@@ -28,6 +28,9 @@ class OutboxMessage(Base):
         one_of("status", OUTBOX_STATUSES),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_when_dated"),
+        CheckConstraint(
+            "(calendar IS NULL) = (calendar_method IS NULL)", name="calendar_with_method"
+        ),
         # What a sender looks for: the pending messages that are due, oldest first.
         Index(
             "ix_outbox_message_due",
@@ -50,3 +53,6 @@ class OutboxMessage(Base):
     )
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An iCalendar attachment (a meeting's invitation), and its METHOD: REQUEST or CANCEL.
+    calendar: Mapped[str | None] = mapped_column(Text)
+    calendar_method: Mapped[str | None] = mapped_column(Text)

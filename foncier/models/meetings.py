@@ -35,6 +35,8 @@ class Meeting(Timestamped, Base):
     status: Mapped[str] = mapped_column(Text, default="planned", server_default="planned")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The iCalendar SEQUENCE: how many times its date or place changed since the invitation.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     invitees: Mapped[list[MeetingInvitee]] = relationship(
         order_by="MeetingInvitee.user_id", cascade="all, delete-orphan"
