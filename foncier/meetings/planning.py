@@ -20,6 +20,7 @@ from foncier.core.db import locked_row, saving
 from foncier.core.errors import PermissionDeniedError, StaleVersionError, ValidationError
 from foncier.core.formulas import formula_problems
 from foncier.core.permissions import Actor, Role
+from foncier.meetings.invitations import queue_invitations
 from foncier.models import Epci, Meeting, MeetingInvitee, User
 from foncier.territory.epcis import list_epcis
 
@@ -102,6 +103,7 @@ def plan_meeting(session: Session, actor: Actor, plan: MeetingPlan) -> Meeting:
     with audit.reason(session, "Réunion planifiée"):
         session.add(meeting)
         session.flush()
+    queue_invitations(session, meeting, "new")
     return meeting
 
 
@@ -124,9 +126,14 @@ def edit_meeting(
             }
         )
     _check_plan(session, plan, chair)
+    moved = _when_and_where(meeting) != (plan.starts_at, plan.ends_at, plan.place, plan.video_url)
     with saving(session, meeting, "Modification de la réunion", STALE_MESSAGE):
         meeting.starts_at, meeting.ends_at = plan.starts_at, plan.ends_at
         meeting.place, meeting.video_url, meeting.chair_siren = plan.place, plan.video_url, chair
+        if moved:
+            meeting.sequence += 1  # the invitees' calendars replace the event they hold
+    if moved:
+        queue_invitations(session, meeting, "moved")
     return meeting
 
 
@@ -140,6 +147,10 @@ def move_meeting(
         raise ValidationError({"status": _refused_move(meeting.status, status)})
     with saving(session, meeting, MOVE_REASONS[status], STALE_MESSAGE):
         meeting.status = status
+        if status == CANCELLED:
+            meeting.sequence += 1  # a CANCEL is a change of the event, as for a move
+    if status == CANCELLED:
+        queue_invitations(session, meeting, "cancelled")
     return meeting
 
 
@@ -163,6 +174,11 @@ def _editable(session: Session, actor: Actor, meeting_id: int, expected_version:
         raise StaleVersionError(STALE_MESSAGE, meeting)
     audit.acting_as(session, actor)
     return meeting
+
+
+def _when_and_where(meeting: Meeting) -> tuple[object, ...]:
+    """What the invitees' calendars hold of the meeting: a change of it sends an update."""
+    return (meeting.starts_at, meeting.ends_at, meeting.place, meeting.video_url)
 
 
 def _refused_move(current: str, wanted: str) -> str:
