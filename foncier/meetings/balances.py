@@ -221,8 +221,7 @@ class Quarter:
 def proposed_by_quarter(session: Session, period: Period) -> list[Quarter]:
     """The redirections proposed in each quarter the period touches, the empty ones included
     (a trend needs its zeros), oldest first."""
-    day = cast(func.timezone(LOCAL_TIME.key, Redirection.proposed_at), Date)
-    quarter = cast(func.date_trunc("quarter", day), Date)
+    quarter = cast(func.date_trunc("quarter", _local_day(Redirection.proposed_at)), Date)
     counts = dict(
         session.execute(
             select(quarter, func.count()).where(_in_period(period)).group_by(quarter)
@@ -254,9 +253,14 @@ def epci_centres(session: Session) -> dict[str, tuple[float, float]]:
 # --- The queries ---------------------------------------------------------------------------
 
 
+def _local_day(moment: Any) -> Any:
+    """``moment``'s day in French time, as the period's days are counted."""
+    return cast(func.timezone(LOCAL_TIME.key, moment), Date)
+
+
 def _on_days(moment: Any, period: Period) -> Any:
     """``moment``'s day, in French time, is in the period."""
-    return cast(func.timezone(LOCAL_TIME.key, moment), Date).between(period.du, period.au)
+    return _local_day(moment).between(period.du, period.au)
 
 
 def _in_period(period: Period) -> Any:
