@@ -11,21 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foncier.core.permissions import Role
-from foncier.matching.wording import MONTHS
+from foncier.inventory.history import LOCAL_TIME
+from foncier.matching.wording import french_date
 from foncier.messaging.mail import CalendarPart, absolute_url, queue_mail
 from foncier.models import Epci, Meeting, User
 
 REQUEST: Final = "REQUEST"
 CANCEL: Final = "CANCEL"
 PRODUCT_ID: Final = "-//Foncier économique//Réunions du réseau//FR"
-LOCAL_TIME: Final = ZoneInfo("Europe/Paris")
 WEEKDAYS: Final = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 SUBJECTS: Final = {
     "new": "Invitation : réunion du réseau le {day}",
@@ -115,10 +114,7 @@ def _coordinator_email(session: Session) -> str | None:
 def _french_day(meeting: Meeting) -> str:
     """« jeudi 14 janvier 2027 à 14 h 30 », in Paris time."""
     start = meeting.starts_at.astimezone(LOCAL_TIME)
-    return (
-        f"{WEEKDAYS[start.weekday()]} {start.day} {MONTHS[start.month - 1]} {start.year} "
-        f"à {_french_time(start)}"
-    )
+    return f"{WEEKDAYS[start.weekday()]} {french_date(start.date())} à {_french_time(start)}"
 
 
 def _french_time(moment: datetime) -> str:
